@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "zoo",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+        .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "Convert", targets: ["Convert"]),
+        .library(name: "Verify", targets: ["Verify"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        // Bytes on disk <-> named tensors. Knows nothing about T5.
+        .target(name: "Formats"),
+        // T5 knowledge: configs, name schemes, casts, conversion plans.
+        .target(name: "Convert", dependencies: ["Formats"]),
+        // Numbers: tensor comparison, digests.
+        .target(
+            name: "Verify",
+            dependencies: ["Convert", "Formats", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The CLI: argument parsing, progress, output.
+        .executableTarget(
+            name: "zoo",
+            dependencies: [
+                "Formats", "Convert", "Verify",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            resources: [.copy("Sample")]
+        ),
+        // Fixture paths, temporary directories and running the built binary, for every test target.
+        .target(name: "TestSupport", dependencies: ["Formats"], path: "Tests/TestSupport"),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+        .testTarget(name: "ConvertTests", dependencies: ["Convert", "Formats", "TestSupport"]),
+        .testTarget(name: "VerifyTests", dependencies: ["Verify", "Convert", "Formats", "TestSupport"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

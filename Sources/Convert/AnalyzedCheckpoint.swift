@@ -1,0 +1,44 @@
+import Foundation
+import Formats
+
+/// A checkpoint opened together with its `config.json` and read as T5 where it is one.
+public struct AnalyzedCheckpoint: Sendable {
+    public let checkpoint: Checkpoint
+    /// The parsed `config.json` beside the checkpoint, if there is one.
+    public let configJSON: JSONValue?
+    /// The T5 reading of the tensors, or why they are not (or not a valid) T5 model.
+    public let t5: Result<T5Model, ConvertError>
+
+    /// Opens `url` (file, index or directory) and analyses it.
+    ///
+    /// - Throws: the format reader's error, or `ConvertError.invalidConfig` for an unreadable
+    ///   `config.json`.
+    public init(opening url: URL) throws {
+        let checkpoint = try Checkpoint.open(url)
+        let configURL = checkpoint.directory.appendingPathComponent("config.json")
+        var configJSON: JSONValue?
+        if FileManager.default.fileExists(atPath: configURL.path) {
+            let file = try MappedFile(path: configURL.path)
+            do {
+                configJSON = try file.withBytes(in: 0..<file.size) { bytes throws(JSONParseError) in try JSONParser.parse(bytes) }
+            } catch {
+                throw ConvertError.invalidConfig(path: configURL.path, reason: "not valid JSON at byte offset \(error.offset)")
+            }
+        }
+        self.checkpoint = checkpoint
+        self.configJSON = configJSON
+        t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
+    }
+
+    /// The T5 model, `nil` for checkpoints that are not T5 at all.
+    ///
+    /// - Throws: the error of a checkpoint that looks like T5 but is broken (a missing tensor, a
+    ///   wrong shape, a config that disagrees): such a file must not be converted silently.
+    public func t5ModelIfAny() throws(ConvertError) -> T5Model? {
+        switch t5 {
+        case let .success(model): return model
+        case .failure(.notT5): return nil
+        case let .failure(error): throw error
+        }
+    }
+}

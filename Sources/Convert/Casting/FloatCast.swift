@@ -1,0 +1,190 @@
+import Formats
+
+/// Element-wise conversions between F64, F32, F16 and BF16, bit-compatible with torch's CPU casts.
+///
+/// The loops are written branch-free on integer bit patterns so the optimiser vectorises them:
+/// a conversion must run at memory speed. fp32 -> bf16 rounds to nearest even and maps every NaN
+/// to 0x7FC0 (torch's `round_to_nearest_even`); fp32 -> fp16 rounds to nearest even with overflow
+/// to infinity, keeping subnormals (what F16C's `vcvtps2ph` does). Conversions that neither start
+/// nor end at F32 go through F32, as torch's do (so F64 -> BF16 rounds twice, exactly like torch).
+///
+/// NaN bits follow torch's portable CPU kernels (`ATEN_CPU_CAPABILITY=default`), measured by the
+/// fixture generator: F32 -> F16 keeps the sign and the top of the payload and sets the quiet bit;
+/// F64 -> F16 and BF16 -> F16 keep only the sign (0x7E00 / 0xFE00); widening F16 -> F32 shifts the
+/// payload and sets the quiet bit; BF16 -> F32 is a plain shift. (torch's AVX-512 kernels write other
+/// NaN bits, e.g. 0xFFFF for F32 -> BF16; finite values agree everywhere.)
+public enum FloatCast {
+    /// The dtypes this type converts between.
+    public static let floatTypes: Set<DType> = [.f64, .f32, .f16, .bf16]
+
+    /// Whether `source` can be cast to `target`.
+    public static func canCast(from source: DType, to target: DType) -> Bool {
+        floatTypes.contains(source) && floatTypes.contains(target)
+    }
+
+    /// Converts `count` elements from `source` (of dtype `from`) into `target` (of dtype `to`).
+    ///
+    /// `target` must hold `count * to.byteSize` bytes. Statistics are added to `statistics`.
+    public static func convert(
+        _ source: UnsafeRawPointer, from: DType, into target: UnsafeMutableRawPointer, to: DType, count: Int,
+        statistics: inout CastStatistics
+    ) {
+        precondition(canCast(from: from, to: to), "no cast from \(from) to \(to)")
+        if from == to {
+            target.copyMemory(from: source, byteCount: count * from.byteSize)
+            return
+        }
+        switch (from, to) {
+        case (.f32, .bf16): f32ToBF16(source, target, count, &statistics)
+        case (.f32, .f16): f32ToF16(source, target, count, keepNaNPayload: true, &statistics)
+        case (.f32, .f64): f32ToF64(source, target, count)
+        case (.f64, .f32): f64ToF32(source, target, count, &statistics)
+        case (.bf16, .f32): bf16ToF32(source, target, count)
+        case (.f16, .f32): f16ToF32(source, target, count)
+        default:
+            // Through an F32 scratch buffer, a chunk at a time.
+            let chunk = 16_384
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * 4, alignment: 64)
+            defer { scratch.deallocate() }
+            var done = 0
+            while done < count {
+                let n = min(chunk, count - done)
+                var widening = CastStatistics()
+                var narrowing = CastStatistics()
+                convert(source + done * from.byteSize, from: from, into: scratch, to: .f32, count: n, statistics: &widening)
+                if to == .f16 {
+                    f32ToF16(scratch, target + done * to.byteSize, n, keepNaNPayload: false, &narrowing)
+                } else {
+                    convert(scratch, from: .f32, into: target + done * to.byteSize, to: to, count: n, statistics: &narrowing)
+                }
+                // A value lost in the first step is ±0 or ±inf in the second, so losses never count twice;
+                // NaNs pass through both steps, so count them once.
+                statistics.overflowToInfinity += widening.overflowToInfinity + narrowing.overflowToInfinity
+                statistics.underflowToZero += widening.underflowToZero + narrowing.underflowToZero
+                statistics.nanCount += max(widening.nanCount, narrowing.nanCount)
+                done += n
+            }
+        }
+    }
+
+    // MARK: - Kernels
+
+    private static func f32ToBF16(
+        _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, _ statistics: inout CastStatistics
+    ) {
+        let input = source.assumingMemoryBound(to: UInt32.self)
+        let output = target.assumingMemoryBound(to: UInt16.self)
+        var overflow = 0
+        var underflow = 0
+        var nans = 0
+        for index in 0..<count {
+            let bits = UInt32(littleEndian: input[index])
+            let magnitude = bits & 0x7FFF_FFFF
+            let isNaN = magnitude > 0x7F80_0000
+            let rounded = UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+            let roundedMagnitude = rounded & 0x7FFF
+            overflow &+= (magnitude < 0x7F80_0000 && roundedMagnitude == 0x7F80) ? 1 : 0
+            underflow &+= (magnitude != 0 && roundedMagnitude == 0) ? 1 : 0
+            nans &+= isNaN ? 1 : 0
+            output[index] = (isNaN ? 0x7FC0 : rounded).littleEndian
+        }
+        statistics.overflowToInfinity += overflow
+        statistics.underflowToZero += underflow
+        statistics.nanCount += nans
+    }
+
+    private static func f32ToF16(
+        _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, keepNaNPayload: Bool,
+        _ statistics: inout CastStatistics
+    ) {
+        let input = source.assumingMemoryBound(to: UInt32.self)
+        let output = target.assumingMemoryBound(to: UInt16.self)
+        // Bit-pattern algorithm after F. Giesen, "float_to_half_fast3_rtne".
+        let smallestHalfNormal: UInt32 = 113 << 23  // 2^-14
+        let overflowThreshold: UInt32 = (127 + 16) << 23  // 65536: every value from here is inf or NaN
+        let subnormalMagic: UInt32 = ((127 - 15) + (23 - 10) + 1) << 23  // 0.5: aligns the subnormal bits
+        let payloadMask: UInt32 = keepNaNPayload ? 0x3FF : 0
+        var overflow = 0
+        var underflow = 0
+        var nans = 0
+        for index in 0..<count {
+            let bits = UInt32(littleEndian: input[index])
+            let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
+            let magnitude = bits & 0x7FFF_FFFF
+
+            // Normal range: rebias the exponent and round to nearest even on the 13 dropped bits.
+            let mantissaOdd = (magnitude >> 13) & 1
+            let normal = (magnitude &+ 0xC800_0FFF &+ mantissaOdd) >> 13
+            // Subnormal range: adding 0.5 lets the FPU do the round-to-nearest-even shift.
+            let subnormal = (Float(bitPattern: magnitude) + Float(bitPattern: subnormalMagic)).bitPattern &- subnormalMagic
+            // Inf stays inf; NaN becomes a quiet NaN, keeping the top of its payload where torch does.
+            let special: UInt32 = magnitude > 0x7F80_0000 ? 0x7E00 | ((magnitude >> 13) & payloadMask) : 0x7C00
+
+            let result = magnitude >= overflowThreshold ? special : (magnitude < smallestHalfNormal ? subnormal : normal)
+            let resultMagnitude = UInt16(truncatingIfNeeded: result)
+            overflow &+= (magnitude < 0x7F80_0000 && resultMagnitude == 0x7C00) ? 1 : 0
+            underflow &+= (magnitude != 0 && resultMagnitude == 0) ? 1 : 0
+            nans &+= magnitude > 0x7F80_0000 ? 1 : 0
+            output[index] = (resultMagnitude | sign).littleEndian
+        }
+        statistics.overflowToInfinity += overflow
+        statistics.underflowToZero += underflow
+        statistics.nanCount += nans
+    }
+
+    private static func f16ToF32(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
+        let input = source.assumingMemoryBound(to: UInt16.self)
+        let output = target.assumingMemoryBound(to: UInt32.self)
+        // Exact widening (Giesen, "half_to_float"): rebias normals, renormalise subnormals.
+        let shiftedExponent: UInt32 = 0x7C00 << 13
+        let renormalizeMagic = Float(bitPattern: 113 << 23)
+        for index in 0..<count {
+            let half = UInt32(UInt16(littleEndian: input[index]))
+            let shifted = (half & 0x7FFF) << 13
+            let exponent = shifted & shiftedExponent
+            let rebiased = shifted &+ ((127 - 15) << 23)
+            // torch (like vcvtph2ps) sets the quiet bit of a NaN; on infinity the mantissa is 0.
+            let infOrNaN = (rebiased &+ ((128 - 16) << 23)) | (shifted & 0x7F_E000 == 0 ? 0 : 0x40_0000)
+            let subnormal = (Float(bitPattern: rebiased &+ (1 << 23)) - renormalizeMagic).bitPattern
+            let magnitude = exponent == shiftedExponent ? infOrNaN : (exponent == 0 ? subnormal : rebiased)
+            output[index] = (magnitude | ((half & 0x8000) << 16)).littleEndian
+        }
+    }
+
+    private static func bf16ToF32(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
+        let input = source.assumingMemoryBound(to: UInt16.self)
+        let output = target.assumingMemoryBound(to: UInt32.self)
+        for index in 0..<count {
+            output[index] = (UInt32(UInt16(littleEndian: input[index])) << 16).littleEndian
+        }
+    }
+
+    private static func f32ToF64(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
+        let input = source.assumingMemoryBound(to: UInt32.self)
+        let output = target.assumingMemoryBound(to: UInt64.self)
+        for index in 0..<count {
+            output[index] = Double(Float(bitPattern: UInt32(littleEndian: input[index]))).bitPattern.littleEndian
+        }
+    }
+
+    private static func f64ToF32(
+        _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, _ statistics: inout CastStatistics
+    ) {
+        let input = source.assumingMemoryBound(to: UInt64.self)
+        let output = target.assumingMemoryBound(to: UInt32.self)
+        var overflow = 0
+        var underflow = 0
+        var nans = 0
+        for index in 0..<count {
+            let value = Double(bitPattern: UInt64(littleEndian: input[index]))
+            let narrowed = Float(value)
+            overflow &+= (value.isFinite && narrowed.isInfinite) ? 1 : 0
+            underflow &+= (value != 0 && narrowed == 0) ? 1 : 0
+            nans &+= value.isNaN ? 1 : 0
+            output[index] = narrowed.bitPattern.littleEndian
+        }
+        statistics.overflowToInfinity += overflow
+        statistics.underflowToZero += underflow
+        statistics.nanCount += nans
+    }
+}

@@ -1,0 +1,39 @@
+/// Why a conversion, or the T5 reading of a checkpoint, was refused.
+public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The tensors do not form a T5 model (no embedding, no attention layout, ...).
+    case notT5(path: String, reason: String)
+    case missingTensor(path: String, tensor: String)
+    case unexpectedTensor(path: String, tensor: String)
+    case shapeMismatch(path: String, tensor: String, expected: [Int], actual: [Int])
+    /// `config.json` says one thing and the tensors another.
+    case configMismatch(path: String, field: String, config: String, tensors: String)
+    case invalidConfig(path: String, reason: String)
+    /// A tensor that T5 ties to `shared.weight` holds different values.
+    case tiedTensorDiffers(path: String, tensor: String, canonical: String, byteOffset: Int)
+    case invalidShardSize(String)
+    case unsupportedCast(tensor: String, from: String, to: String)
+
+    public var description: String {
+        switch self {
+        case let .notT5(path, reason):
+            "\(path): not a T5 checkpoint: \(reason)"
+        case let .missingTensor(path, tensor):
+            "\(path): tensor '\(tensor)' is missing"
+        case let .unexpectedTensor(path, tensor):
+            "\(path): tensor '\(tensor)' does not belong to a T5 model of the inferred shape"
+        case let .shapeMismatch(path, tensor, expected, actual):
+            "\(path): tensor '\(tensor)' has shape \(actual) but the model needs \(expected)"
+        case let .configMismatch(path, field, config, tensors):
+            "\(path): config.json says \(field) = \(config) but the tensors say \(tensors)"
+        case let .invalidConfig(path, reason):
+            "\(path): invalid config.json: \(reason)"
+        case let .tiedTensorDiffers(path, tensor, canonical, byteOffset):
+            "\(path): tensor '\(tensor)' should equal '\(canonical)' (T5 ties them) but differs from byte offset "
+                + "\(byteOffset) of the tensor"
+        case let .invalidShardSize(text):
+            "invalid shard size '\(text)': use a byte count or a number with KB, MB or GB (e.g. 500MB, 2GB)"
+        case let .unsupportedCast(tensor, from, to):
+            "tensor '\(tensor)': cannot cast \(from) to \(to)"
+        }
+    }
+}

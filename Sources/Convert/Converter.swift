@@ -1,0 +1,101 @@
+import Foundation
+import Formats
+
+/// What a conversion wrote, and what the casts did.
+public struct ConversionReport: Sendable {
+    public let destination: URL
+    /// Files written, relative to `destination` for directories (the file itself otherwise).
+    public let files: [String]
+    public let tensorCount: Int
+    public let tensorBytes: Int
+    /// Cast statistics of every cast tensor, in output order.
+    public let casts: [(tensor: String, from: DType, to: DType, statistics: CastStatistics)]
+    public let foldedAliases: [String]
+    public let wroteConfig: Bool
+
+    /// Totals over all cast tensors.
+    public var castTotals: CastStatistics {
+        casts.reduce(into: CastStatistics()) { $0 += $1.statistics }
+    }
+}
+
+/// Executes a `ConversionPlan`: one tensor at a time from the mapped source, cast in chunks,
+/// into a staging location that is renamed into place only when every file is complete.
+public enum Converter {
+    /// Called after each tensor with (bytes written so far, total bytes).
+    public typealias Progress = (Int, Int) -> Void
+
+    /// Writes the plan's output.
+    ///
+    /// - Throws: I/O errors; on any error nothing is left at the destination or the staging path.
+    public static func run(_ plan: ConversionPlan, progress: Progress? = nil) throws -> ConversionReport {
+        let staged = try StagedOutput(destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
+        do {
+            let report = try write(plan, into: staged, progress: progress)
+            try staged.commit()
+            return report
+        } catch {
+            staged.discard()
+            throw error
+        }
+    }
+
+    private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws -> ConversionReport {
+        let total = plan.outputTensorBytes
+        var written = 0
+        var casts: [(String, DType, DType, CastStatistics)] = []
+        var fileNames: [String] = []
+        var weightMap: [String: String] = [:]
+
+        for file in plan.files {
+            let path = plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
+            let sources: [any TensorByteSource] = file.tensorIndices.map { index in
+                let tensor = plan.tensors[index]
+                guard tensor.isCast, let casting = CastingTensor(tensor.source, to: tensor.output.dtype) else { return tensor.source }
+                return casting
+            }
+            try SafetensorsWriter.writeFile(
+                sources.map { ProgressReporting(base: $0, onDone: { bytes in written += bytes; progress?(written, total) }) },
+                metadata: plan.metadata, at: path)
+            for case let casting as CastingTensor in sources {
+                casts.append((casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
+            }
+            for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
+            fileNames.append(plan.writesDirectory ? file.name : staged.destination.lastPathComponent)
+        }
+
+        if plan.writesDirectory {
+            if plan.files.count > 1 {
+                try writeText(ShardedSafetensors.indexJSON(weightMap: weightMap, totalSize: total),
+                              to: staged.staging.appendingPathComponent(ShardedSafetensors.indexFileName))
+                fileNames.append(ShardedSafetensors.indexFileName)
+            }
+            if let config = plan.configJSON {
+                try writeText(config.prettyPrinted() + "\n", to: staged.staging.appendingPathComponent("config.json"))
+                fileNames.append("config.json")
+            }
+        }
+        return ConversionReport(
+            destination: staged.destination, files: fileNames, tensorCount: plan.tensors.count, tensorBytes: total,
+            casts: casts, foldedAliases: plan.foldedAliases, wroteConfig: plan.writesDirectory && plan.configJSON != nil)
+    }
+
+    private static func writeText(_ text: String, to url: URL) throws {
+        var sink = try FileSink(creating: url.path)
+        try sink.write(Array(text.utf8))
+        try sink.close()
+    }
+}
+
+/// Passes a tensor through and reports its size once it has been emitted.
+private struct ProgressReporting: TensorByteSource {
+    let base: any TensorByteSource
+    let onDone: (Int) -> Void
+
+    var outputSpec: TensorSpec { base.outputSpec }
+
+    func emit(into sink: inout some ByteSink) throws {
+        try base.emit(into: &sink)
+        onDone(base.outputSpec.byteCount)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Formats
+
+/// Everything decided before a byte is written: which tensors go where, in which dtype, and the
+/// files around them.
+public struct ConversionPlan: Sendable {
+    /// What the user asked for.
+    public struct Request: Sendable {
+        public var source: URL
+        public var destination: URL
+        /// Cast floating-point tensors to this dtype; `nil` keeps every dtype.
+        public var dtype: DType?
+        /// Start a new shard past this many bytes; `nil` writes one file.
+        public var shardSize: Int?
+        /// Replace a non-empty destination.
+        public var force: Bool
+
+        public init(source: URL, destination: URL, dtype: DType? = nil, shardSize: Int? = nil, force: Bool = false) {
+            self.source = source
+            self.destination = destination
+            self.dtype = dtype
+            self.shardSize = shardSize
+            self.force = force
+        }
+    }
+
+    /// One output tensor and where its bytes come from.
+    public struct Tensor: Sendable {
+        public let source: TensorRef
+        public let output: TensorSpec
+        public var isCast: Bool { source.dtype != output.dtype }
+    }
+
+    /// One output file and the tensors in it, by index into `tensors`.
+    public struct File: Sendable {
+        public let name: String
+        public let tensorIndices: [Int]
+    }
+
+    public let request: Request
+    public let source: AnalyzedCheckpoint
+    /// The T5 reading of the source, when it is T5.
+    public let model: T5Model?
+    /// Whether the output is a model directory (else a single `.safetensors` file).
+    public let writesDirectory: Bool
+    public let tensors: [Tensor]
+    public let files: [File]
+    /// The aliases of `shared.weight` that are folded into it (written once).
+    public let foldedAliases: [String]
+    /// `__metadata__` of every output file.
+    public let metadata: [String: String]
+    /// The `config.json` to write, for directory outputs of T5 models or with a source config.
+    public let configJSON: JSONValue?
+
+    /// Plans converting `request.source` as `request` says.
+    ///
+    /// - Throws: reader errors, `ConvertError` for a broken T5 checkpoint or an impossible cast,
+    ///   `CheckpointError.outputOverlapsInput` when the output would overwrite the input.
+    public init(_ request: Request) throws {
+        let source = try AnalyzedCheckpoint(opening: request.source)
+        let model = try source.t5ModelIfAny()
+        try Self.checkNoOverlap(destination: request.destination, source: source.checkpoint)
+
+        let folded = model?.aliases ?? []
+        var tensors: [Tensor] = []
+        for tensor in source.checkpoint.tensors where !folded.contains(tensor.name) {
+            var output = tensor.spec
+            if let target = request.dtype, tensor.dtype != target, FloatCast.canCast(from: tensor.dtype, to: target) {
+                guard let cast = tensor.spec.withDType(target) else {
+                    throw ConvertError.unsupportedCast(tensor: tensor.name, from: tensor.dtype.rawValue, to: target.rawValue)
+                }
+                output = cast
+            }
+            tensors.append(Tensor(source: tensor, output: output))
+        }
+
+        let writesDirectory = request.destination.pathExtension != "safetensors"
+        let groups = ShardPlan.groups(byteCounts: tensors.map(\.output.byteCount), limit: writesDirectory ? request.shardSize : nil)
+        files = groups.enumerated().map { number, indices in
+            File(name: groups.count == 1 ? "model.safetensors" : ShardedSafetensors.shardFileName(number + 1, of: groups.count),
+                 tensorIndices: indices)
+        }
+
+        var metadata = source.checkpoint.metadata
+        metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
+        // transformers refuses safetensors files whose metadata lacks a known "format".
+        if metadata["format"] == nil { metadata["format"] = "pt" }
+        if !folded.isEmpty {
+            let aliases = folded.map { JSONValue.Member(key: $0, value: .string(TiedEmbeddings.canonical)) }
+            metadata[TiedEmbeddings.metadataKey] = JSONValue.object(aliases).serialized()
+        }
+
+        self.request = request
+        self.source = source
+        self.model = model
+        self.writesDirectory = writesDirectory
+        self.tensors = tensors
+        self.foldedAliases = folded
+        self.metadata = metadata
+        configJSON = writesDirectory ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
+    }
+
+    /// Total bytes of tensor data written.
+    public var outputTensorBytes: Int { tensors.reduce(0) { $0 + $1.output.byteCount } }
+
+    /// The source config with `torch_dtype` updated, or one generated from the inferred model.
+    private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor]) -> JSONValue? {
+        let floatDTypes = tensors.map(\.output.dtype).filter(\.isFloatingPoint)
+        let dominant = Dictionary(grouping: floatDTypes, by: { $0 }).max { $0.value.count < $1.value.count }?.key
+        if var config = source.configJSON {
+            if let dominant {
+                for key in ["torch_dtype", "dtype"] where config[key] != nil {
+                    config = config.setting(key, to: .string(dominant.torchName))
+                }
+            }
+            return config
+        }
+        return model?.config.configJSON(torchDType: (dominant ?? .f32).torchName)
+    }
+
+    /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
+    private static func checkNoOverlap(destination: URL, source: Checkpoint) throws(CheckpointError) {
+        let output = destination.standardizedFileURL.resolvingSymlinksInPath().path
+        let inputs = ([source.location, source.directory] + source.files).map { $0.standardizedFileURL.resolvingSymlinksInPath().path }
+        for input in inputs where input == output || input.hasPrefix(output.hasSuffix("/") ? output : output + "/") {
+            throw .outputOverlapsInput(output: destination.path, input: input)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The on-disk layouts zoo knows, told apart by their bytes.
+public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
+    case safetensors = "safetensors"
+    case safetensorsSharded = "safetensors-sharded"
+    case pytorchZip = "pytorch-zip"
+    case pytorchLegacy = "pytorch-legacy"
+    case tensorflowBundle = "tensorflow-bundle"
+
+    /// How people call it.
+    public var displayName: String {
+        switch self {
+        case .safetensors: "safetensors"
+        case .safetensorsSharded: "safetensors (sharded)"
+        case .pytorchZip: "PyTorch zip (torch.save)"
+        case .pytorchLegacy: "PyTorch legacy (torch.save before 1.6)"
+        case .tensorflowBundle: "TensorFlow checkpoint (TensorBundle)"
+        }
+    }
+}
+
+/// An opened checkpoint: every tensor, still in its mapped file, and the metadata the format kept.
+public struct Checkpoint: Sendable {
+    public let format: CheckpointFormat
+    /// What the user pointed at (a file, an index or a model directory).
+    public let location: URL
+    /// The directory holding the checkpoint's files, where `config.json` would be.
+    public let directory: URL
+    /// The data files read, in order.
+    public let files: [URL]
+    /// Every tensor, in file order (shard by shard for sharded checkpoints).
+    public let tensors: [TensorRef]
+    /// Format metadata (safetensors `__metadata__`).
+    public let metadata: [String: String]
+
+    public init(
+        format: CheckpointFormat, location: URL, directory: URL, files: [URL], tensors: [TensorRef],
+        metadata: [String: String]
+    ) {
+        self.format = format
+        self.location = location
+        self.directory = directory
+        self.files = files
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// The tensor named `name`, if any.
+    public func tensor(named name: String) -> TensorRef? {
+        tensors.first { $0.name == name }
+    }
+
+    /// Total bytes of tensor data.
+    public var tensorBytes: Int { tensors.reduce(0) { $0 + $1.spec.byteCount } }
+}
+
+/// A format's reader: recognises its files from their first bytes and opens them.
+public protocol CheckpointReader {
+    static var format: CheckpointFormat { get }
+    /// Whether a file starting with `prefix` (at most 64 bytes) and `fileSize` long is in this format.
+    static func matches(prefix: [UInt8], fileSize: Int) -> Bool
+    /// Opens the checkpoint at `url`, validating everything the format lets it check.
+    static func open(_ url: URL) throws -> Checkpoint
+}
+
+/// A format's writer: writes tensors streamed from their sources into one new file.
+public protocol CheckpointWriter {
+    static var format: CheckpointFormat { get }
+    /// Writes `tensors`, in order, into a new file at `path` (which the caller has staged).
+    static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws
+}

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file being written: buffers small writes, passes large ones straight to `write(2)`.
+///
+/// The owner of the descriptor; closes it in `deinit` if `close()` was not called.
+public final class FileSink: ByteSink {
+    public let path: String
+    /// Bytes accepted so far.
+    public private(set) var bytesWritten = 0
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private static let bufferLimit = 1 << 20
+
+    /// Creates (or truncates) `path` for writing, with mode 0644.
+    public init(creating path: String) throws(CheckpointError) {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
+        buffer.reserveCapacity(Self.bufferLimit)
+    }
+
+    deinit {
+        if descriptor >= 0 { systemClose(descriptor) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        bytesWritten += bytes.count
+        if buffer.count + bytes.count <= Self.bufferLimit {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        try flush()
+        if bytes.count >= Self.bufferLimit {
+            try writeFully(bytes)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    /// Writes out the buffer, `fsync`s and closes. The file is complete and durable afterwards.
+    public func close() throws(CheckpointError) {
+        try flush()
+        guard fsync(descriptor) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
+        let result = systemClose(descriptor)
+        descriptor = -1
+        guard result == 0 else { throw .io(path: path, operation: "close", errno: errno) }
+    }
+
+    private func flush() throws(CheckpointError) {
+        guard !buffer.isEmpty else { return }
+        var failure: CheckpointError?
+        buffer.withUnsafeBytes { bytes in
+            do throws(CheckpointError) { try writeFully(bytes) } catch { failure = error }
+        }
+        buffer.removeAll(keepingCapacity: true)
+        if let failure { throw failure }
+    }
+
+    private func writeFully(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
+        guard var next = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let written = systemWrite(descriptor, next, left)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", errno: errno)
+            }
+            next += written
+            left -= written
+        }
+    }
+}
+
+// The class's own `write` and `close` methods shadow the C functions; these names reach them.
+@inline(__always) private func systemClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
+@inline(__always) private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory; the single owner of the mapping.
+///
+/// Tensor bytes are read straight from the mapping, so opening a checkpoint copies nothing.
+/// The mapping lives as long as any `TensorRef` that points into it.
+public final class MappedFile: @unchecked Sendable {
+    // Sendable: the mapping is read-only and never changes after init.
+
+    /// The path the file was opened with, for error messages.
+    public let path: String
+    /// The file's size in bytes at the time it was mapped.
+    public let size: Int
+    private let base: UnsafeRawPointer?
+
+    /// Maps `path` read-only.
+    ///
+    /// - Throws: `CheckpointError.io` if the file cannot be opened or mapped,
+    ///   `CheckpointError.notARegularFile` for directories and devices.
+    public init(path: String) throws(CheckpointError) {
+        self.path = path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(descriptor) }
+
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: path) }
+        size = Int(status.st_size)
+
+        // mmap rejects a zero length; an empty file simply has no bytes.
+        guard size > 0 else {
+            base = nil
+            return
+        }
+        let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        guard let mapping, mapping != MAP_FAILED else { throw .io(path: path, operation: "mmap", errno: errno) }
+        base = UnsafeRawPointer(mapping)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// Calls `body` with the bytes in `range`, which must lie inside the file.
+    ///
+    /// Callers validate ranges against `size` before asking; an out-of-range request is a bug in
+    /// zoo, not bad input, so it traps.
+    public func withBytes<Result, Failure: Error>(
+        in range: Range<Int>,
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
+        guard let base, !range.isEmpty else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    /// Tells the kernel the bytes in `range` will be read once, front to back.
+    public func adviseSequential(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / pageSize * pageSize
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_SEQUENTIAL)
+    }
+}

@@ -1,0 +1,46 @@
+/// Writes safetensors files, streaming one tensor at a time.
+///
+/// The header is computed from the tensor specs alone, so the data can follow without holding any
+/// tensor in memory. Tensors are laid out in the order given.
+public enum SafetensorsWriter: CheckpointWriter {
+    public static let format = CheckpointFormat.safetensors
+
+    /// The 8-byte length and JSON header for `specs` laid out in order, padded with spaces to a
+    /// multiple of 8 bytes so the data buffer starts aligned.
+    public static func header(for specs: [TensorSpec], metadata: [String: String]) -> [UInt8] {
+        var members: [JSONValue.Member] = []
+        if !metadata.isEmpty {
+            let entries = metadata.sorted { $0.key < $1.key }.map { JSONValue.Member(key: $0.key, value: .string($0.value)) }
+            members.append(JSONValue.Member(key: "__metadata__", value: .object(entries)))
+        }
+        var offset = 0
+        for spec in specs {
+            let entry: JSONValue = .object([
+                JSONValue.Member(key: "dtype", value: .string(spec.dtype.safetensorsName)),
+                JSONValue.Member(key: "shape", value: .array(spec.shape.map { .number(String($0)) })),
+                JSONValue.Member(
+                    key: "data_offsets", value: .array([.number(String(offset)), .number(String(offset + spec.byteCount))])),
+            ])
+            members.append(JSONValue.Member(key: spec.name, value: entry))
+            offset += spec.byteCount
+        }
+        var json = Array(JSONValue.object(members).serialized().utf8)
+        while (8 + json.count) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+        let length = UInt64(json.count)
+        return (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + json
+    }
+
+    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws {
+        let sink = try FileSink(creating: path)
+        var output = sink
+        try output.write(header(for: tensors.map(\.outputSpec), metadata: metadata))
+        for tensor in tensors {
+            let before = sink.bytesWritten
+            try tensor.emit(into: &output)
+            // A source that emits the wrong count would shift every later tensor: catch it here.
+            let emitted = sink.bytesWritten - before
+            precondition(emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
+        }
+        try sink.close()
+    }
+}

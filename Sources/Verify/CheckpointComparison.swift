@@ -1,0 +1,40 @@
+import Convert
+import Formats
+
+/// A tensor-by-tensor comparison of a converted checkpoint with its source.
+public struct CheckpointComparison: Sendable {
+    public let tensors: [TensorComparison]
+    /// Source tensors with no counterpart in the converted checkpoint.
+    public let missing: [String]
+    /// Converted tensors the source does not have.
+    public let extra: [String]
+
+    public var passed: Bool { missing.isEmpty && extra.isEmpty && tensors.allSatisfy(\.passed) }
+    public var bitExactCount: Int { tensors.filter(\.bitExact).count }
+    public var maxAbsoluteError: Double { tensors.map(\.maxAbsoluteError).max() ?? 0 }
+    public var maxRelativeError: Double { tensors.map(\.maxRelativeError).max() ?? 0 }
+
+    /// Compares `converted` with `source`, tensor by tensor, by name.
+    ///
+    /// A source tensor that T5 ties to `shared.weight` may be absent from the converted checkpoint
+    /// when it was folded into it; it is then compared with `shared.weight`.
+    public init(_ converted: Checkpoint, against source: Checkpoint) {
+        let convertedByName = Dictionary(converted.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let sourceNames = Set(source.tensors.map(\.name))
+        let foldable = Set(TiedEmbeddings.embeddingAliases + [TiedEmbeddings.lmHead])
+        var tensors: [TensorComparison] = []
+        var missing: [String] = []
+        for expected in source.tensors {
+            if let actual = convertedByName[expected.name] {
+                tensors.append(.compare(actual, with: expected))
+            } else if foldable.contains(expected.name), let shared = convertedByName[TiedEmbeddings.canonical] {
+                tensors.append(.compare(shared, with: expected))
+            } else {
+                missing.append(expected.name)
+            }
+        }
+        self.tensors = tensors
+        self.missing = missing
+        extra = converted.tensors.map(\.name).filter { !sourceNames.contains($0) }
+    }
+}

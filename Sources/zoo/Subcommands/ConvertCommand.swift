@@ -1,0 +1,59 @@
+import ArgumentParser
+import Convert
+import Foundation
+import Formats
+
+/// `zoo convert SRC DST`: rewrite a checkpoint in another layout and dtype.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a checkpoint, casting and sharding on the way.",
+        discussion: """
+            DST ending in .safetensors is written as one file; any other DST is a model directory \
+            (model.safetensors, or shards with an index past --shard-size, plus config.json). \
+            Output is built under a temporary name and renamed into place only when complete.
+            """)
+
+    @Argument(help: "A checkpoint file, a sharded index, or a model directory.")
+    var source: String
+
+    @Argument(help: "Output file (*.safetensors) or model directory.")
+    var destination: String
+
+    @Option(help: "Output format.")
+    var to: OutputFormat = .safetensors
+
+    @Option(help: "Cast floating-point tensors to this dtype (fp32, fp16, bf16, fp64); integers are kept.")
+    var dtype: TargetDType?
+
+    @Option(help: "Start a new shard past this size (e.g. 2GB, 500MB, 20KB, or bytes).")
+    var shardSize: String?
+
+    @Flag(help: "Replace a non-empty destination.")
+    var force = false
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    func validate() throws {
+        if let shardSize { _ = try ByteSize.parse(shardSize) }
+        if shardSize != nil && destination.hasSuffix(".safetensors") {
+            throw ValidationError("--shard-size needs a directory destination; \(destination) names a single file")
+        }
+    }
+
+    func run() throws {
+        let request = ConversionPlan.Request(
+            source: URL(fileURLWithPath: source), destination: URL(fileURLWithPath: destination), dtype: dtype?.dtype,
+            shardSize: try shardSize.map { size throws(ConvertError) in try ByteSize.parse(size) }, force: force)
+        let plan = try ConversionPlan(request)
+        let bar = ProgressBar(label: "converting")
+        let report = try Converter.run(plan) { done, total in bar.update(done: done, total: total) }
+        bar.finish()
+        if json {
+            try printJSON(ConversionJSON(plan: plan, report: report))
+        } else {
+            describe(plan: plan, report: report).forEach { print($0) }
+        }
+    }
+}

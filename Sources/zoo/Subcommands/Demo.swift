@@ -1,0 +1,124 @@
+import ArgumentParser
+import Convert
+import Foundation
+import Formats
+import Verify
+
+/// `zoo demo`: the whole pipeline on the bundled sample model, each step checked.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert the bundled sample model through every format and dtype, checking each result.")
+
+    @Option(help: "Sample model directory (default: the one bundled with zoo).")
+    var sample: String?
+
+    @Option(help: "Keep the outputs in this directory (default: a temporary directory, removed afterwards).")
+    var workDirectory: String?
+
+    func run() throws {
+        let sampleURL = sample.map { URL(fileURLWithPath: $0) }
+            ?? Bundle.module.resourceURL!.appendingPathComponent("Sample/t5-efficient-sample")
+        let work = workDirectory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("zoo-demo-\(getpid())")
+        if workDirectory == nil {
+            try? FileManager.default.removeItem(at: work)
+        }
+        defer { if workDirectory == nil { try? FileManager.default.removeItem(at: work) } }
+
+        let source = try AnalyzedCheckpoint(opening: sampleURL)
+        let model = try source.t5.get()
+        let config = model.config
+        print("sample: \(sampleURL.path)")
+        print("  \(source.checkpoint.format.displayName), \(source.checkpoint.tensors.count) tensors, "
+            + "\(grouped(model.parameterCount)) parameters, \(ByteSize.describe(source.checkpoint.tensorBytes))")
+        print("  T5: \(config.feedForward.rawValue) FFN, \(config.tieWordEmbeddings ? "tied" : "untied") embeddings, "
+            + "encoder \(config.numLayers) / decoder \(config.numDecoderLayers) layers, d_model \(config.dModel), "
+            + "d_ff \(config.dFF), d_kv \(config.dKV), \(config.numHeads) heads, vocab \(config.vocabSize)")
+        print("")
+
+        var runner = StepRunner(work: work, sourceConfig: config)
+        let bf16 = runner.step("sample -> bf16", from: sampleURL, to: "bf16", dtype: .bf16, compareWith: sampleURL)
+        runner.step("sample -> fp16", from: sampleURL, to: "fp16", dtype: .f16, compareWith: sampleURL)
+        runner.step("bf16 -> fp32 (widening is exact)", from: bf16, to: "bf16-to-fp32", dtype: .f32, compareWith: bf16)
+        let sharded = runner.step(
+            "sample -> fp32 sharded (--shard-size 300KB)", from: sampleURL, to: "sharded", shardSize: 300_000,
+            compareWith: sampleURL, expectBitExact: true)
+        runner.step(
+            "sharded -> single bf16 file (bit-identical to the first bf16)", from: sharded, to: "single-bf16.safetensors",
+            dtype: .bf16, compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
+        let fp64 = runner.step("sample -> fp64", from: sampleURL, to: "fp64", dtype: .f64, compareWith: sampleURL)
+        runner.step("fp64 -> fp32 (round trip is exact)", from: fp64, to: "fp64-to-fp32", dtype: .f32, compareWith: sampleURL,
+                    expectBitExact: true)
+
+        print("")
+        if runner.failures > 0 {
+            print("demo: \(runner.failures) of \(runner.steps) checks FAILED")
+            throw ExitCode.failure
+        }
+        print("demo: \(runner.steps) conversions, \(runner.steps) checks passed"
+            + (workDirectory == nil ? "" : "; outputs in \(work.path)"))
+    }
+}
+
+/// Runs one conversion of the demo, checks it, and prints one block about it.
+private struct StepRunner {
+    let work: URL
+    let sourceConfig: T5Config
+    private(set) var steps = 0
+    private(set) var failures = 0
+
+    init(work: URL, sourceConfig: T5Config) {
+        self.work = work
+        self.sourceConfig = sourceConfig
+    }
+
+    /// Converts, reopens the output, compares it tensor by tensor with `compareWith`, and checks
+    /// that the output still reads as the same T5 architecture. Returns the output's location.
+    @discardableResult
+    mutating func step(
+        _ title: String, from source: URL, to name: String, dtype: DType? = nil, shardSize: Int? = nil,
+        compareWith reference: URL, expectBitExact: Bool = false
+    ) -> URL {
+        steps += 1
+        let destination = work.appendingPathComponent(name)
+        do {
+            let plan = try ConversionPlan(.init(source: source, destination: destination, dtype: dtype, shardSize: shardSize))
+            let report = try Converter.run(plan)
+            let output = try AnalyzedCheckpoint(opening: destination)
+            let comparison = CheckpointComparison(output.checkpoint, against: try Checkpoint.open(reference))
+            var problems: [String] = []
+            if !comparison.passed {
+                let bad = comparison.tensors.filter { !$0.passed }.map(\.name)
+                problems.append("tensors differ beyond the bound: \((comparison.missing + comparison.extra + bad).prefix(5).joined(separator: ", "))")
+            }
+            if expectBitExact && comparison.bitExactCount != comparison.tensors.count {
+                problems.append("\(comparison.tensors.count - comparison.bitExactCount) tensors are not bit-identical")
+            }
+            switch output.t5 {
+            case let .success(model) where model.config.numLayers == sourceConfig.numLayers && model.config.dModel == sourceConfig.dModel:
+                break
+            case let .failure(error): problems.append("output is not a valid T5 checkpoint: \(error)")
+            default: problems.append("output's architecture differs from the sample's")
+            }
+
+            print("\(problems.isEmpty ? "ok  " : "FAIL") \(title)")
+            for line in describe(plan: plan, report: report).dropFirst() { print("  " + line) }
+            let exactness = comparison.bitExactCount == comparison.tensors.count
+                ? "all \(comparison.tensors.count) tensors bit-identical"
+                : "\(comparison.tensors.count) tensors within rounding (max abs \(format(comparison.maxAbsoluteError)), "
+                    + "max rel \(format(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"
+            print("      checked against \(reference.lastPathComponent): \(exactness)")
+            for file in output.checkpoint.files {
+                print("      sha256 \(try FileDigest.sha256(path: file.path))  \(file.lastPathComponent)")
+            }
+            for problem in problems { print("      problem: \(problem)") }
+            if !problems.isEmpty { failures += 1 }
+        } catch {
+            print("FAIL \(title): \(error)")
+            failures += 1
+        }
+        return destination
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.2e", value) }
+}

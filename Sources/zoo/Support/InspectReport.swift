@@ -1,0 +1,84 @@
+import Convert
+import Formats
+
+/// What `zoo inspect` reports, in the shape `--json` prints.
+struct InspectReport: Encodable {
+    struct Tensor: Encodable {
+        let name: String
+        let dtype: String
+        let shape: [Int]
+        let bytes: Int
+        let file: String
+        let offset: Int
+    }
+
+    struct Config: Encodable {
+        let num_layers: Int
+        let num_decoder_layers: Int
+        let d_model: Int
+        let d_ff: Int
+        let d_kv: Int
+        let num_heads: Int
+        let vocab_size: Int
+        let feed_forward_proj: String
+        let tie_word_embeddings: Bool
+        let relative_attention_num_buckets: Int
+        let relative_attention_max_distance: Int
+
+        init(_ config: T5Config) {
+            num_layers = config.numLayers
+            num_decoder_layers = config.numDecoderLayers
+            d_model = config.dModel
+            d_ff = config.dFF
+            d_kv = config.dKV
+            num_heads = config.numHeads
+            vocab_size = config.vocabSize
+            feed_forward_proj = config.feedForward.rawValue
+            tie_word_embeddings = config.tieWordEmbeddings
+            relative_attention_num_buckets = config.relativeAttentionNumBuckets
+            relative_attention_max_distance = config.relativeAttentionMaxDistance
+        }
+    }
+
+    let path: String
+    let format: String
+    let files: [String]
+    let tensor_count: Int
+    let parameters: Int
+    let bytes: Int
+    let dtypes: [String: Int]
+    let metadata: [String: String]
+    let config: Config?
+    /// Tensors present in the file that are tied copies of `shared.weight`.
+    let tied_aliases: [String]
+    /// Why the tensors are not a valid T5 model, when they look like one but are broken.
+    let t5_error: String?
+    let tensors: [Tensor]
+
+    init(_ analyzed: AnalyzedCheckpoint) {
+        let checkpoint = analyzed.checkpoint
+        path = checkpoint.location.path
+        format = checkpoint.format.rawValue
+        files = checkpoint.files.map(\.lastPathComponent)
+        tensor_count = checkpoint.tensors.count
+        bytes = checkpoint.tensorBytes
+        dtypes = Dictionary(grouping: checkpoint.tensors, by: { $0.dtype.rawValue }).mapValues(\.count)
+        metadata = checkpoint.metadata
+        tensors = checkpoint.tensors.map {
+            Tensor(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,
+                   file: $0.file.path.split(separator: "/").last.map(String.init) ?? $0.file.path, offset: $0.fileOffset)
+        }
+        switch analyzed.t5 {
+        case let .success(model):
+            config = Config(model.config)
+            tied_aliases = model.aliases
+            parameters = model.parameterCount
+            t5_error = nil
+        case let .failure(error):
+            config = nil
+            tied_aliases = []
+            parameters = checkpoint.tensors.reduce(0) { $0 + $1.spec.elementCount }
+            if case .notT5 = error { t5_error = nil } else { t5_error = error.description }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// Prints `value` as pretty JSON on standard output, keys in declaration order.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Thousands separators, for parameter counts.
+func grouped(_ number: Int) -> String {
+    let digits = String(number)
+    var output = ""
+    for (index, character) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { output += "," }
+        output.append(character)
+    }
+    return output
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The zoo command line: one subcommand per file in `Subcommands/`.
+@main
+struct Zoo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "Convert, cast and check T5-Efficient checkpoints.",
+        discussion: """
+            Reads and writes safetensors checkpoints (single files and sharded model directories), \
+            casts them between fp32, fp16 and bf16, and checks the result.
+            """,
+        version: "0.1.0",
+        subcommands: [Inspect.self, ConvertCommand.self, Demo.self]
+    )
+}
