@@ -36,7 +36,9 @@ struct ConvertCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let shardSize { _ = try ByteSize.parse(shardSize) }
+        if let shardSize {
+            do { _ = try ByteSize.parse(shardSize) } catch { throw ValidationError(error.description) }
+        }
         if shardSize != nil && destination.hasSuffix(".safetensors") {
             throw ValidationError("--shard-size needs a directory destination; \(destination) names a single file")
         }

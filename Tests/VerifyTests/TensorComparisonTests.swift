@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Convert
+@testable import Formats
+@testable import Verify
+
+@Suite struct TensorComparisonTests {
+    /// Writes `values` as one F32 tensor "x" and returns it.
+    private func tensor(_ values: [Float], dtype: DType = .f32, in directory: TemporaryDirectory, _ name: String) throws -> TensorRef {
+        let path = directory.path(name)
+        let spec = try #require(TensorSpec(name: "x", dtype: .f32, shape: [values.count]))
+        var header = SafetensorsWriter.header(for: [spec], metadata: [:])
+        header += values.withUnsafeBytes { Array($0) }
+        try Data(header).write(to: path)
+        let f32 = try #require(try SafetensorsReader.open(path).tensors.first)
+        guard dtype != .f32 else { return f32 }
+        let cast = directory.path(name + ".cast")
+        try SafetensorsWriter.writeFile([try #require(CastingTensor(f32, to: dtype))], metadata: [:], at: cast.path)
+        return try #require(try SafetensorsReader.open(cast).tensors.first)
+    }
+
+    @Test func identicalTensorsAreBitExact() throws {
+        let directory = TemporaryDirectory()
+        let a = try tensor([1, 2, 3], in: directory, "a")
+        let b = try tensor([1, 2, 3], in: directory, "b")
+        let comparison = TensorComparison.compare(b, with: a)
+        #expect(comparison.bitExact && comparison.passed)
+    }
+
+    @Test func onePerturbedElementFailsAndIsLocated() throws {
+        let directory = TemporaryDirectory()
+        let a = try tensor([1, 2, 3, 4], in: directory, "a")
+        let b = try tensor([1, 2, 3.0001, 4], in: directory, "b")
+        let comparison = TensorComparison.compare(b, with: a)
+        #expect(!comparison.passed)
+        #expect(comparison.firstMismatch == 2)
+        #expect(abs(comparison.maxAbsoluteError - 0.0001) < 1e-6)
+    }
+
+    @Test(arguments: [DType.bf16, .f16])
+    func aCastStaysWithinItsRoundingBound(_ dtype: DType) throws {
+        let directory = TemporaryDirectory()
+        let values: [Float] = (0..<1000).map { Float($0) * 0.37 - 100 } + [0, -0, 1e-3, 3.14159, .nan, .infinity]
+        let source = try tensor(values, in: directory, "source")
+        let cast = try tensor(values, dtype: dtype, in: directory, "cast")
+        let comparison = TensorComparison.compare(cast, with: source)
+        #expect(comparison.passed, "max rel \(comparison.maxRelativeError)")
+        #expect(comparison.maxRelativeError <= Tolerance.rounding(to: dtype).relative)
+        #expect(!comparison.bitExact)
+    }
+
+    @Test func castBoundsCatchAValueOffByMoreThanHalfAnULP() throws {
+        let directory = TemporaryDirectory()
+        let source = try tensor([1.0, 2.0], in: directory, "source")
+        // 1 + 2^-7 is one bf16 ulp above 1.0: a correct cast of 1.0 never lands there.
+        let wrong = try tensor([1.0 + 0x1p-7, 2.0], dtype: .bf16, in: directory, "wrong")
+        #expect(!TensorComparison.compare(wrong, with: source).passed)
+    }
+
+    @Test func nanAndInfinityMatchOnlyThemselves() {
+        let tolerance = Tolerance(absolute: 1, relative: 1)
+        #expect(tolerance.accepts(.nan, expected: .nan))
+        #expect(!tolerance.accepts(0, expected: .nan))
+        #expect(!tolerance.accepts(.infinity, expected: 65504))
+        #expect(!tolerance.accepts(-.infinity, expected: .infinity))
+    }
+
+    @Test func checkpointComparisonFollowsFoldedAliases() throws {
+        let directory = TemporaryDirectory()
+        let sample = try Checkpoint.open(Fixtures.sample)
+        let shared = try #require(sample.tensor(named: "shared.weight"))
+        let withAlias = directory.path("alias.safetensors")
+        try SafetensorsWriter.writeFile(sample.tensors + [shared.renamed("lm_head.weight")], metadata: [:], at: withAlias.path)
+        let comparison = CheckpointComparison(sample, against: try Checkpoint.open(withAlias))
+        #expect(comparison.passed && comparison.missing.isEmpty)
+        #expect(comparison.bitExactCount == sample.tensors.count + 1)
+
+        let reversed = CheckpointComparison(try Checkpoint.open(withAlias), against: sample)
+        #expect(reversed.extra == ["lm_head.weight"] && !reversed.passed)
+    }
+
+    @Test func sha256MatchesAKnownDigest() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("abc")
+        try Data("abc".utf8).write(to: path)
+        #expect(try FileDigest.sha256(path: path.path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let empty = directory.path("empty")
+        try Data().write(to: empty)
+        #expect(try FileDigest.sha256(path: empty.path) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}

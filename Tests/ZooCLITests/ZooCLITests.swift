@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Formats
+
+/// End-to-end tests of the built `zoo` binary: stdout, stderr and exit codes.
+@Suite struct ZooCLITests {
+    @Test func inspectJSONDescribesTheSample() throws {
+        let run = try ZooBinary.run(["inspect", Fixtures.sample.path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONParser.parse(Array(run.stdout.utf8))
+        #expect(report["format"]?.stringValue == "safetensors")
+        #expect(report["parameters"]?.intValue == 460_032)
+        #expect(report["tensors"]?.arrayValue?.count == 63)
+        let shared = report["tensors"]?.arrayValue?.first { $0["name"]?.stringValue == "shared.weight" }
+        #expect(shared?["dtype"]?.stringValue == "F32")
+        #expect(shared?["shape"] == .array([.number("2048"), .number("64")]))
+        let config = try #require(report["config"])
+        #expect(config["num_layers"]?.intValue == 4 && config["num_decoder_layers"]?.intValue == 2)
+        #expect(config["num_heads"]?.intValue == 4 && config["d_kv"]?.intValue == 16)
+        #expect(config["feed_forward_proj"]?.stringValue == "relu" && config["tie_word_embeddings"]?.boolValue == true)
+    }
+
+    @Test func inspectHumanOutputListsTensors() throws {
+        let run = try ZooBinary.run(["inspect", Fixtures.url("t5_gated_untied").path, "--tensors"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("gated-gelu FFN, untied embeddings"))
+        #expect(run.stdout.contains("lm_head.weight"))
+        #expect(run.stdout.contains("encoder 2 layers, decoder 3 layers"))
+    }
+
+    @Test func convertThenInspectShowsTheNewDType() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("bf16")
+        let convert = try ZooBinary.run(["convert", Fixtures.sample.path, destination.path, "--dtype", "bf16"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(convert.stdout.contains("F32 -> BF16"))
+        #expect(convert.stderr.isEmpty, "no progress bar when stderr is not a terminal")
+
+        let inspect = try ZooBinary.run(["inspect", destination.path, "--json"])
+        let report = try JSONParser.parse(Array(inspect.stdout.utf8))
+        #expect(report["dtypes"] == .object([.init(key: "BF16", value: .number("63"))]))
+
+        let again = try ZooBinary.run(["convert", Fixtures.sample.path, destination.path])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("--force"))
+    }
+
+    @Test func convertJSONReportsCastStatistics() throws {
+        let temporary = TemporaryDirectory()
+        let run = try ZooBinary.run([
+            "convert", Fixtures.url("casts/source.safetensors").path, temporary.path("f16.safetensors").path, "--dtype", "fp16", "--json",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONParser.parse(Array(run.stdout.utf8))
+        let casts = try #require(report["casts"]?.arrayValue)
+        let random = try #require(casts.first { $0["tensor"]?.stringValue == "random_F32" })
+        #expect((random["overflow_to_inf"]?.intValue ?? 0) > 0)
+        #expect((random["underflow_to_zero"]?.intValue ?? 0) > 0)
+    }
+
+    @Test func shardedOutputHasAnIndex() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("sharded")
+        let run = try ZooBinary.run(["convert", Fixtures.sample.path, destination.path, "--shard-size", "500KB"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: destination.path).sorted()
+        #expect(files.contains("model.safetensors.index.json") && files.contains("config.json"))
+        #expect(files.filter { $0.hasPrefix("model-") }.count == 4)
+    }
+
+    @Test(arguments: ["header_length_past_eof.safetensors", "overlapping_offsets.safetensors", "duplicate_key.safetensors"])
+    func badFilesFailWithOneClearError(_ name: String) throws {
+        let path = Fixtures.url("bad/\(name)").path
+        for command in [["inspect", path], ["convert", path, "/tmp/zoo-never-\(UUID().uuidString)"]] {
+            let run = try ZooBinary.run(command)
+            #expect(run.status == 1)
+            #expect(run.stdout.isEmpty)
+            let lines = run.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(run.stderr)")
+            #expect(run.stderr.contains(path) && run.stderr.contains("byte offset"))
+        }
+    }
+
+    @Test func invalidOptionsAreUsageErrors() throws {
+        let badSize = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x", "--shard-size", "lots"])
+        #expect(badSize.status == 64)
+        #expect(badSize.stderr.contains("invalid shard size 'lots'"))
+        let badDType = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x", "--dtype", "int4"])
+        #expect(badDType.status == 64)
+        let singleSharded = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x.safetensors", "--shard-size", "1MB"])
+        #expect(singleSharded.status == 64)
+    }
+
+    @Test func demoConvertsAndChecksEverything() throws {
+        let temporary = TemporaryDirectory()
+        let run = try ZooBinary.run(["demo", "--work-directory", temporary.path("demo").path])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("7 conversions, 7 checks passed"))
+        #expect(!run.stdout.contains("FAIL"))
+    }
+}
