@@ -262,7 +262,7 @@ def measure(commands: list, repeat: int, work: Path) -> dict:
 # Report
 # ---------------------------------------------------------------------------
 
-def machine_info(work: Path, zoo: Path) -> list:
+def machine_info(work: Path, zoo: Path, load_before: float) -> list:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
     memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
@@ -275,6 +275,8 @@ def machine_info(work: Path, zoo: Path) -> list:
         f"nproc {len(os.sched_getaffinity(0))}, CPU {cpu}, {int(memory) // 1024} MiB RAM, kernel {os.uname().release}",
         f"work dir {work}: {df[0]} ({df[1]})",
         f"zoo {zoo} (built {built}, tree {tree})",
+        # Other work on the machine skews everything (torch's thread pool most of all): check this.
+        f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
         run_step("_versions").stdout.strip(),
     ]
 
@@ -321,6 +323,7 @@ def main() -> None:
               "this Python process's own RSS (~10 MB floor; see the docstring)")
 
     source = ensure_source(work)
+    load_before = os.getloadavg()[0]
     source_file = source / "model.safetensors"
     header = read_header(source_file)
     largest_name, largest = max(((name, e["data_offsets"][1] - e["data_offsets"][0]) for name, e in header.items()),
@@ -348,7 +351,7 @@ def main() -> None:
 
     command_line = shlex.join([sys.executable, *sys.argv])
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    info = machine_info(work, zoo)
+    info = machine_info(work, zoo, load_before)
     budget = RSS_BUDGET_MB + largest / MB
     report = [
         f"fp32 -> bf16, t5-efficient-large-dm128 shape: {EXPECTED_PARAMETERS:,} parameters, "

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// A checkpoint opened together with its `config.json` and read as T5 where it is one.
 public struct AnalyzedCheckpoint: Sendable {
@@ -20,9 +20,12 @@ public struct AnalyzedCheckpoint: Sendable {
         if FileManager.default.fileExists(atPath: configURL.path) {
             let file = try MappedFile(path: configURL.path)
             do {
-                configJSON = try file.withBytes(in: 0..<file.size) { bytes throws(JSONParseError) in try JSONParser.parse(bytes) }
+                configJSON = try file.withBytes(in: 0..<file.size) { bytes throws(JSONParseError) in
+                    try JSONParser.parse(bytes)
+                }
             } catch {
-                throw ConvertError.invalidConfig(path: configURL.path, reason: "not valid JSON at byte offset \(error.offset)")
+                throw ConvertError.invalidConfig(
+                    path: configURL.path, reason: "not valid JSON at byte offset \(error.offset)")
             }
         }
         self.checkpoint = checkpoint

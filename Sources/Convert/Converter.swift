@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// What a conversion wrote, and what the casts did.
 public struct ConversionReport: Sendable {
@@ -29,7 +29,8 @@ public enum Converter {
     ///
     /// - Throws: I/O errors; on any error nothing is left at the destination or the staging path.
     public static func run(_ plan: ConversionPlan, progress: Progress? = nil) throws -> ConversionReport {
-        let staged = try StagedOutput(destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
+        let staged = try StagedOutput(
+            destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
         do {
             let report = try write(plan, into: staged, progress: progress)
             try staged.commit()
@@ -40,7 +41,9 @@ public enum Converter {
         }
     }
 
-    private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws -> ConversionReport {
+    private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
+        -> ConversionReport
+    {
         let total = plan.outputTensorBytes
         var written = 0
         var casts: [(String, DType, DType, CastStatistics)] = []
@@ -48,17 +51,27 @@ public enum Converter {
         var weightMap: [String: String] = [:]
 
         for file in plan.files {
-            let path = plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
+            let path =
+                plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
             let sources: [any TensorByteSource] = file.tensorIndices.map { index in
                 let tensor = plan.tensors[index]
-                guard tensor.isCast, let casting = CastingTensor(tensor.source, to: tensor.output.dtype) else { return tensor.source }
+                guard tensor.isCast, let casting = CastingTensor(tensor.source, to: tensor.output.dtype) else {
+                    return tensor.source
+                }
                 return casting
             }
             try SafetensorsWriter.writeFile(
-                sources.map { ProgressReporting(base: $0, onDone: { bytes in written += bytes; progress?(written, total) }) },
+                sources.map {
+                    ProgressReporting(
+                        base: $0,
+                        onDone: { bytes in
+                            written += bytes; progress?(written, total)
+                        })
+                },
                 metadata: plan.metadata, at: path)
             for case let casting as CastingTensor in sources {
-                casts.append((casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
+                casts.append(
+                    (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
             }
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
             fileNames.append(plan.writesDirectory ? file.name : staged.destination.lastPathComponent)
@@ -66,8 +79,9 @@ public enum Converter {
 
         if plan.writesDirectory {
             if plan.files.count > 1 {
-                try writeText(ShardedSafetensors.indexJSON(weightMap: weightMap, totalSize: total),
-                              to: staged.staging.appendingPathComponent(ShardedSafetensors.indexFileName))
+                try writeText(
+                    ShardedSafetensors.indexJSON(weightMap: weightMap, totalSize: total),
+                    to: staged.staging.appendingPathComponent(ShardedSafetensors.indexFileName))
                 fileNames.append(ShardedSafetensors.indexFileName)
             }
             if let config = plan.configJSON {
@@ -77,7 +91,8 @@ public enum Converter {
         }
         return ConversionReport(
             destination: staged.destination, files: fileNames, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: casts, foldedAliases: plan.foldedAliases, wroteConfig: plan.writesDirectory && plan.configJSON != nil)
+            casts: casts, foldedAliases: plan.foldedAliases, wroteConfig: plan.writesDirectory && plan.configJSON != nil
+        )
     }
 
     private static func writeText(_ text: String, to url: URL) throws {

@@ -48,10 +48,12 @@ extension Checkpoint {
             return try open(directory.appendingPathComponent(safetensors[0]))
         }
         for name in ["pytorch_model.bin.index.json", "pytorch_model.bin"] where contents.contains(name) {
-            throw CheckpointError.unsupportedFormat(path: directory.appendingPathComponent(name).path, format: CheckpointFormat.pytorchZip.displayName)
+            throw CheckpointError.unsupportedFormat(
+                path: directory.appendingPathComponent(name).path, format: CheckpointFormat.pytorchZip.displayName)
         }
         if contents.contains(where: { $0.hasSuffix(".index") }) {
-            throw CheckpointError.unsupportedFormat(path: directory.path, format: CheckpointFormat.tensorflowBundle.displayName)
+            throw CheckpointError.unsupportedFormat(
+                path: directory.path, format: CheckpointFormat.tensorflowBundle.displayName)
         }
         throw CheckpointError.noCheckpointInDirectory(path: directory.path, contents: contents)
     }

@@ -19,7 +19,8 @@ public struct CheckpointComparison: Sendable {
     /// A source tensor that T5 ties to `shared.weight` may be absent from the converted checkpoint
     /// when it was folded into it; it is then compared with `shared.weight`.
     public init(_ converted: Checkpoint, against source: Checkpoint) {
-        let convertedByName = Dictionary(converted.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let convertedByName = Dictionary(
+            converted.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let sourceNames = Set(source.tensors.map(\.name))
         let foldable = Set(TiedEmbeddings.embeddingAliases + [TiedEmbeddings.lmHead])
         var tensors: [TensorComparison] = []

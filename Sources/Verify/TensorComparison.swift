@@ -26,7 +26,9 @@ public struct TensorComparison: Sendable {
     /// Anything else (different shapes, integer dtypes that differ) fails outright.
     public static func compare(_ actual: TensorRef, with expected: TensorRef) -> TensorComparison {
         let count = expected.spec.elementCount
-        func verdict(_ bitExact: Bool, _ tolerance: Tolerance, _ maxAbs: Double, _ maxRel: Double, _ bad: Int, _ first: Int?)
+        func verdict(
+            _ bitExact: Bool, _ tolerance: Tolerance, _ maxAbs: Double, _ maxRel: Double, _ bad: Int, _ first: Int?
+        )
             -> TensorComparison
         {
             TensorComparison(
@@ -34,9 +36,13 @@ public struct TensorComparison: Sendable {
                 bitExact: bitExact, tolerance: tolerance, maxAbsoluteError: maxAbs, maxRelativeError: maxRel,
                 mismatches: bad, firstMismatch: first)
         }
-        guard actual.shape == expected.shape else { return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0) }
+        guard actual.shape == expected.shape else {
+            return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
+        }
         if actual.dtype == expected.dtype {
-            guard let offset = actual.firstDifference(from: expected) else { return verdict(true, .exact, 0, 0, 0, nil) }
+            guard let offset = actual.firstDifference(from: expected) else {
+                return verdict(true, .exact, 0, 0, 0, nil)
+            }
             if !FloatCast.canCast(from: actual.dtype, to: .f64) {
                 return verdict(false, .exact, .infinity, .infinity, 1, offset / actual.dtype.byteSize)
             }
@@ -83,9 +89,11 @@ public struct TensorComparison: Sendable {
     private static func decode(_ tensor: TensorRef, from start: Int, count: Int, into output: inout [Double]) {
         var ignored = CastStatistics()
         tensor.withUnsafeBytes { bytes in
-            let source = bytes.baseAddress! + start * tensor.dtype.byteSize
             output.withUnsafeMutableBytes { target in
-                FloatCast.convert(source, from: tensor.dtype, into: target.baseAddress!, to: .f64, count: count, statistics: &ignored)
+                guard let source = bytes.baseAddress, let destination = target.baseAddress else { return }
+                FloatCast.convert(
+                    source + start * tensor.dtype.byteSize, from: tensor.dtype, into: destination, to: .f64,
+                    count: count, statistics: &ignored)
             }
         }
     }

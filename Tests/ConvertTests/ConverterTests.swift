@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Convert
 @testable import Formats
 
@@ -49,7 +50,9 @@ import TestSupport
         let source = temporary.path("source")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         try SafetensorsWriter.writeFile(
-            sample.tensors + [shared.renamed("encoder.embed_tokens.weight"), shared.renamed("decoder.embed_tokens.weight")],
+            sample.tensors + [
+                shared.renamed("encoder.embed_tokens.weight"), shared.renamed("decoder.embed_tokens.weight"),
+            ],
             metadata: ["format": "pt"], at: source.appendingPathComponent("model.safetensors").path)
 
         let destination = temporary.path("out")
@@ -64,7 +67,8 @@ import TestSupport
     @Test func singleFileDestinationsAreFiles() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("one.safetensors")
-        _ = try Converter.run(try ConversionPlan(.init(source: Fixtures.url("sample_sharded"), destination: destination, dtype: .f16)))
+        _ = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.url("sample_sharded"), destination: destination, dtype: .f16)))
         #expect(temporary.contents() == ["one.safetensors"])
         #expect(try Checkpoint.open(destination).tensors.allSatisfy { $0.dtype == .f16 })
     }
@@ -76,14 +80,18 @@ import TestSupport
         #expect(throws: CheckpointError.outputExists(path: destination.path)) {
             try Converter.run(try ConversionPlan(.init(source: Fixtures.sample, destination: destination)))
         }
-        _ = try Converter.run(try ConversionPlan(.init(source: Fixtures.sample, destination: destination, dtype: .bf16, force: true)))
+        _ = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.sample, destination: destination, dtype: .bf16, force: true)))
         #expect(try Checkpoint.open(destination).tensors.allSatisfy { $0.dtype == .bf16 })
 
         #expect(throws: CheckpointError.self) {
             try ConversionPlan(.init(source: destination, destination: destination, force: true))
         }
         #expect(throws: CheckpointError.self) {
-            try ConversionPlan(.init(source: destination.appendingPathComponent("model.safetensors"), destination: temporary.url, force: true))
+            try ConversionPlan(
+                .init(
+                    source: destination.appendingPathComponent("model.safetensors"), destination: temporary.url,
+                    force: true))
         }
     }
 
@@ -95,14 +103,18 @@ import TestSupport
         try SafetensorsWriter.writeFile(
             sample.tensors.filter { !$0.name.hasPrefix("decoder.final_layer_norm") }, metadata: [:],
             at: source.appendingPathComponent("model.safetensors").path)
-        #expect(throws: ConvertError.self) { try ConversionPlan(.init(source: source, destination: temporary.path("out"))) }
+        #expect(throws: ConvertError.self) {
+            try ConversionPlan(.init(source: source, destination: temporary.path("out")))
+        }
         #expect(!FileManager.default.fileExists(atPath: temporary.path("out").path))
     }
 
     @Test func convertsNonT5CheckpointsTensorByTensor() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("dtypes-bf16.safetensors")
-        let report = try Converter.run(try ConversionPlan(.init(source: Fixtures.url("dtypes.safetensors"), destination: destination, dtype: .bf16)))
+        let report = try Converter.run(
+            try ConversionPlan(
+                .init(source: Fixtures.url("dtypes.safetensors"), destination: destination, dtype: .bf16)))
         let output = try Checkpoint.open(destination)
         // Only F64/F32/F16 tensors change; integers, bool and fp8 are kept as they are.
         #expect(report.casts.map(\.tensor).sorted() == ["empty", "scalar", "t_F16", "t_F32", "t_F64"])
@@ -111,7 +123,10 @@ import TestSupport
         #expect(output.metadata["origin"] == "zoo fixture")
     }
 
-    @Test(arguments: [("2GB", 2_000_000_000), ("500MB", 500_000_000), ("20KB", 20_000), ("1GiB", 1 << 30), ("123", 123), ("7 kib", 7168)])
+    @Test(arguments: [
+        ("2GB", 2_000_000_000), ("500MB", 500_000_000), ("20KB", 20_000), ("1GiB", 1 << 30), ("123", 123),
+        ("7 kib", 7168),
+    ])
     func parsesShardSizes(_ text: String, _ bytes: Int) throws {
         #expect(try ByteSize.parse(text) == bytes)
     }

@@ -1,13 +1,16 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Convert
 @testable import Formats
 
 /// Casts compared bit for bit with what torch wrote (`Tests/Fixtures/casts/`, see make-fixtures.py).
 @Suite struct FloatCastTests {
     static let floatTypes: [DType] = [.f64, .f32, .f16, .bf16]
-    static let pairs: [(DType, DType)] = floatTypes.flatMap { from in floatTypes.filter { $0 != from }.map { (from, $0) } }
+    static let pairs: [(DType, DType)] = floatTypes.flatMap { from in
+        floatTypes.filter { $0 != from }.map { (from, $0) }
+    }
 
     static let source = Result { try SafetensorsReader.open(Fixtures.url("casts/source.safetensors")) }
     static let torch = Result { try SafetensorsReader.open(Fixtures.url("casts/torch_casts.safetensors")) }
@@ -23,7 +26,9 @@ import TestSupport
         #expect(output.count == reference.count)
         if let byte = firstDifference {
             let element = byte / to.byteSize
-            Issue.record("\(set) \(from)->\(to): element \(element) differs: zoo \(hex(output, element, to)) torch \(hex(reference, element, to)) from input \(hex(input.withUnsafeBytes { Array($0) }, element, from))")
+            Issue.record(
+                "\(set) \(from)->\(to): element \(element) differs: zoo \(hex(output, element, to)) torch \(hex(reference, element, to)) from input \(hex(input.withUnsafeBytes { Array($0) }, element, from))"
+            )
         }
     }
 
@@ -56,17 +61,21 @@ import TestSupport
         var statistics = CastStatistics()
         input.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { target in
-                FloatCast.convert(source.baseAddress!, from: .f32, into: target.baseAddress!, to: .bf16, count: 4, statistics: &statistics)
+                FloatCast.convert(
+                    source.baseAddress!, from: .f32, into: target.baseAddress!, to: .bf16, count: 4,
+                    statistics: &statistics)
             }
         }
         #expect(output == [0x7F80, 0x7F7F, 0x0000, 0x7FC0])
-        #expect(statistics == {
-            var expected = CastStatistics()
-            expected.overflowToInfinity = 1
-            expected.underflowToZero = 1
-            expected.nanCount = 1
-            return expected
-        }())
+        #expect(
+            statistics
+                == {
+                    var expected = CastStatistics()
+                    expected.overflowToInfinity = 1
+                    expected.underflowToZero = 1
+                    expected.nanCount = 1
+                    return expected
+                }())
     }
 
     @Test func castingTensorStreamsInChunksAndMatchesTheKernel() throws {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Convert
 @testable import Formats
 
@@ -8,9 +9,11 @@ import TestSupport
     @Test func infersTheSampleArchitecture() throws {
         let analyzed = try AnalyzedCheckpoint(opening: Fixtures.sample)
         let model = try analyzed.t5.get()
-        #expect(model.config == T5Config(
-            vocabSize: 2048, dModel: 64, dKV: 16, dFF: 256, numHeads: 4, numLayers: 4, numDecoderLayers: 2,
-            feedForward: .relu, tieWordEmbeddings: true))
+        #expect(
+            model.config
+                == T5Config(
+                    vocabSize: 2048, dModel: 64, dKV: 16, dFF: 256, numHeads: 4, numLayers: 4, numDecoderLayers: 2,
+                    feedForward: .relu, tieWordEmbeddings: true))
         #expect(model.aliases.isEmpty)
         // Parameters counted by the config formula and by the loaded tensors agree.
         #expect(model.parameterCount == 460_032)
@@ -38,7 +41,8 @@ import TestSupport
         let sample = try Checkpoint.open(Fixtures.sample)
         let shared = try #require(sample.tensor(named: "shared.weight"))
 
-        let withCopies = sample.tensors + [shared.renamed("encoder.embed_tokens.weight"), shared.renamed("lm_head.weight")]
+        let withCopies =
+            sample.tensors + [shared.renamed("encoder.embed_tokens.weight"), shared.renamed("lm_head.weight")]
         let copiesFile = temporary.path("copies.safetensors")
         try SafetensorsWriter.writeFile(withCopies, metadata: [:], at: copiesFile.path)
         let model = try T5Model(try Checkpoint.open(copiesFile))
@@ -48,11 +52,14 @@ import TestSupport
 
         // An embed_tokens that is not the shared embedding: T5 cannot represent it.
         let other = try #require(sample.tensor(named: "encoder.block.0.layer.0.SelfAttention.q.weight"))
-        let impostor = TensorRef(spec: shared.spec.renamed("decoder.embed_tokens.weight"), file: other.file, fileOffset: 8)
+        let impostor = TensorRef(
+            spec: shared.spec.renamed("decoder.embed_tokens.weight"), file: other.file, fileOffset: 8)
         let badFile = temporary.path("bad.safetensors")
         try SafetensorsWriter.writeFile(sample.tensors + [impostor], metadata: [:], at: badFile.path)
-        #expect(throws: ConvertError.tiedTensorDiffers(
-            path: badFile.path, tensor: "decoder.embed_tokens.weight", canonical: "shared.weight", byteOffset: 0)) {
+        #expect(
+            throws: ConvertError.tiedTensorDiffers(
+                path: badFile.path, tensor: "decoder.embed_tokens.weight", canonical: "shared.weight", byteOffset: 0)
+        ) {
             try T5Model(try Checkpoint.open(badFile))
         }
     }
@@ -62,13 +69,18 @@ import TestSupport
         let sample = try Checkpoint.open(Fixtures.sample)
         let missing = temporary.path("missing.safetensors")
         try SafetensorsWriter.writeFile(
-            sample.tensors.filter { $0.name != "decoder.block.1.layer.2.DenseReluDense.wo.weight" }, metadata: [:], at: missing.path)
-        #expect(throws: ConvertError.missingTensor(path: missing.path, tensor: "decoder.block.1.layer.2.DenseReluDense.wo.weight")) {
+            sample.tensors.filter { $0.name != "decoder.block.1.layer.2.DenseReluDense.wo.weight" }, metadata: [:],
+            at: missing.path)
+        #expect(
+            throws: ConvertError.missingTensor(
+                path: missing.path, tensor: "decoder.block.1.layer.2.DenseReluDense.wo.weight")
+        ) {
             try T5Model(try Checkpoint.open(missing))
         }
 
         let stray = temporary.path("stray.safetensors")
-        try SafetensorsWriter.writeFile(sample.tensors + [sample.tensors[0].renamed("encoder.extra.weight")], metadata: [:], at: stray.path)
+        try SafetensorsWriter.writeFile(
+            sample.tensors + [sample.tensors[0].renamed("encoder.extra.weight")], metadata: [:], at: stray.path)
         #expect(throws: ConvertError.unexpectedTensor(path: stray.path, tensor: "encoder.extra.weight")) {
             try T5Model(try Checkpoint.open(stray))
         }
@@ -76,10 +88,14 @@ import TestSupport
 
     @Test func crossChecksConfigJSON() throws {
         let sample = try Checkpoint.open(Fixtures.sample)
-        let config = try JSONParser.parse(Array(try Data(contentsOf: Fixtures.sample.appendingPathComponent("config.json"))))
+        let config = try JSONParser.parse(
+            Array(try Data(contentsOf: Fixtures.sample.appendingPathComponent("config.json"))))
         _ = try T5Model(sample, config: config)
         let wrong = config.setting("num_heads", to: .number("8"))
-        #expect(throws: ConvertError.configMismatch(path: sample.location.path, field: "num_heads", config: "8", tensors: "4")) {
+        #expect(
+            throws: ConvertError.configMismatch(
+                path: sample.location.path, field: "num_heads", config: "8", tensors: "4")
+        ) {
             try T5Model(sample, config: wrong)
         }
         let gated = config.setting("feed_forward_proj", to: .string("gated-gelu"))

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 @Suite struct FormatDetectionTests {
@@ -15,7 +16,9 @@ import TestSupport
         let temporary = TemporaryDirectory()
         let zip = temporary.path("model.safetensors")
         try Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 40)).write(to: zip)
-        #expect(throws: CheckpointError.unsupportedFormat(path: zip.path, format: CheckpointFormat.pytorchZip.displayName)) {
+        #expect(
+            throws: CheckpointError.unsupportedFormat(path: zip.path, format: CheckpointFormat.pytorchZip.displayName)
+        ) {
             try Checkpoint.open(zip)
         }
     }

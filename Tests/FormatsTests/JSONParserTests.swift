@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Formats
 
 @Suite struct JSONParserTests {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 @Suite struct SafetensorsWriterTests {
@@ -20,7 +21,8 @@ import TestSupport
 
     @Test func padsTheHeaderToEightBytes() throws {
         for nameLength in 1...9 {
-            let spec = try #require(TensorSpec(name: String(repeating: "x", count: nameLength), dtype: .f32, shape: [1]))
+            let spec = try #require(
+                TensorSpec(name: String(repeating: "x", count: nameLength), dtype: .f32, shape: [1]))
             let header = SafetensorsWriter.header(for: [spec], metadata: [:])
             #expect(header.count % 8 == 0)
             let declared = header.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -29,7 +31,8 @@ import TestSupport
     }
 
     @Test func writesTheIndexTransformersExpects() throws {
-        let text = ShardedSafetensors.indexJSON(weightMap: ["b": "model-00002-of-00002.safetensors", "a": "x"], totalSize: 12)
+        let text = ShardedSafetensors.indexJSON(
+            weightMap: ["b": "model-00002-of-00002.safetensors", "a": "x"], totalSize: 12)
         let root = try JSONParser.parse(Array(text.utf8))
         #expect(root["metadata"]?["total_size"]?.intValue == 12)
         #expect(root["weight_map"]?.members?.map(\.key) == ["a", "b"])
@@ -40,7 +43,8 @@ import TestSupport
         let temporary = TemporaryDirectory()
         let destination = temporary.path("out")
         let staged = try StagedOutput(destination: destination, isDirectory: true, force: false)
-        _ = FileManager.default.createFile(atPath: staged.staging.appendingPathComponent("half").path, contents: Data([1, 2]))
+        _ = FileManager.default.createFile(
+            atPath: staged.staging.appendingPathComponent("half").path, contents: Data([1, 2]))
         staged.discard()
         #expect(temporary.contents().isEmpty)
     }
@@ -54,7 +58,8 @@ import TestSupport
             try StagedOutput(destination: destination, isDirectory: true, force: false)
         }
         let forced = try StagedOutput(destination: destination, isDirectory: true, force: true)
-        _ = FileManager.default.createFile(atPath: forced.staging.appendingPathComponent("new").path, contents: Data([8]))
+        _ = FileManager.default.createFile(
+            atPath: forced.staging.appendingPathComponent("new").path, contents: Data([8]))
         try forced.commit()
         #expect(try FileManager.default.contentsOfDirectory(atPath: destination.path) == ["new"])
         #expect(temporary.contents() == ["out"])

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// Paths of the committed fixtures (written by `Scripts/make-fixtures.py`).
 public enum Fixtures {

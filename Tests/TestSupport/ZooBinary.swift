@@ -15,7 +15,9 @@ public enum ZooBinary {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = testBinary.deletingLastPathComponent()
         // On Linux the tests run from `<products>/zooPackageTests.xctest`; on macOS from inside a bundle.
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("zoo").path) && directory.path != "/" {
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("zoo").path)
+            && directory.path != "/"
+        {
             directory = directory.deletingLastPathComponent()
         }
         return directory.appendingPathComponent("zoo")

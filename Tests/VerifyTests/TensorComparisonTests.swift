@@ -1,13 +1,16 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Convert
 @testable import Formats
 @testable import Verify
 
 @Suite struct TensorComparisonTests {
     /// Writes `values` as one F32 tensor "x" and returns it.
-    private func tensor(_ values: [Float], dtype: DType = .f32, in directory: TemporaryDirectory, _ name: String) throws -> TensorRef {
+    private func tensor(_ values: [Float], dtype: DType = .f32, in directory: TemporaryDirectory, _ name: String) throws
+        -> TensorRef
+    {
         let path = directory.path(name)
         let spec = try #require(TensorSpec(name: "x", dtype: .f32, shape: [values.count]))
         var header = SafetensorsWriter.header(for: [spec], metadata: [:])
@@ -71,7 +74,8 @@ import TestSupport
         let sample = try Checkpoint.open(Fixtures.sample)
         let shared = try #require(sample.tensor(named: "shared.weight"))
         let withAlias = directory.path("alias.safetensors")
-        try SafetensorsWriter.writeFile(sample.tensors + [shared.renamed("lm_head.weight")], metadata: [:], at: withAlias.path)
+        try SafetensorsWriter.writeFile(
+            sample.tensors + [shared.renamed("lm_head.weight")], metadata: [:], at: withAlias.path)
         let comparison = CheckpointComparison(sample, against: try Checkpoint.open(withAlias))
         #expect(comparison.passed && comparison.missing.isEmpty)
         #expect(comparison.bitExactCount == sample.tensors.count + 1)
@@ -84,9 +88,13 @@ import TestSupport
         let directory = TemporaryDirectory()
         let path = directory.path("abc")
         try Data("abc".utf8).write(to: path)
-        #expect(try FileDigest.sha256(path: path.path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            try FileDigest.sha256(path: path.path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
         let empty = directory.path("empty")
         try Data().write(to: empty)
-        #expect(try FileDigest.sha256(path: empty.path) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            try FileDigest.sha256(path: empty.path)
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }

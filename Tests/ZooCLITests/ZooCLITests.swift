@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 /// End-to-end tests of the built `zoo` binary: stdout, stderr and exit codes.
@@ -49,7 +50,8 @@ import TestSupport
     @Test func convertJSONReportsCastStatistics() throws {
         let temporary = TemporaryDirectory()
         let run = try ZooBinary.run([
-            "convert", Fixtures.url("casts/source.safetensors").path, temporary.path("f16.safetensors").path, "--dtype", "fp16", "--json",
+            "convert", Fixtures.url("casts/source.safetensors").path, temporary.path("f16.safetensors").path, "--dtype",
+            "fp16", "--json",
         ])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try JSONParser.parse(Array(run.stdout.utf8))
@@ -69,7 +71,9 @@ import TestSupport
         #expect(files.filter { $0.hasPrefix("model-") }.count == 4)
     }
 
-    @Test(arguments: ["header_length_past_eof.safetensors", "overlapping_offsets.safetensors", "duplicate_key.safetensors"])
+    @Test(arguments: [
+        "header_length_past_eof.safetensors", "overlapping_offsets.safetensors", "duplicate_key.safetensors",
+    ])
     func badFilesFailWithOneClearError(_ name: String) throws {
         let path = Fixtures.url("bad/\(name)").path
         for command in [["inspect", path], ["convert", path, "/tmp/zoo-never-\(UUID().uuidString)"]] {
@@ -88,7 +92,9 @@ import TestSupport
         #expect(badSize.stderr.contains("invalid shard size 'lots'"))
         let badDType = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x", "--dtype", "int4"])
         #expect(badDType.status == 64)
-        let singleSharded = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x.safetensors", "--shard-size", "1MB"])
+        let singleSharded = try ZooBinary.run([
+            "convert", Fixtures.sample.path, "/tmp/x.safetensors", "--shard-size", "1MB",
+        ])
         #expect(singleSharded.status == 64)
     }
 

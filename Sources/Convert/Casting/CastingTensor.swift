@@ -34,13 +34,17 @@ public final class CastingTensor: TensorByteSource {
         defer { buffer.deallocate() }
         source.file.adviseSequential(source.byteRange)
         try source.withUnsafeBytes { input in
+            guard let inputBase = input.baseAddress, let outputBase = buffer.baseAddress else { return }
             var done = 0
             while done < count {
                 let n = min(chunk, count - done)
                 FloatCast.convert(
-                    input.baseAddress! + done * from.byteSize, from: from, into: buffer.baseAddress!, to: to, count: n,
+                    inputBase + done * from.byteSize, from: from, into: outputBase, to: to, count: n,
                     statistics: &statistics)
                 try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<(n * to.byteSize)]))
+                // Read pages count towards the resident set; drop them (they stay in the page cache).
+                let consumed = source.fileOffset + done * from.byteSize
+                source.file.releasePages(in: consumed..<(consumed + n * from.byteSize))
                 done += n
             }
         }

@@ -51,11 +51,14 @@ public enum FloatCast {
                 let n = min(chunk, count - done)
                 var widening = CastStatistics()
                 var narrowing = CastStatistics()
-                convert(source + done * from.byteSize, from: from, into: scratch, to: .f32, count: n, statistics: &widening)
+                convert(
+                    source + done * from.byteSize, from: from, into: scratch, to: .f32, count: n, statistics: &widening)
                 if to == .f16 {
                     f32ToF16(scratch, target + done * to.byteSize, n, keepNaNPayload: false, &narrowing)
                 } else {
-                    convert(scratch, from: .f32, into: target + done * to.byteSize, to: to, count: n, statistics: &narrowing)
+                    convert(
+                        scratch, from: .f32, into: target + done * to.byteSize, to: to, count: n, statistics: &narrowing
+                    )
                 }
                 // A value lost in the first step is ±0 or ±inf in the second, so losses never count twice;
                 // NaNs pass through both steps, so count them once.
@@ -116,11 +119,13 @@ public enum FloatCast {
             let mantissaOdd = (magnitude >> 13) & 1
             let normal = (magnitude &+ 0xC800_0FFF &+ mantissaOdd) >> 13
             // Subnormal range: adding 0.5 lets the FPU do the round-to-nearest-even shift.
-            let subnormal = (Float(bitPattern: magnitude) + Float(bitPattern: subnormalMagic)).bitPattern &- subnormalMagic
+            let subnormal =
+                (Float(bitPattern: magnitude) + Float(bitPattern: subnormalMagic)).bitPattern &- subnormalMagic
             // Inf stays inf; NaN becomes a quiet NaN, keeping the top of its payload where torch does.
             let special: UInt32 = magnitude > 0x7F80_0000 ? 0x7E00 | ((magnitude >> 13) & payloadMask) : 0x7C00
 
-            let result = magnitude >= overflowThreshold ? special : (magnitude < smallestHalfNormal ? subnormal : normal)
+            let result =
+                magnitude >= overflowThreshold ? special : (magnitude < smallestHalfNormal ? subnormal : normal)
             let resultMagnitude = UInt16(truncatingIfNeeded: result)
             overflow &+= (magnitude < 0x7F80_0000 && resultMagnitude == 0x7C00) ? 1 : 0
             underflow &+= (magnitude != 0 && resultMagnitude == 0) ? 1 : 0

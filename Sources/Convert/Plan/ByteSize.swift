@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses sizes as transformers' `max_shard_size` does: `KB`/`MB`/`GB` are powers of 1000,
 /// `KiB`/`MiB`/`GiB` powers of 1024, a bare number is bytes.
 public enum ByteSize {
@@ -31,5 +33,3 @@ public enum ByteSize {
         return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 }
-
-import Foundation

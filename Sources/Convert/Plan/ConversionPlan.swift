@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// Everything decided before a byte is written: which tensors go where, in which dtype, and the
 /// files around them.
@@ -67,7 +67,8 @@ public struct ConversionPlan: Sendable {
             var output = tensor.spec
             if let target = request.dtype, tensor.dtype != target, FloatCast.canCast(from: tensor.dtype, to: target) {
                 guard let cast = tensor.spec.withDType(target) else {
-                    throw ConvertError.unsupportedCast(tensor: tensor.name, from: tensor.dtype.rawValue, to: target.rawValue)
+                    throw ConvertError.unsupportedCast(
+                        tensor: tensor.name, from: tensor.dtype.rawValue, to: target.rawValue)
                 }
                 output = cast
             }
@@ -75,10 +76,13 @@ public struct ConversionPlan: Sendable {
         }
 
         let writesDirectory = request.destination.pathExtension != "safetensors"
-        let groups = ShardPlan.groups(byteCounts: tensors.map(\.output.byteCount), limit: writesDirectory ? request.shardSize : nil)
+        let groups = ShardPlan.groups(
+            byteCounts: tensors.map(\.output.byteCount), limit: writesDirectory ? request.shardSize : nil)
         files = groups.enumerated().map { number, indices in
-            File(name: groups.count == 1 ? "model.safetensors" : ShardedSafetensors.shardFileName(number + 1, of: groups.count),
-                 tensorIndices: indices)
+            File(
+                name: groups.count == 1
+                    ? "model.safetensors" : ShardedSafetensors.shardFileName(number + 1, of: groups.count),
+                tensorIndices: indices)
         }
 
         var metadata = source.checkpoint.metadata
@@ -121,7 +125,9 @@ public struct ConversionPlan: Sendable {
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
     private static func checkNoOverlap(destination: URL, source: Checkpoint) throws(CheckpointError) {
         let output = destination.standardizedFileURL.resolvingSymlinksInPath().path
-        let inputs = ([source.location, source.directory] + source.files).map { $0.standardizedFileURL.resolvingSymlinksInPath().path }
+        let inputs = ([source.location, source.directory] + source.files).map {
+            $0.standardizedFileURL.resolvingSymlinksInPath().path
+        }
         for input in inputs where input == output || input.hasPrefix(output.hasSuffix("/") ? output : output + "/") {
             throw .outputOverlapsInput(output: destination.path, input: input)
         }

@@ -21,7 +21,8 @@ extension T5Config {
         let layers = try integer("num_layers")
         let projection = json["feed_forward_proj"]?.stringValue ?? "relu"
         guard let feedForward = FeedForward(rawValue: projection) else {
-            throw .invalidConfig(path: path, reason: "feed_forward_proj \"\(projection)\" is neither relu nor gated-gelu")
+            throw .invalidConfig(
+                path: path, reason: "feed_forward_proj \"\(projection)\" is neither relu nor gated-gelu")
         }
         self.init(
             vocabSize: try integer("vocab_size"), dModel: try integer("d_model"), dKV: try integer("d_kv"),

@@ -24,7 +24,8 @@ public struct T5Model: Sendable {
         for alias in TiedEmbeddings.embeddingAliases {
             guard let tensor = byName[alias] else { continue }
             if let offset = tensor.firstDifference(from: shared) {
-                throw .tiedTensorDiffers(path: path, tensor: alias, canonical: TiedEmbeddings.canonical, byteOffset: offset)
+                throw .tiedTensorDiffers(
+                    path: path, tensor: alias, canonical: TiedEmbeddings.canonical, byteOffset: offset)
             }
             aliases.append(alias)
         }
@@ -52,13 +53,18 @@ public struct T5Model: Sendable {
 
         config = inferred
         self.aliases = aliases
-        parameterCount = checkpoint.tensors.filter { !aliases.contains($0.name) }.reduce(0) { $0 + $1.spec.elementCount }
+        parameterCount = checkpoint.tensors.filter { !aliases.contains($0.name) }.reduce(0) {
+            $0 + $1.spec.elementCount
+        }
     }
 
     /// The architecture implied by the tensor shapes (tying decided by the caller).
-    private static func inferConfig(_ byName: [String: TensorRef], shared: TensorRef, path: String) throws(ConvertError) -> T5Config {
+    private static func inferConfig(_ byName: [String: TensorRef], shared: TensorRef, path: String) throws(ConvertError)
+        -> T5Config
+    {
         guard shared.shape.count == 2 else {
-            throw .notT5(path: path, reason: "\(TiedEmbeddings.canonical) has shape \(shared.shape), not [vocab, d_model]")
+            throw .notT5(
+                path: path, reason: "\(TiedEmbeddings.canonical) has shape \(shared.shape), not [vocab, d_model]")
         }
         let encoderLayers = blockCount(in: byName.keys, stack: "encoder")
         let decoderLayers = blockCount(in: byName.keys, stack: "decoder")
@@ -72,7 +78,8 @@ public struct T5Model: Sendable {
         let heads = bias.shape[1]
         let queryName = "encoder.block.0.layer.0.SelfAttention.q.weight"
         guard let query = byName[queryName], query.shape.count == 2, query.shape[0] % heads == 0 else {
-            throw .notT5(path: path, reason: "\(queryName) is missing or not [heads * d_kv, d_model] with \(heads) heads")
+            throw .notT5(
+                path: path, reason: "\(queryName) is missing or not [heads * d_kv, d_model] with \(heads) heads")
         }
         let gated = byName["encoder.block.0.layer.1.DenseReluDense.wi_0.weight"] != nil
         let wiName = "encoder.block.0.layer.1.DenseReluDense.\(gated ? "wi_0" : "wi").weight"
@@ -82,7 +89,8 @@ public struct T5Model: Sendable {
         return T5Config(
             vocabSize: shared.shape[0], dModel: shared.shape[1], dKV: query.shape[0] / heads, dFF: wi.shape[0],
             numHeads: heads, numLayers: encoderLayers, numDecoderLayers: decoderLayers,
-            feedForward: gated ? .gatedGelu : .relu, tieWordEmbeddings: true, relativeAttentionNumBuckets: bias.shape[0])
+            feedForward: gated ? .gatedGelu : .relu, tieWordEmbeddings: true, relativeAttentionNumBuckets: bias.shape[0]
+        )
     }
 
     /// One more than the highest `<stack>.block.N` index (holes are caught by `checkTensors`).
@@ -121,14 +129,18 @@ public struct T5Model: Sendable {
             ("num_heads", declared.numHeads, inferred.numHeads),
             ("num_layers", declared.numLayers, inferred.numLayers),
             ("num_decoder_layers", declared.numDecoderLayers, inferred.numDecoderLayers),
-            ("relative_attention_num_buckets", declared.relativeAttentionNumBuckets, inferred.relativeAttentionNumBuckets),
+            (
+                "relative_attention_num_buckets", declared.relativeAttentionNumBuckets,
+                inferred.relativeAttentionNumBuckets
+            ),
         ]
         for (field, fromConfig, fromTensors) in fields where fromConfig != fromTensors {
             throw .configMismatch(path: path, field: field, config: String(fromConfig), tensors: String(fromTensors))
         }
         if declared.feedForward != inferred.feedForward {
             throw .configMismatch(
-                path: path, field: "feed_forward_proj", config: declared.feedForward.rawValue, tensors: inferred.feedForward.rawValue)
+                path: path, field: "feed_forward_proj", config: declared.feedForward.rawValue,
+                tensors: inferred.feedForward.rawValue)
         }
     }
 }

@@ -24,7 +24,17 @@ public protocol TensorByteSource {
 extension TensorRef: TensorByteSource {
     public var outputSpec: TensorSpec { spec }
 
+    /// Writes the mapped bytes in chunks, releasing each chunk's pages once written so the
+    /// resident set stays small however large the tensor.
     public func emit(into sink: inout some ByteSink) throws {
-        try withUnsafeBytes { try sink.write($0) }
+        file.adviseSequential(byteRange)
+        let chunk = 1 << 22
+        var start = byteRange.lowerBound
+        while start < byteRange.upperBound {
+            let end = min(start + chunk, byteRange.upperBound)
+            try file.withBytes(in: start..<end) { try sink.write($0) }
+            file.releasePages(in: start..<end)
+            start = end
+        }
     }
 }

@@ -38,7 +38,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file being written: buffers small writes, passes large ones straight to `write(2)`.
@@ -24,7 +24,7 @@ public final class FileSink: ByteSink {
     }
 
     deinit {
-        if descriptor >= 0 { systemClose(descriptor) }
+        if descriptor >= 0 { _ = systemClose(descriptor) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {

@@ -26,7 +26,9 @@ public struct JSONParser {
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
-        guard parser.position == bytes.count else { throw parser.error(.syntax("unexpected text after the JSON value")) }
+        guard parser.position == bytes.count else {
+            throw parser.error(.syntax("unexpected text after the JSON value"))
+        }
         return value
     }
 

@@ -24,7 +24,8 @@ extension JSONValue {
                 value.write(to: &output, indent: indent, level: level + 1)
             }
         case let .object(members):
-            writeContainer(members, open: "{", close: "}", to: &output, indent: indent, level: level) { member, output in
+            writeContainer(members, open: "{", close: "}", to: &output, indent: indent, level: level) {
+                member, output in
                 output += JSONValue.quoted(member.key) + (indent == nil ? ":" : ": ")
                 member.value.write(to: &output, indent: indent, level: level + 1)
             }

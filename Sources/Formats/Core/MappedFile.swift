@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A whole file mapped read-only into memory; the single owner of the mapping.
@@ -54,9 +54,25 @@ public final class MappedFile: @unchecked Sendable {
         in range: Range<Int>,
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        precondition(range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
         guard let base, !range.isEmpty else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    /// Drops this process's mapping of the pages covering `range`, which were read and are not
+    /// needed again soon.
+    ///
+    /// Mapped file pages count towards the resident set, so without this a streaming conversion
+    /// would grow to the size of the model. The pages stay in the page cache and fault back in
+    /// from it if read again; the mapping is read-only, so nothing is lost.
+    public func releasePages(in range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        // Whole pages only; a page shared with a neighbouring range simply faults in again if needed.
+        let start = range.lowerBound / pageSize * pageSize
+        let end = min(size, (range.upperBound + pageSize - 1) / pageSize * pageSize)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
     /// Tells the kernel the bytes in `range` will be read once, front to back.

@@ -74,27 +74,36 @@ public struct SafetensorsHeader: Sendable, Equatable {
             entries.append(entry)
         }
 
-        entries.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
+        entries.sort {
+            ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < (
+                $1.dataOffsets.lowerBound, $1.dataOffsets.upperBound
+            )
+        }
         try Self.checkContiguous(entries, dataStart: 8 + headerLength, dataSize: dataSize, path: path)
         self.entries = entries
         self.metadata = metadata
     }
 
-    private static func parseMetadata(_ value: JSONValue, path: String, offset: Int) throws(SafetensorsError) -> [String: String] {
+    private static func parseMetadata(_ value: JSONValue, path: String, offset: Int) throws(SafetensorsError)
+        -> [String: String]
+    {
         guard let members = value.members else {
             throw .invalidMetadata(path: path, offset: offset, reason: "must be an object of strings")
         }
         var metadata: [String: String] = [:]
         for member in members {
             guard let text = member.value.stringValue else {
-                throw .invalidMetadata(path: path, offset: 8 + member.offset, reason: "value of '\(member.key)' is not a string")
+                throw .invalidMetadata(
+                    path: path, offset: 8 + member.offset, reason: "value of '\(member.key)' is not a string")
             }
             metadata[member.key] = text
         }
         return metadata
     }
 
-    private static func parseEntry(_ member: JSONValue.Member, path: String, offset: Int) throws(SafetensorsError) -> Entry {
+    private static func parseEntry(_ member: JSONValue.Member, path: String, offset: Int) throws(SafetensorsError)
+        -> Entry
+    {
         let name = member.key
         guard member.value.members != nil else {
             throw .invalidHeader(path: path, offset: offset, reason: "entry '\(name)' is not an object")
@@ -116,19 +125,23 @@ public struct SafetensorsHeader: Sendable, Equatable {
                 guard dimension >= 0 else { throw .invalidShape(path: path, tensor: name, offset: offset) }
                 shape.append(dimension)
             } else if UInt64(text) != nil {
-                throw .shapeOverflow(path: path, tensor: name, shape: "[" + shapeValues.map { $0.serialized() }.joined(separator: ", ") + "]")
+                throw .shapeOverflow(
+                    path: path, tensor: name,
+                    shape: "[" + shapeValues.map { $0.serialized() }.joined(separator: ", ") + "]")
             } else {
                 throw .invalidShape(path: path, tensor: name, offset: offset)
             }
         }
         guard let spec = TensorSpec(name: name, dtype: dtype, shape: shape) else {
-            throw .shapeOverflow(path: path, tensor: name, shape: "[" + shape.map(String.init).joined(separator: ", ") + "]")
+            throw .shapeOverflow(
+                path: path, tensor: name, shape: "[" + shape.map(String.init).joined(separator: ", ") + "]")
         }
         guard let offsets = member.value["data_offsets"]?.arrayValue, offsets.count == 2,
             let begin = offsets[0].intValue, let end = offsets[1].intValue, begin >= 0, end >= 0
         else {
             throw .invalidHeader(
-                path: path, offset: offset, reason: "entry '\(name)' needs \"data_offsets\": [begin, end] of non-negative integers")
+                path: path, offset: offset,
+                reason: "entry '\(name)' needs \"data_offsets\": [begin, end] of non-negative integers")
         }
         guard begin <= end else { throw .invalidOffsets(path: path, tensor: name, begin: begin, end: end) }
         guard end - begin == spec.byteCount else {
@@ -137,16 +150,20 @@ public struct SafetensorsHeader: Sendable, Equatable {
         return Entry(spec: spec, dataOffsets: begin..<end)
     }
 
-    private static func checkContiguous(_ entries: [Entry], dataStart: Int, dataSize: Int, path: String) throws(SafetensorsError) {
+    private static func checkContiguous(_ entries: [Entry], dataStart: Int, dataSize: Int, path: String)
+        throws(SafetensorsError)
+    {
         var expected = 0
         var previous: String?
         for entry in entries {
             let begin = entry.dataOffsets.lowerBound
             if begin < expected, let previous {
-                throw .overlappingOffsets(path: path, tensor: entry.spec.name, previous: previous, offset: dataStart + begin)
+                throw .overlappingOffsets(
+                    path: path, tensor: entry.spec.name, previous: previous, offset: dataStart + begin)
             }
             if begin > expected {
-                throw .gapInOffsets(path: path, tensor: entry.spec.name, expected: dataStart + expected, found: dataStart + begin)
+                throw .gapInOffsets(
+                    path: path, tensor: entry.spec.name, expected: dataStart + expected, found: dataStart + begin)
             }
             expected = entry.dataOffsets.upperBound
             previous = entry.spec.name

@@ -10,7 +10,9 @@ public enum SafetensorsWriter: CheckpointWriter {
     public static func header(for specs: [TensorSpec], metadata: [String: String]) -> [UInt8] {
         var members: [JSONValue.Member] = []
         if !metadata.isEmpty {
-            let entries = metadata.sorted { $0.key < $1.key }.map { JSONValue.Member(key: $0.key, value: .string($0.value)) }
+            let entries = metadata.sorted { $0.key < $1.key }.map {
+                JSONValue.Member(key: $0.key, value: .string($0.value))
+            }
             members.append(JSONValue.Member(key: "__metadata__", value: .object(entries)))
         }
         var offset = 0
@@ -19,7 +21,8 @@ public enum SafetensorsWriter: CheckpointWriter {
                 JSONValue.Member(key: "dtype", value: .string(spec.dtype.safetensorsName)),
                 JSONValue.Member(key: "shape", value: .array(spec.shape.map { .number(String($0)) })),
                 JSONValue.Member(
-                    key: "data_offsets", value: .array([.number(String(offset)), .number(String(offset + spec.byteCount))])),
+                    key: "data_offsets",
+                    value: .array([.number(String(offset)), .number(String(offset + spec.byteCount))])),
             ])
             members.append(JSONValue.Member(key: spec.name, value: entry))
             offset += spec.byteCount
@@ -30,7 +33,8 @@ public enum SafetensorsWriter: CheckpointWriter {
         return (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + json
     }
 
-    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws {
+    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws
+    {
         let sink = try FileSink(creating: path)
         var output = sink
         try output.write(header(for: tensors.map(\.outputSpec), metadata: metadata))

@@ -26,7 +26,8 @@ public enum ShardedSafetensors: CheckpointReader {
         do {
             root = try text.withBytes(in: 0..<text.size) { bytes throws(JSONParseError) in try JSONParser.parse(bytes) }
         } catch {
-            throw SafetensorsError.invalidIndex(path: index, reason: "not valid JSON at byte offset \(error.offset) (\(error.reason))")
+            throw SafetensorsError.invalidIndex(
+                path: index, reason: "not valid JSON at byte offset \(error.offset) (\(error.reason))")
         }
         guard let weightMap = root["weight_map"]?.members else {
             throw SafetensorsError.invalidIndex(path: index, reason: "no \"weight_map\" object")
@@ -36,10 +37,12 @@ public enum ShardedSafetensors: CheckpointReader {
         var tensorsByShard: [String: Set<String>] = [:]
         for member in weightMap {
             guard let shard = member.value.stringValue else {
-                throw SafetensorsError.invalidIndex(path: index, reason: "weight_map value for '\(member.key)' is not a string")
+                throw SafetensorsError.invalidIndex(
+                    path: index, reason: "weight_map value for '\(member.key)' is not a string")
             }
             guard isPlainFileName(shard) else {
-                throw SafetensorsError.invalidIndex(path: index, reason: "shard name '\(shard)' is not a file in the index's directory")
+                throw SafetensorsError.invalidIndex(
+                    path: index, reason: "shard name '\(shard)' is not a file in the index's directory")
             }
             tensorsByShard[shard, default: []].insert(member.key)
         }
@@ -88,7 +91,9 @@ public enum ShardedSafetensors: CheckpointReader {
     public static func indexJSON(weightMap: [String: String], totalSize: Int) -> String {
         let map = weightMap.sorted { $0.key < $1.key }.map { JSONValue.Member(key: $0.key, value: .string($0.value)) }
         let root: JSONValue = .object([
-            JSONValue.Member(key: "metadata", value: .object([JSONValue.Member(key: "total_size", value: .number(String(totalSize)))])),
+            JSONValue.Member(
+                key: "metadata",
+                value: .object([JSONValue.Member(key: "total_size", value: .number(String(totalSize)))])),
             JSONValue.Member(key: "weight_map", value: .object(map)),
         ])
         return root.prettyPrinted() + "\n"

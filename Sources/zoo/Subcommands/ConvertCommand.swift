@@ -1,7 +1,7 @@
 import ArgumentParser
 import Convert
-import Foundation
 import Formats
+import Foundation
 
 /// `zoo convert SRC DST`: rewrite a checkpoint in another layout and dtype.
 struct ConvertCommand: ParsableCommand {

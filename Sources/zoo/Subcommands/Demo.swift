@@ -1,7 +1,7 @@
 import ArgumentParser
 import Convert
-import Foundation
 import Formats
+import Foundation
 import Verify
 
 /// `zoo demo`: the whole pipeline on the bundled sample model, each step checked.
@@ -16,9 +16,12 @@ struct Demo: ParsableCommand {
     var workDirectory: String?
 
     func run() throws {
-        let sampleURL = sample.map { URL(fileURLWithPath: $0) }
-            ?? Bundle.module.resourceURL!.appendingPathComponent("Sample/t5-efficient-sample")
-        let work = workDirectory.map { URL(fileURLWithPath: $0) }
+        let sampleURL =
+            sample.map { URL(fileURLWithPath: $0) }
+            ?? (Bundle.module.resourceURL ?? Bundle.module.bundleURL).appendingPathComponent(
+                "Sample/t5-efficient-sample")
+        let work =
+            workDirectory.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("zoo-demo-\(getpid())")
         if workDirectory == nil {
             try? FileManager.default.removeItem(at: work)
@@ -29,11 +32,13 @@ struct Demo: ParsableCommand {
         let model = try source.t5.get()
         let config = model.config
         print("sample: \(sampleURL.path)")
-        print("  \(source.checkpoint.format.displayName), \(source.checkpoint.tensors.count) tensors, "
-            + "\(grouped(model.parameterCount)) parameters, \(ByteSize.describe(source.checkpoint.tensorBytes))")
-        print("  T5: \(config.feedForward.rawValue) FFN, \(config.tieWordEmbeddings ? "tied" : "untied") embeddings, "
-            + "encoder \(config.numLayers) / decoder \(config.numDecoderLayers) layers, d_model \(config.dModel), "
-            + "d_ff \(config.dFF), d_kv \(config.dKV), \(config.numHeads) heads, vocab \(config.vocabSize)")
+        print(
+            "  \(source.checkpoint.format.displayName), \(source.checkpoint.tensors.count) tensors, "
+                + "\(grouped(model.parameterCount)) parameters, \(ByteSize.describe(source.checkpoint.tensorBytes))")
+        print(
+            "  T5: \(config.feedForward.rawValue) FFN, \(config.tieWordEmbeddings ? "tied" : "untied") embeddings, "
+                + "encoder \(config.numLayers) / decoder \(config.numDecoderLayers) layers, d_model \(config.dModel), "
+                + "d_ff \(config.dFF), d_kv \(config.dKV), \(config.numHeads) heads, vocab \(config.vocabSize)")
         print("")
 
         var runner = StepRunner(work: work, sourceConfig: config)
@@ -44,19 +49,22 @@ struct Demo: ParsableCommand {
             "sample -> fp32 sharded (--shard-size 300KB)", from: sampleURL, to: "sharded", shardSize: 300_000,
             compareWith: sampleURL, expectBitExact: true)
         runner.step(
-            "sharded -> single bf16 file (bit-identical to the first bf16)", from: sharded, to: "single-bf16.safetensors",
+            "sharded -> single bf16 file (bit-identical to the first bf16)", from: sharded,
+            to: "single-bf16.safetensors",
             dtype: .bf16, compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
         let fp64 = runner.step("sample -> fp64", from: sampleURL, to: "fp64", dtype: .f64, compareWith: sampleURL)
-        runner.step("fp64 -> fp32 (round trip is exact)", from: fp64, to: "fp64-to-fp32", dtype: .f32, compareWith: sampleURL,
-                    expectBitExact: true)
+        runner.step(
+            "fp64 -> fp32 (round trip is exact)", from: fp64, to: "fp64-to-fp32", dtype: .f32, compareWith: sampleURL,
+            expectBitExact: true)
 
         print("")
         if runner.failures > 0 {
             print("demo: \(runner.failures) of \(runner.steps) checks FAILED")
             throw ExitCode.failure
         }
-        print("demo: \(runner.steps) conversions, \(runner.steps) checks passed"
-            + (workDirectory == nil ? "" : "; outputs in \(work.path)"))
+        print(
+            "demo: \(runner.steps) conversions, \(runner.steps) checks passed"
+                + (workDirectory == nil ? "" : "; outputs in \(work.path)"))
     }
 }
 
@@ -82,20 +90,24 @@ private struct StepRunner {
         steps += 1
         let destination = work.appendingPathComponent(name)
         do {
-            let plan = try ConversionPlan(.init(source: source, destination: destination, dtype: dtype, shardSize: shardSize))
+            let plan = try ConversionPlan(
+                .init(source: source, destination: destination, dtype: dtype, shardSize: shardSize))
             let report = try Converter.run(plan)
             let output = try AnalyzedCheckpoint(opening: destination)
             let comparison = CheckpointComparison(output.checkpoint, against: try Checkpoint.open(reference))
             var problems: [String] = []
             if !comparison.passed {
                 let bad = comparison.tensors.filter { !$0.passed }.map(\.name)
-                problems.append("tensors differ beyond the bound: \((comparison.missing + comparison.extra + bad).prefix(5).joined(separator: ", "))")
+                problems.append(
+                    "tensors differ beyond the bound: \((comparison.missing + comparison.extra + bad).prefix(5).joined(separator: ", "))"
+                )
             }
             if expectBitExact && comparison.bitExactCount != comparison.tensors.count {
                 problems.append("\(comparison.tensors.count - comparison.bitExactCount) tensors are not bit-identical")
             }
             switch output.t5 {
-            case let .success(model) where model.config.numLayers == sourceConfig.numLayers && model.config.dModel == sourceConfig.dModel:
+            case let .success(model)
+            where model.config.numLayers == sourceConfig.numLayers && model.config.dModel == sourceConfig.dModel:
                 break
             case let .failure(error): problems.append("output is not a valid T5 checkpoint: \(error)")
             default: problems.append("output's architecture differs from the sample's")
@@ -103,7 +115,8 @@ private struct StepRunner {
 
             print("\(problems.isEmpty ? "ok  " : "FAIL") \(title)")
             for line in describe(plan: plan, report: report).dropFirst() { print("  " + line) }
-            let exactness = comparison.bitExactCount == comparison.tensors.count
+            let exactness =
+                comparison.bitExactCount == comparison.tensors.count
                 ? "all \(comparison.tensors.count) tensors bit-identical"
                 : "\(comparison.tensors.count) tensors within rounding (max abs \(format(comparison.maxAbsoluteError)), "
                     + "max rel \(format(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"

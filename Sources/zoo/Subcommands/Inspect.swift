@@ -1,7 +1,7 @@
 import ArgumentParser
 import Convert
-import Foundation
 import Formats
+import Foundation
 
 /// `zoo inspect PATH`: what a checkpoint holds, without converting anything.
 struct Inspect: ParsableCommand {
@@ -37,15 +37,23 @@ struct Inspect: ParsableCommand {
         print("  format      \(report.format) (\(report.files.count) file\(report.files.count == 1 ? "" : "s"))")
         print("  tensors     \(report.tensor_count) (\(ByteSize.describe(report.bytes)))")
         print("  parameters  \(grouped(report.parameters))")
-        print("  dtypes      " + report.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+        print(
+            "  dtypes      "
+                + report.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
         if !report.metadata.isEmpty {
-            print("  metadata    " + report.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            print(
+                "  metadata    "
+                    + report.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            )
         }
         if let config = report.config {
-            print("  T5 config   \(config.feed_forward_proj) FFN, \(config.tie_word_embeddings ? "tied" : "untied") embeddings")
+            print(
+                "  T5 config   \(config.feed_forward_proj) FFN, \(config.tie_word_embeddings ? "tied" : "untied") embeddings"
+            )
             print("              encoder \(config.num_layers) layers, decoder \(config.num_decoder_layers) layers")
-            print("              d_model \(config.d_model), d_ff \(config.d_ff), d_kv \(config.d_kv), heads \(config.num_heads), "
-                + "vocab \(config.vocab_size), \(config.relative_attention_num_buckets) buckets")
+            print(
+                "              d_model \(config.d_model), d_ff \(config.d_ff), d_kv \(config.d_kv), heads \(config.num_heads), "
+                    + "vocab \(config.vocab_size), \(config.relative_attention_num_buckets) buckets")
             if !report.tied_aliases.isEmpty {
                 print("  tied        \(report.tied_aliases.joined(separator: ", ")) = shared.weight")
             }

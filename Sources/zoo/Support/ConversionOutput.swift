@@ -40,25 +40,34 @@ struct ConversionJSON: Encodable {
         folded_aliases = report.foldedAliases
         wrote_config = report.wroteConfig
         casts = report.casts.map {
-            Cast(tensor: $0.tensor, from: $0.from.rawValue, to: $0.to.rawValue, overflow_to_inf: $0.statistics.overflowToInfinity,
-                 underflow_to_zero: $0.statistics.underflowToZero, nan: $0.statistics.nanCount)
+            Cast(
+                tensor: $0.tensor, from: $0.from.rawValue, to: $0.to.rawValue,
+                overflow_to_inf: $0.statistics.overflowToInfinity,
+                underflow_to_zero: $0.statistics.underflowToZero, nan: $0.statistics.nanCount)
         }
     }
 }
 
 /// Human lines describing a finished conversion.
 func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
-    var lines = ["\(plan.source.checkpoint.location.path) (\(plan.source.checkpoint.format.displayName), "
-        + "\(plan.source.checkpoint.tensors.count) tensors) -> \(report.destination.path)"]
-    lines.append("  wrote \(report.files.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))")
+    var lines = [
+        "\(plan.source.checkpoint.location.path) (\(plan.source.checkpoint.format.displayName), "
+            + "\(plan.source.checkpoint.tensors.count) tensors) -> \(report.destination.path)"
+    ]
+    lines.append(
+        "  wrote \(report.files.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))"
+    )
     if !report.casts.isEmpty {
-        let kinds = Set(report.casts.map { "\($0.from.rawValue) -> \($0.to.rawValue)" }).sorted().joined(separator: ", ")
+        let kinds = Set(report.casts.map { "\($0.from.rawValue) -> \($0.to.rawValue)" }).sorted().joined(
+            separator: ", ")
         let totals = report.castTotals
-        lines.append("  cast \(report.casts.count) tensors \(kinds): \(totals.overflowToInfinity) values overflowed to inf, "
-            + "\(totals.underflowToZero) underflowed to zero, \(totals.nanCount) NaN")
+        lines.append(
+            "  cast \(report.casts.count) tensors \(kinds): \(totals.overflowToInfinity) values overflowed to inf, "
+                + "\(totals.underflowToZero) underflowed to zero, \(totals.nanCount) NaN")
         for cast in report.casts where cast.statistics.lostValues {
-            lines.append("    warning: \(cast.tensor): \(cast.statistics.overflowToInfinity) overflowed to inf, "
-                + "\(cast.statistics.underflowToZero) underflowed to zero")
+            lines.append(
+                "    warning: \(cast.tensor): \(cast.statistics.overflowToInfinity) overflowed to inf, "
+                    + "\(cast.statistics.underflowToZero) underflowed to zero")
         }
     }
     if !report.foldedAliases.isEmpty {

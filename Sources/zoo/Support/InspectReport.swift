@@ -65,8 +65,9 @@ struct InspectReport: Encodable {
         dtypes = Dictionary(grouping: checkpoint.tensors, by: { $0.dtype.rawValue }).mapValues(\.count)
         metadata = checkpoint.metadata
         tensors = checkpoint.tensors.map {
-            Tensor(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,
-                   file: $0.file.path.split(separator: "/").last.map(String.init) ?? $0.file.path, offset: $0.fileOffset)
+            Tensor(
+                name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,
+                file: $0.file.path.split(separator: "/").last.map(String.init) ?? $0.file.path, offset: $0.fileOffset)
         }
         switch analyzed.t5 {
         case let .success(model):

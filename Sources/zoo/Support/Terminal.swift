@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where human output goes, and whether a person is watching.
@@ -15,7 +15,9 @@ enum Terminal {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { buffer in
+                buffer.baseAddress.map { write(STDERR_FILENO, $0 + offset, buffer.count - offset) } ?? 0
+            }
             if written <= 0 { return }
             offset += written
         }
