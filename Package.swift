@@ -15,8 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
+        // Linux calls Swift's Glibc module does not import (sync_file_range), as inline wrappers.
+        .target(name: "CZooSystem"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats"),
+        .target(name: "Formats", dependencies: ["CZooSystem"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(name: "Convert", dependencies: ["Formats"]),
         // Numbers: tensor comparison, digests.

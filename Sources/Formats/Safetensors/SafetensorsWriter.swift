@@ -33,18 +33,22 @@ public enum SafetensorsWriter: CheckpointWriter {
         return (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + json
     }
 
-    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws
-    {
-        let sink = try FileSink(creating: path)
+    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws {
+        let sink = try BackgroundFileSink(creating: path)
         var output = sink
-        try output.write(header(for: tensors.map(\.outputSpec), metadata: metadata))
-        for tensor in tensors {
-            let before = sink.bytesWritten
-            try tensor.emit(into: &output)
-            // A source that emits the wrong count would shift every later tensor: catch it here.
-            let emitted = sink.bytesWritten - before
-            precondition(emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
+        do {
+            try output.write(header(for: tensors.map(\.outputSpec), metadata: metadata))
+            for tensor in tensors {
+                let before = sink.bytesWritten
+                try tensor.emit(into: &output)
+                // A source that emits the wrong count would shift every later tensor: catch it here.
+                let emitted = sink.bytesWritten - before
+                precondition(emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
+            }
+            try sink.close()
+        } catch {
+            sink.abandon()
+            throw error
         }
-        try sink.close()
     }
 }
