@@ -59,6 +59,7 @@ torch's cast.  Exit status 1 if not (or if a command fails).
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import shlex
@@ -85,6 +86,7 @@ EXPECTED_PARAMETERS = 92_209_408
 SEED = 0
 MB = 1_000_000
 RSS_BUDGET_MB = 64  # zoo's target: peak RSS below this + the largest tensor
+MISMATCH = 3  # verify_outputs' exit status for a mismatch (1 is Python's for a crash)
 
 # The Python peer, run as `python -c PEER_CODE SRC DST`.  What a user would
 # write; prints its own timing, excluding interpreter start and imports.
@@ -118,7 +120,7 @@ def generate_checkpoint(directory: str) -> None:
 def verify_outputs(peer: str, *zoo_outputs: str) -> None:
     """Prints PASS/FAIL per zoo output: same tensor names as the peer, all bf16,
     bit-identical (compared as int16 bit patterns: stricter than torch.equal,
-    which calls -0.0 and +0.0 equal).  Exits 1 on any FAIL."""
+    which calls -0.0 and +0.0 equal).  Exits MISMATCH on any FAIL."""
     import torch
     from safetensors.torch import load_file
 
@@ -142,7 +144,7 @@ def verify_outputs(peer: str, *zoo_outputs: str) -> None:
         failed |= bool(problems)
         detail = "; ".join(problems) if problems else f"{len(actual)} tensors, all bf16, bit-identical"
         print(f"{'FAIL' if problems else 'PASS'}  {path} == peer output  ({detail})")
-    sys.exit(1 if failed else 0)
+    sys.exit(MISMATCH if failed else 0)
 
 
 def print_versions() -> None:
@@ -281,6 +283,11 @@ def machine_info(work: Path, zoo: Path, load_before: float) -> list:
     ]
 
 
+def versus(peer: float, seconds: float) -> str:
+    """How much faster than the peer this is, e.g. "10.2x faster" (or "1.3x slower")."""
+    return f"{peer / seconds:.1f}x faster" if peer >= seconds else f"{seconds / peer:.1f}x slower"
+
+
 def table(results: dict, zoo_names: list) -> list:
     """Markdown rows: one per command, plus the peer's own figure excluding imports."""
     median = {name: statistics.median(r["seconds"]) for name, r in results.items()}
@@ -296,8 +303,7 @@ def table(results: dict, zoo_names: list) -> list:
     rows = ["| command | median s | min–max s | ÷ cp | ÷ cp+fsync | peer ÷ this | peer (excl. imports) ÷ this | peak RSS MB |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, seconds in median.items():
-        faster = (f"{peer / seconds:.1f}x faster", f"{peer_inner_median / seconds:.1f}x faster") \
-            if name in zoo_names else ("", "")
+        faster = (versus(peer, seconds), versus(peer_inner_median, seconds)) if name in zoo_names else ("", "")
         low, high = spread[name]
         rows.append(f"| {name} | {seconds:.3f} | {low:.3f}–{high:.3f} | {seconds / cp:.2f} | {seconds / cp_sync:.2f} "
                     f"| {faster[0]} | {faster[1]} | {'' if rss[name] is None else f'{rss[name]:.1f}'} |")
@@ -315,13 +321,22 @@ def main() -> None:
 
     if not zoo.exists():
         sys.exit(f"no zoo binary at {zoo}; build it with: swift build -c release --product zoo")
-    sources = [ROOT / "Package.swift", *(ROOT / "Sources").rglob("*.swift")]
+    # A hint only (a checkout or commit also touches files): swift build knows for sure.
+    sources = [path for path in [ROOT / "Package.swift", *(ROOT / "Sources").rglob("*")] if path.is_file()]
     if any(source.stat().st_mtime > zoo.stat().st_mtime for source in sources):
-        print(f"WARNING: {zoo} is older than the sources; rebuild with: swift build -c release --product zoo")
+        print(f"WARNING: some sources are newer than {zoo}; if they changed, rebuild with: "
+              "swift build -c release --product zoo")
     if not Path(GNU_TIME).exists():
         print(f"WARNING: no GNU time at {GNU_TIME}: peak RSS is os.wait4's ru_maxrss, which includes "
               "this Python process's own RSS (~10 MB floor; see the docstring)")
 
+    # Two runs sharing a work directory delete each other's outputs and skew each other's times.
+    work.mkdir(parents=True, exist_ok=True)
+    lock = open(work / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another bench-convert run is using {work}; wait for it or pass another --work")
     source = ensure_source(work)
     load_before = os.getloadavg()[0]
     source_file = source / "model.safetensors"
@@ -347,7 +362,7 @@ def main() -> None:
     remove(work / "rss.txt")
 
     verification = run_step("_verify", str(peer_out), str(zoo_dir / "model.safetensors"), str(zoo_file),
-                            allowed_status=(0, 1))  # 1: a mismatch, reported below
+                            allowed_status=(0, MISMATCH))  # a mismatch is reported below
 
     command_line = shlex.join([sys.executable, *sys.argv])
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -380,7 +395,7 @@ def main() -> None:
     if arguments.markdown:
         arguments.markdown.write_text("\n".join(report) + "\n")
         print(f"wrote {arguments.markdown}")
-    sys.exit(verification.returncode)
+    sys.exit(0 if verification.returncode == 0 else 1)
 
 
 if __name__ == "__main__":
