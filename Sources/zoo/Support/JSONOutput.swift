@@ -1,9 +1,9 @@
 import Foundation
 
-/// Prints `value` as pretty JSON on standard output, keys in declaration order.
+/// Prints `value` as pretty JSON on standard output, keys sorted so output is stable.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
     print(String(decoding: data, as: UTF8.self))
 }
