@@ -17,8 +17,10 @@ let package = Package(
     targets: [
         // Linux calls Swift's Glibc module does not import (sync_file_range), as inline wrappers.
         .target(name: "CZooSystem"),
+        // libdeflate, for the CRC-32 of zip members.
+        .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats", dependencies: ["CZooSystem"]),
+        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(name: "Convert", dependencies: ["Formats"]),
         // Numbers: tensor comparison, digests.

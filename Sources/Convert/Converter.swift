@@ -80,7 +80,7 @@ public enum Converter {
         if plan.writesDirectory {
             if plan.files.count > 1 {
                 try writeText(
-                    ShardedSafetensors.indexJSON(weightMap: weightMap, totalSize: total),
+                    ShardedCheckpoint.indexJSON(weightMap: weightMap, totalSize: total),
                     to: staged.staging.appendingPathComponent(ShardedSafetensors.indexFileName))
                 fileNames.append(ShardedSafetensors.indexFileName)
             }

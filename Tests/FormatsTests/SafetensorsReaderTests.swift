@@ -60,7 +60,7 @@ import Testing
         do {
             _ = try Checkpoint.open(Fixtures.url("bad_sharded/\(entry.file)"))
             Issue.record("\(entry.file) was accepted")
-        } catch let error as SafetensorsError {
+        } catch let error as CheckpointError {
             #expect(error.caseName == entry.error, "\(entry.file): \(error)")
         }
     }

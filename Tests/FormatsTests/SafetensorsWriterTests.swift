@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func writesTheIndexTransformersExpects() throws {
-        let text = ShardedSafetensors.indexJSON(
+        let text = ShardedCheckpoint.indexJSON(
             weightMap: ["b": "model-00002-of-00002.safetensors", "a": "x"], totalSize: 12)
         let root = try JSONParser.parse(Array(text.utf8))
         #expect(root["metadata"]?["total_size"]?.intValue == 12)

@@ -1,5 +1,5 @@
 /// Errors about files and formats in general, before a specific format's reader takes over.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable, CaseNamed {
     /// A system call on `path` failed.
     case io(path: String, operation: String, errno: Int32)
     /// `path` is not a regular file (a directory, a device, ...).
@@ -14,6 +14,14 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case outputExists(path: String)
     /// The output would overwrite or sit inside the input.
     case outputOverlapsInput(output: String, input: String)
+    /// A shard an index names does not exist.
+    case missingShard(index: String, shard: String)
+    /// The index maps a tensor to a shard that does not hold it.
+    case tensorNotInShard(index: String, tensor: String, shard: String)
+    /// A shard holds a tensor the index does not map to it.
+    case tensorNotIndexed(index: String, tensor: String, shard: String)
+    case invalidIndex(path: String, reason: String)
+    case indexTotalSizeMismatch(path: String, declared: Int, actual: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +41,16 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): output exists and is not empty; pass --force to replace it"
         case let .outputOverlapsInput(output, input):
             "\(output): the output would overwrite the input \(input)"
+        case let .missingShard(index, shard):
+            "\(index): shard \(shard) is missing"
+        case let .tensorNotInShard(index, tensor, shard):
+            "\(index): tensor '\(tensor)' is indexed in \(shard) but that shard does not contain it"
+        case let .tensorNotIndexed(index, tensor, shard):
+            "\(index): tensor '\(tensor)' in \(shard) is not mapped to that shard by the index"
+        case let .invalidIndex(path, reason):
+            "\(path): invalid index: \(reason)"
+        case let .indexTotalSizeMismatch(path, declared, actual):
+            "\(path): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes"
         }
     }
 }

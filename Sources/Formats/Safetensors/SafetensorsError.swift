@@ -1,7 +1,7 @@
-/// A safetensors file or sharded index that zoo refuses, with the file, tensor and byte offset.
+/// A safetensors file that zoo refuses, with the file, tensor and byte offset.
 ///
 /// Byte offsets are absolute offsets into the named file.
-public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendable, CaseNamed {
     case fileTooSmall(path: String, size: Int)
     case headerTooLarge(path: String, length: UInt64, limit: Int)
     case headerLengthOutOfBounds(path: String, length: UInt64, fileSize: Int)
@@ -19,39 +19,6 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendabl
     case overlappingOffsets(path: String, tensor: String, previous: String, offset: Int)
     case gapInOffsets(path: String, tensor: String, expected: Int, found: Int)
     case trailingBytes(path: String, dataEnd: Int, fileSize: Int)
-    case missingShard(index: String, shard: String)
-    case tensorNotInShard(index: String, tensor: String, shard: String)
-    case tensorNotIndexed(index: String, tensor: String, shard: String)
-    case invalidIndex(path: String, reason: String)
-    case indexTotalSizeMismatch(path: String, declared: Int, actual: Int)
-
-    /// The case name, as the bad-input corpus manifest names expected errors.
-    public var caseName: String {
-        switch self {
-        case .fileTooSmall: "fileTooSmall"
-        case .headerTooLarge: "headerTooLarge"
-        case .headerLengthOutOfBounds: "headerLengthOutOfBounds"
-        case .invalidJSON: "invalidJSON"
-        case .invalidUTF8: "invalidUTF8"
-        case .invalidHeader: "invalidHeader"
-        case .invalidMetadata: "invalidMetadata"
-        case .unknownDType: "unknownDType"
-        case .duplicateTensor: "duplicateTensor"
-        case .invalidShape: "invalidShape"
-        case .shapeOverflow: "shapeOverflow"
-        case .invalidOffsets: "invalidOffsets"
-        case .sizeMismatch: "sizeMismatch"
-        case .offsetsOutOfBounds: "offsetsOutOfBounds"
-        case .overlappingOffsets: "overlappingOffsets"
-        case .gapInOffsets: "gapInOffsets"
-        case .trailingBytes: "trailingBytes"
-        case .missingShard: "missingShard"
-        case .tensorNotInShard: "tensorNotInShard"
-        case .tensorNotIndexed: "tensorNotIndexed"
-        case .invalidIndex: "invalidIndex"
-        case .indexTotalSizeMismatch: "indexTotalSizeMismatch"
-        }
-    }
 
     public var description: String {
         switch self {
@@ -90,16 +57,6 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendabl
                 + "(tensor data must be contiguous)"
         case let .trailingBytes(path, dataEnd, fileSize):
             "\(path): \(fileSize - dataEnd) unclaimed bytes after the last tensor, from byte offset \(dataEnd)"
-        case let .missingShard(index, shard):
-            "\(index): shard \(shard) is missing"
-        case let .tensorNotInShard(index, tensor, shard):
-            "\(index): tensor '\(tensor)' is indexed in \(shard) but that shard does not contain it"
-        case let .tensorNotIndexed(index, tensor, shard):
-            "\(index): tensor '\(tensor)' in \(shard) is not mapped to that shard by the index"
-        case let .invalidIndex(path, reason):
-            "\(path): invalid index: \(reason)"
-        case let .indexTotalSizeMismatch(path, declared, actual):
-            "\(path): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes"
         }
     }
 }

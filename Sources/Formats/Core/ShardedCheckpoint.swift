@@ -1,0 +1,109 @@
+import Foundation
+
+/// Sharded checkpoints as transformers writes them: shard files and a JSON index
+/// (`{"metadata": {"total_size": N}, "weight_map": {tensor: shard file}}`), the same schema for
+/// safetensors (`model.safetensors.index.json`) and PyTorch (`pytorch_model.bin.index.json`).
+public enum ShardedCheckpoint {
+    /// Opens the checkpoint an index describes, reading each shard with `readShard`, and
+    /// cross-checks index and shards both ways.
+    ///
+    /// - Throws: `CheckpointError` for a malformed index, a missing shard, a tensor indexed in a
+    ///   shard that lacks it, a shard tensor the index does not map there, or a wrong `total_size`;
+    ///   the shard reader's errors.
+    public static func open(
+        index indexURL: URL, format: CheckpointFormat, readShard: (URL) throws -> Checkpoint
+    ) throws -> Checkpoint {
+        let index = indexURL.path
+        let text = try MappedFile(path: index)
+        let root: JSONValue
+        do {
+            root = try text.withBytes(in: 0..<text.size) { bytes throws(JSONParseError) in try JSONParser.parse(bytes) }
+        } catch {
+            throw CheckpointError.invalidIndex(
+                path: index, reason: "not valid JSON at byte offset \(error.offset) (\(error.reason))")
+        }
+        guard let weightMap = root["weight_map"]?.members else {
+            throw CheckpointError.invalidIndex(path: index, reason: "no \"weight_map\" object")
+        }
+
+        var tensorsByShard: [String: Set<String>] = [:]
+        for member in weightMap {
+            guard let shard = member.value.stringValue else {
+                throw CheckpointError.invalidIndex(
+                    path: index, reason: "weight_map value for '\(member.key)' is not a string")
+            }
+            guard isPlainFileName(shard) else {
+                throw CheckpointError.invalidIndex(
+                    path: index, reason: "shard name '\(shard)' is not a file in the index's directory")
+            }
+            tensorsByShard[shard, default: []].insert(member.key)
+        }
+
+        let directory = indexURL.deletingLastPathComponent()
+        var tensors: [TensorRef] = []
+        var files: [URL] = []
+        var metadata: [String: String] = [:]
+        // Shards in name order, so reading is deterministic.
+        for shard in tensorsByShard.keys.sorted() {
+            let shardURL = directory.appendingPathComponent(shard)
+            guard FileManager.default.fileExists(atPath: shardURL.path) else {
+                throw CheckpointError.missingShard(index: index, shard: shard)
+            }
+            let checkpoint = try readShard(shardURL)
+            let expected = tensorsByShard[shard] ?? []
+            let present = Set(checkpoint.tensors.map(\.name))
+            if let stray = checkpoint.tensors.first(where: { !expected.contains($0.name) }) {
+                throw CheckpointError.tensorNotIndexed(index: index, tensor: stray.name, shard: shard)
+            }
+            if let absent = expected.sorted().first(where: { !present.contains($0) }) {
+                throw CheckpointError.tensorNotInShard(index: index, tensor: absent, shard: shard)
+            }
+            tensors += checkpoint.tensors
+            files.append(shardURL)
+            metadata.merge(checkpoint.metadata) { first, _ in first }
+        }
+
+        if let declared = root["metadata"]?["total_size"] {
+            let actual = tensors.reduce(0) { $0 + $1.spec.byteCount }
+            // transformers has written total_size both as an integer and as a float ("123.0").
+            guard let value = declared.doubleValue, value == value.rounded(), value >= 0 else {
+                throw CheckpointError.invalidIndex(path: index, reason: "metadata.total_size is not a byte count")
+            }
+            guard Int(exactly: value) == actual else {
+                throw CheckpointError.indexTotalSizeMismatch(path: index, declared: Int(value), actual: actual)
+            }
+        }
+        return Checkpoint(
+            format: format, location: indexURL, directory: directory, files: files, tensors: tensors,
+            metadata: metadata)
+    }
+
+    /// The index JSON for tensors written to shards, as transformers lays it out.
+    ///
+    /// - Parameter weightMap: tensor name to shard file name.
+    public static func indexJSON(weightMap: [String: String], totalSize: Int) -> String {
+        let map = weightMap.sorted { $0.key < $1.key }.map { JSONValue.Member(key: $0.key, value: .string($0.value)) }
+        let root: JSONValue = .object([
+            JSONValue.Member(
+                key: "metadata",
+                value: .object([JSONValue.Member(key: "total_size", value: .number(String(totalSize)))])),
+            JSONValue.Member(key: "weight_map", value: .object(map)),
+        ])
+        return root.prettyPrinted() + "\n"
+    }
+
+    /// `<stem>-0000K-of-0000N.<extension>`, as transformers names shards.
+    public static func shardFileName(stem: String, extension fileExtension: String, _ number: Int, of count: Int) -> String {
+        "\(stem)-\(zeroPadded(number))-of-\(zeroPadded(count)).\(fileExtension)"
+    }
+
+    private static func zeroPadded(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+    }
+
+    /// A shard name must stay inside the index's directory: no separators, no `..`.
+    private static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+}
