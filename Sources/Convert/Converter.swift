@@ -60,7 +60,9 @@ public enum Converter {
                 }
                 return casting
             }
-            try SafetensorsWriter.writeFile(
+            let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
+            let aliases = plan.aliases.filter { names.contains($0.target) }
+            try plan.format.writer.writeFile(
                 sources.map {
                     ProgressReporting(
                         base: $0,
@@ -68,12 +70,14 @@ public enum Converter {
                             written += bytes; progress?(written, total)
                         })
                 },
-                metadata: plan.metadata, at: path)
+                aliases: aliases, metadata: plan.metadata, at: path)
             for case let casting as CastingTensor in sources {
                 casts.append(
                     (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
             }
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
+            // A PyTorch shard stores its aliases too, so the index maps them to it.
+            if plan.format == .pytorch { for alias in aliases { weightMap[alias.alias] = file.name } }
             fileNames.append(plan.writesDirectory ? file.name : staged.destination.lastPathComponent)
         }
 
@@ -81,8 +85,8 @@ public enum Converter {
             if plan.files.count > 1 {
                 try writeText(
                     ShardedCheckpoint.indexJSON(weightMap: weightMap, totalSize: total),
-                    to: staged.staging.appendingPathComponent(ShardedSafetensors.indexFileName))
-                fileNames.append(ShardedSafetensors.indexFileName)
+                    to: staged.staging.appendingPathComponent(plan.format.indexFileName))
+                fileNames.append(plan.format.indexFileName)
             }
             if let config = plan.configJSON {
                 try writeText(config.prettyPrinted() + "\n", to: staged.staging.appendingPathComponent("config.json"))

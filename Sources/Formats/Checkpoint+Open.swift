@@ -3,12 +3,15 @@ import Foundation
 /// The one place that tells formats apart and opens the right reader.
 extension Checkpoint {
     /// Readers that recognise their files from bytes alone, in the order they are asked.
-    static var byteReaders: [any CheckpointReader.Type] { [SafetensorsReader.self] }
+    static var byteReaders: [any CheckpointReader.Type] {
+        [SafetensorsReader.self, TorchZipReader.self, TorchLegacyReader.self]
+    }
 
     /// Opens a checkpoint file, sharded index, or model directory.
     ///
     /// The format comes from the file's bytes, never its name. A directory is searched for
-    /// `model.safetensors.index.json`, then `model.safetensors`, then a single `*.safetensors` file.
+    /// `model.safetensors.index.json`, `model.safetensors`, a single `*.safetensors` file,
+    /// `pytorch_model.bin.index.json`, then `pytorch_model.bin`.
     ///
     /// - Throws: `CheckpointError` when nothing readable is found, or the reader's own error.
     public static func open(_ url: URL) throws -> Checkpoint {
@@ -22,11 +25,9 @@ extension Checkpoint {
         if let reader = byteReaders.first(where: { $0.matches(prefix: prefix, fileSize: size) }) {
             return try reader.open(url)
         }
-        if let known = recognizeUnreadable(prefix: prefix, fileSize: size) {
-            throw CheckpointError.unsupportedFormat(path: url.path, format: known.displayName)
-        }
         if prefix.first == UInt8(ascii: "{") && url.lastPathComponent.hasSuffix(".index.json") {
-            return try ShardedSafetensors.open(url)
+            return url.lastPathComponent == ShardedTorch.indexFileName
+                ? try ShardedTorch.open(url) : try ShardedSafetensors.open(url)
         }
         // Unrecognised bytes in a file named like safetensors: let the reader say exactly what is wrong.
         if url.pathExtension == "safetensors" {
@@ -47,25 +48,17 @@ extension Checkpoint {
         if safetensors.count == 1 {
             return try open(directory.appendingPathComponent(safetensors[0]))
         }
-        for name in ["pytorch_model.bin.index.json", "pytorch_model.bin"] where contents.contains(name) {
-            throw CheckpointError.unsupportedFormat(
-                path: directory.appendingPathComponent(name).path, format: CheckpointFormat.pytorchZip.displayName)
+        if contents.contains(ShardedTorch.indexFileName) {
+            return try ShardedTorch.open(directory.appendingPathComponent(ShardedTorch.indexFileName))
+        }
+        if contents.contains("pytorch_model.bin") {
+            return try open(directory.appendingPathComponent("pytorch_model.bin"))
         }
         if contents.contains(where: { $0.hasSuffix(".index") }) {
             throw CheckpointError.unsupportedFormat(
                 path: directory.path, format: CheckpointFormat.tensorflowBundle.displayName)
         }
         throw CheckpointError.noCheckpointInDirectory(path: directory.path, contents: contents)
-    }
-
-    /// Formats zoo recognises but whose reader is not built yet.
-    static func recognizeUnreadable(prefix: [UInt8], fileSize: Int) -> CheckpointFormat? {
-        if prefix.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .pytorchZip }
-        // Pickle protocol 2, then LONG1 of the 10-byte magic number 0x1950a86a20f9469cfc6c.
-        if prefix.starts(with: [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]) {
-            return .pytorchLegacy
-        }
-        return nil
     }
 
     /// Up to 64 bytes from the start of the file, and its size.

@@ -14,13 +14,19 @@ public struct ConversionPlan: Sendable {
         public var shardSize: Int?
         /// Replace a non-empty destination.
         public var force: Bool
+        /// The output format; `nil` takes it from the destination's extension, else safetensors.
+        public var format: OutputFormat?
 
-        public init(source: URL, destination: URL, dtype: DType? = nil, shardSize: Int? = nil, force: Bool = false) {
+        public init(
+            source: URL, destination: URL, dtype: DType? = nil, shardSize: Int? = nil, force: Bool = false,
+            format: OutputFormat? = nil
+        ) {
             self.source = source
             self.destination = destination
             self.dtype = dtype
             self.shardSize = shardSize
             self.force = force
+            self.format = format
         }
     }
 
@@ -41,12 +47,17 @@ public struct ConversionPlan: Sendable {
     public let source: AnalyzedCheckpoint
     /// The T5 reading of the source, when it is T5.
     public let model: T5Model?
-    /// Whether the output is a model directory (else a single `.safetensors` file).
+    public let format: OutputFormat
+    /// Whether the output is a model directory (else a single `.safetensors` or `.bin` file).
     public let writesDirectory: Bool
     public let tensors: [Tensor]
     public let files: [File]
     /// The aliases of `shared.weight` that are folded into it (written once).
     public let foldedAliases: [String]
+    /// Names that are written as further names of another tensor: the folded aliases, and those a
+    /// previous conversion recorded in the source's metadata. PyTorch outputs store them as one
+    /// storage under several names; safetensors outputs record them in the metadata.
+    public let aliases: [(alias: String, target: String)]
     /// `__metadata__` of every output file.
     public let metadata: [String: String]
     /// The `config.json` to write, for directory outputs of T5 models or with a source config.
@@ -75,33 +86,51 @@ public struct ConversionPlan: Sendable {
             tensors.append(Tensor(source: tensor, output: output))
         }
 
-        let writesDirectory = request.destination.pathExtension != "safetensors"
+        let named = OutputFormat.named(byExtensionOf: request.destination)
+        if let asked = request.format, let named, asked != named {
+            throw ConvertError.formatMismatch(destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
+        }
+        let format = request.format ?? named ?? .safetensors
+        let writesDirectory = named == nil
         let groups = ShardPlan.groups(
             byteCounts: tensors.map(\.output.byteCount), limit: writesDirectory ? request.shardSize : nil)
         files = groups.enumerated().map { number, indices in
             File(
-                name: groups.count == 1
-                    ? "model.safetensors" : ShardedSafetensors.shardFileName(number + 1, of: groups.count),
+                name: groups.count == 1 ? format.singleFileName : format.shardFileName(number + 1, of: groups.count),
                 tensorIndices: indices)
         }
 
+        let outputNames = Set(tensors.map(\.output.name))
+        let aliases = (folded.map { ($0, TiedEmbeddings.canonical) } + Self.recordedAliases(source.checkpoint.metadata))
+            .filter { outputNames.contains($0.1) && !outputNames.contains($0.0) }
         var metadata = source.checkpoint.metadata
         metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
         // transformers refuses safetensors files whose metadata lacks a known "format".
         if metadata["format"] == nil { metadata["format"] = "pt" }
-        if !folded.isEmpty {
-            let aliases = folded.map { JSONValue.Member(key: $0, value: .string(TiedEmbeddings.canonical)) }
-            metadata[TiedEmbeddings.metadataKey] = JSONValue.object(aliases).serialized()
+        if !aliases.isEmpty {
+            let members = aliases.map { JSONValue.Member(key: $0.0, value: .string($0.1)) }
+            metadata[TiedEmbeddings.metadataKey] = JSONValue.object(members).serialized()
         }
 
         self.request = request
         self.source = source
         self.model = model
+        self.format = format
         self.writesDirectory = writesDirectory
         self.tensors = tensors
         self.foldedAliases = folded
+        self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
         self.metadata = metadata
         configJSON = writesDirectory ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
+    }
+
+    /// The aliases a previous zoo conversion recorded under `zoo.tied` (ignored if malformed: they
+    /// are a convenience, the tensors are complete without them).
+    private static func recordedAliases(_ metadata: [String: String]) -> [(String, String)] {
+        guard let text = metadata[TiedEmbeddings.metadataKey], let json = try? JSONParser.parse(Array(text.utf8)),
+            let members = json.members
+        else { return [] }
+        return members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }
     }
 
     /// Total bytes of tensor data written.

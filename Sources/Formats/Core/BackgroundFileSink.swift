@@ -57,11 +57,13 @@ public final class BackgroundFileSink: ByteSink, @unchecked Sendable {
         }
     }
 
-    /// Writes out what is left, stops the writer thread, then `fsync`s and closes the file.
-    public func close() throws {
+    /// Writes out what is left, stops the writer thread, applies `patches` (bytes to overwrite at
+    /// an offset, such as checksums that follow the data they cover), then `fsync`s and closes.
+    public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {
         if currentFill > 0 { try submitCurrentSlot() }
         stopWriter()
         try throwIfFailed()
+        for patch in patches { try file.overwrite(patch.bytes, at: patch.offset) }
         try file.close()
     }
 

@@ -6,6 +6,7 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
     case safetensorsSharded = "safetensors-sharded"
     case pytorchZip = "pytorch-zip"
     case pytorchLegacy = "pytorch-legacy"
+    case pytorchSharded = "pytorch-sharded"
     case tensorflowBundle = "tensorflow-bundle"
 
     /// How people call it.
@@ -15,6 +16,7 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
         case .safetensorsSharded: "safetensors (sharded)"
         case .pytorchZip: "PyTorch zip (torch.save)"
         case .pytorchLegacy: "PyTorch legacy (torch.save before 1.6)"
+        case .pytorchSharded: "PyTorch (sharded)"
         case .tensorflowBundle: "TensorFlow checkpoint (TensorBundle)"
         }
     }
@@ -33,10 +35,13 @@ public struct Checkpoint: Sendable {
     public let tensors: [TensorRef]
     /// Format metadata (safetensors `__metadata__`).
     public let metadata: [String: String]
+    /// Entries that are not tensors (a training checkpoint's epoch, learning rate, ...), as
+    /// `name (type)`, reported rather than converted.
+    public let skipped: [String]
 
     public init(
         format: CheckpointFormat, location: URL, directory: URL, files: [URL], tensors: [TensorRef],
-        metadata: [String: String]
+        metadata: [String: String], skipped: [String] = []
     ) {
         self.format = format
         self.location = location
@@ -44,6 +49,7 @@ public struct Checkpoint: Sendable {
         self.files = files
         self.tensors = tensors
         self.metadata = metadata
+        self.skipped = skipped
     }
 
     /// The tensor named `name`, if any.
@@ -68,5 +74,13 @@ public protocol CheckpointReader {
 public protocol CheckpointWriter {
     static var format: CheckpointFormat { get }
     /// Writes `tensors`, in order, into a new file at `path` (which the caller has staged).
-    static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws
+    ///
+    /// - Parameters:
+    ///   - aliases: more names for tensors already in `tensors` (alias -> name), for formats that
+    ///     can store one tensor under several names; formats that cannot ignore them.
+    ///   - metadata: string metadata, for formats that carry it.
+    static func writeFile(
+        _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)], metadata: [String: String],
+        at path: String
+    ) throws
 }

@@ -48,6 +48,15 @@ public final class FileSink: ByteSink {
         }
     }
 
+    /// Overwrites bytes already written at `offset` (a checksum known only after the data that
+    /// follows its header, for instance). Call after every byte before `offset + bytes.count`
+    /// has been written.
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws(CheckpointError) {
+        try flush()
+        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        guard written == bytes.count else { throw .io(path: path, operation: "pwrite", errno: errno) }
+    }
+
     /// Writes out the buffer, `fsync`s and closes. The file is complete and durable afterwards.
     public func close() throws(CheckpointError) {
         try flush()

@@ -42,6 +42,33 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(mapping)
     }
 
+    /// Anonymous memory of `byteCount` bytes, filled by `fill` and then made read-only; for
+    /// tensors that must be copied out of their file (a non-contiguous view of a storage).
+    ///
+    /// - Parameter name: what the bytes are, used as `path` in messages.
+    public init(
+        name: String, byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        path = name
+        size = byteCount
+        guard byteCount > 0 else {
+            base = nil
+            return
+        }
+        let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapping, mapping != MAP_FAILED else {
+            throw CheckpointError.io(path: name, operation: "allocate \(byteCount) bytes", errno: errno)
+        }
+        do {
+            try fill(UnsafeMutableRawBufferPointer(start: mapping, count: byteCount))
+        } catch {
+            munmap(mapping, byteCount)
+            throw error
+        }
+        mprotect(mapping, byteCount, PROT_READ)
+        base = UnsafeRawPointer(mapping)
+    }
+
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }

@@ -43,6 +43,7 @@ public enum ShardedCheckpoint {
         var tensors: [TensorRef] = []
         var files: [URL] = []
         var metadata: [String: String] = [:]
+        var skipped: [String] = []
         // Shards in name order, so reading is deterministic.
         for shard in tensorsByShard.keys.sorted() {
             let shardURL = directory.appendingPathComponent(shard)
@@ -61,21 +62,28 @@ public enum ShardedCheckpoint {
             tensors += checkpoint.tensors
             files.append(shardURL)
             metadata.merge(checkpoint.metadata) { first, _ in first }
+            skipped += checkpoint.skipped
         }
 
         if let declared = root["metadata"]?["total_size"] {
-            let actual = tensors.reduce(0) { $0 + $1.spec.byteCount }
             // transformers has written total_size both as an integer and as a float ("123.0").
             guard let value = declared.doubleValue, value == value.rounded(), value >= 0 else {
                 throw CheckpointError.invalidIndex(path: index, reason: "metadata.total_size is not a byte count")
             }
-            guard Int(exactly: value) == actual else {
-                throw CheckpointError.indexTotalSizeMismatch(path: index, declared: Int(value), actual: actual)
+            // Tied tensors share bytes in PyTorch shards; writers count them once or once per name.
+            let everyName = tensors.reduce(0) { $0 + $1.spec.byteCount }
+            var seen = Set<String>()
+            let uniqueBytes = tensors.reduce(0) { total, tensor in
+                seen.insert("\(tensor.file.path)@\(tensor.fileOffset)+\(tensor.spec.byteCount)").inserted
+                    ? total + tensor.spec.byteCount : total
+            }
+            guard Int(exactly: value) == everyName || Int(exactly: value) == uniqueBytes else {
+                throw CheckpointError.indexTotalSizeMismatch(path: index, declared: Int(value), actual: uniqueBytes)
             }
         }
         return Checkpoint(
             format: format, location: indexURL, directory: directory, files: files, tensors: tensors,
-            metadata: metadata)
+            metadata: metadata, skipped: skipped)
     }
 
     /// The index JSON for tensors written to shards, as transformers lays it out.

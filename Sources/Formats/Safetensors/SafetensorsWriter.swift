@@ -33,7 +33,14 @@ public enum SafetensorsWriter: CheckpointWriter {
         return (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + json
     }
 
-    public static func writeFile(_ tensors: [any TensorByteSource], metadata: [String: String], at path: String) throws {
+    /// Writes `tensors` into a new safetensors file at `path`.
+    ///
+    /// safetensors cannot store one tensor under two names, so `aliases` are not written here:
+    /// callers record them in `metadata`.
+    public static func writeFile(
+        _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)] = [], metadata: [String: String],
+        at path: String
+    ) throws {
         let sink = try BackgroundFileSink(creating: path)
         var output = sink
         do {

@@ -9,19 +9,20 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a checkpoint, casting and sharding on the way.",
         discussion: """
-            DST ending in .safetensors is written as one file; any other DST is a model directory \
-            (model.safetensors, or shards with an index past --shard-size, plus config.json). \
-            Output is built under a temporary name and renamed into place only when complete.
+            DST ending in .safetensors or .bin is written as one file; any other DST is a model \
+            directory (model.safetensors or pytorch_model.bin, or shards with an index past \
+            --shard-size, plus config.json). Output is built under a temporary name and renamed \
+            into place only when complete.
             """)
 
     @Argument(help: "A checkpoint file, a sharded index, or a model directory.")
     var source: String
 
-    @Argument(help: "Output file (*.safetensors) or model directory.")
+    @Argument(help: "Output file (*.safetensors, *.bin) or model directory.")
     var destination: String
 
-    @Option(help: "Output format.")
-    var to: OutputFormat = .safetensors
+    @Option(help: "Output format (default: from DST's extension, else safetensors).")
+    var to: OutputFormat?
 
     @Option(help: "Cast floating-point tensors to this dtype (fp32, fp16, bf16, fp64); integers are kept.")
     var dtype: TargetDType?
@@ -39,7 +40,7 @@ struct ConvertCommand: ParsableCommand {
         if let shardSize {
             do { _ = try ByteSize.parse(shardSize) } catch { throw ValidationError(error.description) }
         }
-        if shardSize != nil && destination.hasSuffix(".safetensors") {
+        if shardSize != nil && OutputFormat.named(byExtensionOf: URL(fileURLWithPath: destination)) != nil {
             throw ValidationError("--shard-size needs a directory destination; \(destination) names a single file")
         }
     }
@@ -47,7 +48,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let request = ConversionPlan.Request(
             source: URL(fileURLWithPath: source), destination: URL(fileURLWithPath: destination), dtype: dtype?.dtype,
-            shardSize: try shardSize.map { size throws(ConvertError) in try ByteSize.parse(size) }, force: force)
+            shardSize: try shardSize.map { size throws(ConvertError) in try ByteSize.parse(size) }, force: force,
+            format: to)
         let plan = try ConversionPlan(request)
         let bar = ProgressBar(label: "converting")
         let report = try Converter.run(plan) { done, total in bar.update(done: done, total: total) }

@@ -4,10 +4,7 @@ import Formats
 
 extension TargetDType: ExpressibleByArgument {}
 
-/// Output formats `zoo convert --to` accepts.
-enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
-    case safetensors
-}
+extension OutputFormat: ExpressibleByArgument {}
 
 /// `zoo convert --json` output.
 struct ConversionJSON: Encodable {
