@@ -102,7 +102,7 @@ import Testing
         let temporary = TemporaryDirectory()
         let run = try ZooBinary.run(["demo", "--work-directory", temporary.path("demo").path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("7 conversions, 7 checks passed"))
+        #expect(run.stdout.contains("10 conversions, 10 checks passed"))
         #expect(!run.stdout.contains("FAIL"))
     }
 }

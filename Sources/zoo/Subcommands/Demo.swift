@@ -56,6 +56,17 @@ struct Demo: ParsableCommand {
         runner.step(
             "fp64 -> fp32 (round trip is exact)", from: fp64, to: "fp64-to-fp32", dtype: .f32, compareWith: sampleURL,
             expectBitExact: true)
+        let pytorch = runner.step(
+            "sample -> PyTorch pytorch_model.bin", from: sampleURL, to: "pytorch", format: .pytorch,
+            compareWith: sampleURL, expectBitExact: true)
+        runner.step(
+            "pytorch_model.bin -> bf16 safetensors file (bit-identical to the first bf16)", from: pytorch,
+            to: "pytorch-to-bf16.safetensors", dtype: .bf16, compareWith: bf16.appendingPathComponent("model.safetensors"),
+            expectBitExact: true)
+        runner.step(
+            "sample -> PyTorch bf16, sharded (--shard-size 300KB)", from: sampleURL, to: "pytorch-bf16-sharded",
+            dtype: .bf16, shardSize: 300_000, format: .pytorch, compareWith: bf16.appendingPathComponent("model.safetensors"),
+            expectBitExact: true)
 
         print("")
         if runner.failures > 0 {
@@ -85,17 +96,22 @@ private struct StepRunner {
     @discardableResult
     mutating func step(
         _ title: String, from source: URL, to name: String, dtype: DType? = nil, shardSize: Int? = nil,
-        compareWith reference: URL, expectBitExact: Bool = false
+        format: OutputFormat? = nil, compareWith reference: URL, expectBitExact: Bool = false
     ) -> URL {
         steps += 1
         let destination = work.appendingPathComponent(name)
         do {
             let plan = try ConversionPlan(
-                .init(source: source, destination: destination, dtype: dtype, shardSize: shardSize))
+                .init(source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format))
             let report = try Converter.run(plan)
             let output = try AnalyzedCheckpoint(opening: destination)
             let comparison = CheckpointComparison(output.checkpoint, against: try Checkpoint.open(reference))
             var problems: [String] = []
+            let expectedFormats: Set<CheckpointFormat> =
+                format == .pytorch ? [.pytorchZip, .pytorchSharded] : [.safetensors, .safetensorsSharded]
+            if !expectedFormats.contains(output.checkpoint.format) {
+                problems.append("output reads back as \(output.checkpoint.format.displayName)")
+            }
             if !comparison.passed {
                 let bad = comparison.tensors.filter { !$0.passed }.map(\.name)
                 problems.append(
@@ -118,8 +134,8 @@ private struct StepRunner {
             let exactness =
                 comparison.bitExactCount == comparison.tensors.count
                 ? "all \(comparison.tensors.count) tensors bit-identical"
-                : "\(comparison.tensors.count) tensors within rounding (max abs \(format(comparison.maxAbsoluteError)), "
-                    + "max rel \(format(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"
+                : "\(comparison.tensors.count) tensors within rounding (max abs \(scientific(comparison.maxAbsoluteError)), "
+                    + "max rel \(scientific(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"
             print("      checked against \(reference.lastPathComponent): \(exactness)")
             for file in output.checkpoint.files {
                 print("      sha256 \(try FileDigest.sha256(path: file.path))  \(file.lastPathComponent)")
@@ -133,5 +149,5 @@ private struct StepRunner {
         return destination
     }
 
-    private func format(_ value: Double) -> String { String(format: "%.2e", value) }
+    private func scientific(_ value: Double) -> String { String(format: "%.2e", value) }
 }

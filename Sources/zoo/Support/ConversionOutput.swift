@@ -51,9 +51,12 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
         "\(plan.source.checkpoint.location.path) (\(plan.source.checkpoint.format.displayName), "
             + "\(plan.source.checkpoint.tensors.count) tensors) -> \(report.destination.path)"
     ]
+    // Shards are listed by their range: `model-00001-of-00006 ... model-00006-of-00006.safetensors`.
+    let shards = report.files.filter { $0.contains("-of-") }
+    let others = report.files.filter { !$0.contains("-of-") }
+    let listed = shards.count > 2 ? ["\(shards.count) shards \(shards[0]) ... \(shards[shards.count - 1])"] + others : report.files
     lines.append(
-        "  wrote \(report.files.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))"
-    )
+        "  wrote \(listed.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))")
     if !report.casts.isEmpty {
         let kinds = Set(report.casts.map { "\($0.from.rawValue) -> \($0.to.rawValue)" }).sorted().joined(
             separator: ", ")
@@ -66,6 +69,10 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
                 "    warning: \(cast.tensor): \(cast.statistics.overflowToInfinity) overflowed to inf, "
                     + "\(cast.statistics.underflowToZero) underflowed to zero")
         }
+    }
+    if !plan.source.checkpoint.skipped.isEmpty {
+        lines.append("  skipped \(plan.source.checkpoint.skipped.count) non-tensor entries: "
+            + plan.source.checkpoint.skipped.prefix(8).joined(separator: ", "))
     }
     if !report.foldedAliases.isEmpty {
         lines.append("  tied: \(report.foldedAliases.joined(separator: ", ")) equal shared.weight; written once")

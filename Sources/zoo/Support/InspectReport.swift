@@ -53,6 +53,8 @@ struct InspectReport: Encodable {
     let tied_aliases: [String]
     /// Why the tensors are not a valid T5 model, when they look like one but are broken.
     let t5_error: String?
+    /// Entries that are not tensors (a training checkpoint's epoch, ...), reported and not converted.
+    let skipped: [String]
     let tensors: [Tensor]
 
     init(_ analyzed: AnalyzedCheckpoint) {
@@ -64,6 +66,7 @@ struct InspectReport: Encodable {
         bytes = checkpoint.tensorBytes
         dtypes = Dictionary(grouping: checkpoint.tensors, by: { $0.dtype.rawValue }).mapValues(\.count)
         metadata = checkpoint.metadata
+        skipped = checkpoint.skipped
         tensors = checkpoint.tensors.map {
             Tensor(
                 name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,
