@@ -101,8 +101,17 @@ public struct ConversionPlan: Sendable {
         }
 
         let outputNames = Set(tensors.map(\.output.name))
-        let aliases = (folded.map { ($0, TiedEmbeddings.canonical) } + Self.recordedAliases(source.checkpoint.metadata))
-            .filter { outputNames.contains($0.1) && !outputNames.contains($0.0) }
+        // transformers' own .bin files name the shared embedding four times (one storage); safetensors
+        // files name it once, and zoo records the other names it folded.
+        var tied = folded
+        if format == .pytorch, let config = model?.config {
+            tied = TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : [])
+        }
+        var aliases: [(String, String)] = []
+        for (alias, target) in tied.map({ ($0, TiedEmbeddings.canonical) }) + Self.recordedAliases(source.checkpoint.metadata)
+        where outputNames.contains(target) && !outputNames.contains(alias) && !aliases.contains(where: { $0.0 == alias }) {
+            aliases.append((alias, target))
+        }
         var metadata = source.checkpoint.metadata
         metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
         // transformers refuses safetensors files whose metadata lacks a known "format".

@@ -57,8 +57,15 @@ public struct Checkpoint: Sendable {
         tensors.first { $0.name == name }
     }
 
-    /// Total bytes of tensor data.
-    public var tensorBytes: Int { tensors.reduce(0) { $0 + $1.spec.byteCount } }
+    /// Total bytes of tensor data, counting bytes that several names share (tied tensors in a
+    /// PyTorch file) once.
+    public var tensorBytes: Int {
+        var seen = Set<String>()
+        return tensors.reduce(0) { total, tensor in
+            seen.insert("\(ObjectIdentifier(tensor.file))@\(tensor.fileOffset)+\(tensor.spec.byteCount)").inserted
+                ? total + tensor.spec.byteCount : total
+        }
+    }
 }
 
 /// A format's reader: recognises its files from their first bytes and opens them.

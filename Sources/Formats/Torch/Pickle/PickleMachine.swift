@@ -167,6 +167,29 @@ struct PickleMachine {
             _ = try pop()
             _ = try top()
         case Opcode.binPersId: stack.append(try persistentLoad(try pop()))
+        // Protocol 0's text opcodes, so an old-style pickle reaches its INST/GLOBAL and is refused there.
+        case Opcode.int:
+            let text = try readLine()
+            switch text {
+            case "00": stack.append(.bool(false))
+            case "01": stack.append(.bool(true))
+            default:
+                guard let value = Int(text) else { throw invalid("INT '\(text)' is not an integer") }
+                stack.append(.int(value))
+            }
+        case Opcode.string:
+            let text = try readLine()
+            guard text.count >= 2, let quote = text.first, quote == "'" || quote == "\"", text.last == quote else {
+                throw invalid("STRING argument is not quoted")
+            }
+            stack.append(.string(String(text.dropFirst().dropLast())))
+        case Opcode.unicode: stack.append(.string(try readLine()))
+        case Opcode.put:
+            guard let index = Int(try readLine()) else { throw invalid("PUT index is not an integer") }
+            memo[index] = try top()
+        case Opcode.get:
+            guard let index = Int(try readLine()) else { throw invalid("GET index is not an integer") }
+            stack.append(try memoValue(index))
         default:
             throw .unsupportedOpcode(path: path, member: member, opcode: opcode, offset: opcodeOffset)
         }
@@ -391,4 +414,5 @@ enum Opcode {
     static let shortBinUnicode: UInt8 = 0x8C, binUnicode8: UInt8 = 0x8D, binBytes8: UInt8 = 0x8E
     static let emptySet: UInt8 = 0x8F, addItems: UInt8 = 0x90, frozenSet: UInt8 = 0x91, stackGlobal: UInt8 = 0x93
     static let memoize: UInt8 = 0x94, frame: UInt8 = 0x95, byteArray8: UInt8 = 0x96
+    static let int: UInt8 = 0x49, string: UInt8 = 0x53, unicode: UInt8 = 0x56, put: UInt8 = 0x70, get: UInt8 = 0x67
 }

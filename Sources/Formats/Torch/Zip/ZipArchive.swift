@@ -104,9 +104,10 @@ public struct ZipArchive: Sendable {
         _ bytes: UnsafeRawBufferPointer, _ directory: Directory, path: String
     ) throws(TorchError) -> [Member] {
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[directory.offset..<(directory.offset + directory.size)]))
+        var entries: [(name: String, nameBytes: UnsafeRawBufferPointer, headerOffset: Int, size: Int, crc: UInt32)] = []
         var members: [Member] = []
         var names = Set<String>()
-        members.reserveCapacity(directory.entries)
+        entries.reserveCapacity(directory.entries)
         for _ in 0..<directory.entries {
             let entryOffset = directory.offset + reader.offset
             guard reader.readInteger(as: UInt32.self) == centralHeaderSignature, reader.readBytes(4) != nil,
@@ -144,11 +145,26 @@ public struct ZipArchive: Sendable {
             guard headerOffset < UInt64(directory.offset), compressed <= UInt64(directory.offset) else {
                 throw .memberOutOfBounds(path: path, member: name, offset: Int(clamping: headerOffset))
             }
-            let dataStart = try localDataStart(bytes, headerOffset: Int(headerOffset), name: nameBytes, path: path, member: name)
-            guard Int(compressed) <= directory.offset - dataStart else {
-                throw .memberOutOfBounds(path: path, member: name, offset: dataStart)
+            entries.append((name, nameBytes, Int(headerOffset), Int(compressed), crc))
+        }
+
+        // Two entries sharing a local header are one set of bytes under two names (a zip-bomb trick):
+        // report that before the header check, which would only say the header names another member.
+        var owners: [Int: String] = [:]
+        for entry in entries {
+            if let other = owners.updateValue(entry.name, forKey: entry.headerOffset) {
+                throw .overlappingMembers(path: path, member: entry.name, other: other, offset: entry.headerOffset)
             }
-            members.append(Member(name: name, dataRange: dataStart..<(dataStart + Int(compressed)), crc32: crc, headerOffset: Int(headerOffset)))
+        }
+        for entry in entries {
+            let dataStart = try localDataStart(
+                bytes, headerOffset: entry.headerOffset, name: entry.nameBytes, path: path, member: entry.name)
+            guard entry.size <= directory.offset - dataStart else {
+                throw .memberOutOfBounds(path: path, member: entry.name, offset: dataStart)
+            }
+            members.append(
+                Member(name: entry.name, dataRange: dataStart..<(dataStart + entry.size), crc32: entry.crc,
+                       headerOffset: entry.headerOffset))
         }
         return members
     }
