@@ -34,8 +34,18 @@ public struct CheckpointComparison: Sendable {
                 missing.append(expected.name)
             }
         }
+        // A converted checkpoint may name the shared embedding more often than its source (a PyTorch
+        // file written from safetensors carries transformers' tied names): those compare with it too.
+        var extra: [String] = []
+        for tensor in converted.tensors where !sourceNames.contains(tensor.name) {
+            if foldable.contains(tensor.name), let shared = source.tensor(named: TiedEmbeddings.canonical) {
+                tensors.append(.compare(tensor, with: shared))
+            } else {
+                extra.append(tensor.name)
+            }
+        }
         self.tensors = tensors
         self.missing = missing
-        extra = converted.tensors.map(\.name).filter { !sourceNames.contains($0) }
+        self.extra = extra
     }
 }

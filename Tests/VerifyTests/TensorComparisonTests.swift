@@ -80,8 +80,14 @@ import Testing
         #expect(comparison.passed && comparison.missing.isEmpty)
         #expect(comparison.bitExactCount == sample.tensors.count + 1)
 
+        // A tied name the source lacks compares with the source's shared.weight...
         let reversed = CheckpointComparison(try Checkpoint.open(withAlias), against: sample)
-        #expect(reversed.extra == ["lm_head.weight"] && !reversed.passed)
+        #expect(reversed.passed && reversed.extra.isEmpty && reversed.bitExactCount == sample.tensors.count + 1)
+        // ...but any other extra tensor fails the comparison.
+        let withStray = directory.path("stray.safetensors")
+        try SafetensorsWriter.writeFile(sample.tensors + [shared.renamed("encoder.stray.weight")], metadata: [:], at: withStray.path)
+        let stray = CheckpointComparison(try Checkpoint.open(withStray), against: sample)
+        #expect(stray.extra == ["encoder.stray.weight"] && !stray.passed)
     }
 
     @Test func sha256MatchesAKnownDigest() throws {

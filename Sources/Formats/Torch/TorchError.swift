@@ -8,13 +8,13 @@ public enum TorchError: Error, CustomStringConvertible, Equatable, Sendable, Cas
     case truncatedCentralDirectory(path: String, offset: Int)
     case invalidZip64(path: String, offset: Int, reason: String)
     case memberOutOfBounds(path: String, member: String, offset: Int)
-    case compressedMember(path: String, member: String, method: Int)
-    case encryptedMember(path: String, member: String)
-    case memberSizeMismatch(path: String, member: String, compressed: Int, uncompressed: Int)
+    case compressedMember(path: String, member: String, method: Int, offset: Int)
+    case encryptedMember(path: String, member: String, offset: Int)
+    case memberSizeMismatch(path: String, member: String, compressed: Int, uncompressed: Int, offset: Int)
     case overlappingMembers(path: String, member: String, other: String, offset: Int)
     case localHeaderMismatch(path: String, member: String, offset: Int, reason: String)
-    case crcMismatch(path: String, member: String, expected: UInt32, actual: UInt32)
-    case duplicateMember(path: String, member: String)
+    case crcMismatch(path: String, member: String, expected: UInt32, actual: UInt32, offset: Int)
+    case duplicateMember(path: String, member: String, offset: Int)
     case missingMember(path: String, member: String)
     case bigEndian(path: String)
     // The pickle
@@ -46,21 +46,23 @@ public enum TorchError: Error, CustomStringConvertible, Equatable, Sendable, Cas
             "\(path): invalid zip64 record at byte offset \(offset): \(reason)"
         case let .memberOutOfBounds(path, member, offset):
             "\(path): zip member '\(member)' at byte offset \(offset) runs past the end of the file"
-        case let .compressedMember(path, member, method):
-            "\(path): zip member '\(member)' is compressed (method \(method)); PyTorch checkpoints store members "
-                + "uncompressed, and zoo does not inflate untrusted archives"
-        case let .encryptedMember(path, member):
-            "\(path): zip member '\(member)' is encrypted"
-        case let .memberSizeMismatch(path, member, compressed, uncompressed):
-            "\(path): stored zip member '\(member)' claims \(compressed) bytes stored but \(uncompressed) bytes of data"
+        case let .compressedMember(path, member, method, offset):
+            "\(path): zip member '\(member)' (central directory byte offset \(offset)) is compressed (method \(method)); "
+                + "PyTorch checkpoints store members uncompressed, and zoo does not inflate untrusted archives"
+        case let .encryptedMember(path, member, offset):
+            "\(path): zip member '\(member)' (central directory byte offset \(offset)) is encrypted"
+        case let .memberSizeMismatch(path, member, compressed, uncompressed, offset):
+            "\(path): stored zip member '\(member)' (central directory byte offset \(offset)) claims \(compressed) "
+                + "bytes stored but \(uncompressed) bytes of data"
         case let .overlappingMembers(path, member, other, offset):
             "\(path): zip member '\(member)' at byte offset \(offset) overlaps member '\(other)'"
         case let .localHeaderMismatch(path, member, offset, reason):
             "\(path): local header of zip member '\(member)' at byte offset \(offset) \(reason)"
-        case let .crcMismatch(path, member, expected, actual):
-            "\(path): zip member '\(member)' fails its CRC-32 check (stored \(hex(expected)), computed \(hex(actual)))"
-        case let .duplicateMember(path, member):
-            "\(path): zip member '\(member)' appears twice"
+        case let .crcMismatch(path, member, expected, actual, offset):
+            "\(path): zip member '\(member)' (data at byte offset \(offset)) fails its CRC-32 check "
+                + "(stored \(hex(expected)), computed \(hex(actual)))"
+        case let .duplicateMember(path, member, offset):
+            "\(path): zip member '\(member)' appears twice (again at central directory byte offset \(offset))"
         case let .missingMember(path, member):
             "\(path): zip member '\(member)' is missing"
         case let .bigEndian(path):

@@ -38,7 +38,9 @@ public struct ZipArchive: Sendable {
             for member in members {
                 let actual = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[member.dataRange]))
                 guard actual == member.crc32 else {
-                    throw .crcMismatch(path: path, member: member.name, expected: member.crc32, actual: actual)
+                    throw .crcMismatch(
+                        path: path, member: member.name, expected: member.crc32, actual: actual,
+                        offset: member.dataRange.lowerBound)
                 }
             }
             return members
@@ -136,12 +138,16 @@ public struct ZipArchive: Sendable {
                 if header32 == .max { headerOffset = values.readInteger(as: UInt64.self) ?? .max }
             }
 
-            guard flags & 1 == 0 else { throw .encryptedMember(path: path, member: name) }
-            guard method == 0 else { throw .compressedMember(path: path, member: name, method: Int(method)) }
-            guard compressed == uncompressed else {
-                throw .memberSizeMismatch(path: path, member: name, compressed: Int(clamping: compressed), uncompressed: Int(clamping: uncompressed))
+            guard flags & 1 == 0 else { throw .encryptedMember(path: path, member: name, offset: entryOffset) }
+            guard method == 0 else {
+                throw .compressedMember(path: path, member: name, method: Int(method), offset: entryOffset)
             }
-            guard names.insert(name).inserted else { throw .duplicateMember(path: path, member: name) }
+            guard compressed == uncompressed else {
+                throw .memberSizeMismatch(
+                    path: path, member: name, compressed: Int(clamping: compressed),
+                    uncompressed: Int(clamping: uncompressed), offset: entryOffset)
+            }
+            guard names.insert(name).inserted else { throw .duplicateMember(path: path, member: name, offset: entryOffset) }
             guard headerOffset < UInt64(directory.offset), compressed <= UInt64(directory.offset) else {
                 throw .memberOutOfBounds(path: path, member: name, offset: Int(clamping: headerOffset))
             }
