@@ -32,6 +32,8 @@ Fixture groups (one function each):
     E  dtypes()            Tests/Fixtures/dtypes.safetensors
     F  bad_files()         Tests/Fixtures/bad/            (+ manifest.json)
        bad_sharded()       Tests/Fixtures/bad_sharded/    (+ manifest.json)
+    G  torch_*()           Tests/Fixtures/torch/          (+ expected/<fixture>.{safetensors,json})
+    H  torch_bad_files()   Tests/Fixtures/torch_bad/      (+ manifest.json)
 """
 
 import os
@@ -55,11 +57,18 @@ os.environ["USE_TF"] = "0"
 # the committed fixtures were generated this way.
 os.environ["ATEN_CPU_CAPABILITY"] = "default"
 
+import collections
+import io
 import json
 import math
+import pickle
+import pickletools
 import random
 import shutil
 import struct
+import subprocess  # only to name subprocess.Popen inside a hostile fixture; nothing is run
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -702,6 +711,696 @@ def bad_sharded() -> None:
     write_manifest(out / "manifest.json", cases)
 
 
+# ---------------------------------------------------------------------------
+# G: PyTorch checkpoints written by torch itself, with the values torch reads back
+# ---------------------------------------------------------------------------
+
+TORCH_DIR = FIXTURES / "torch"
+TORCH_EXPECTED = TORCH_DIR / "expected"
+# Written with torch.save(..., _use_new_zipfile_serialization=False); see save_legacy().
+LEGACY_FILES = ("legacy.bin", "legacy_views.bin")
+
+
+def reset_torch_dir() -> dict:
+    """Clear Tests/Fixtures/torch/ (so no stale file survives), first keeping the
+    committed legacy files' bytes in memory for save_legacy()."""
+    previous = {}
+    for name in LEGACY_FILES:
+        if (TORCH_DIR / name).exists():
+            previous[name] = (TORCH_DIR / name).read_bytes()
+    fresh_dir(TORCH_DIR)
+    TORCH_EXPECTED.mkdir()
+    return previous
+
+
+def rebuild_sample(reference: T5ForConditionalGeneration) -> T5ForConditionalGeneration:
+    """A fresh copy of the sample model (A), checked to hold exactly A's weights
+    (a copy, because .half() and friends convert a model in place)."""
+    model = build_model(sample_config())
+    ref = reference.state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, ref[name]), f"rebuild differs at {name}"
+    return model
+
+
+def torch_load(path: Path):
+    """torch.load of a fixture this script has just written with torch (never of
+    anything in torch_bad/)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def flatten(obj, prefix: str = ""):
+    """(dotted path, leaf) pairs of nested dicts, lists and tuples, in order; list
+    indices are path components ("history.0")."""
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = enumerate(obj)
+    else:
+        yield prefix, obj
+        return
+    for key, value in items:
+        yield from flatten(value, f"{prefix}.{key}" if prefix else str(key))
+
+
+def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same dtype, shape, strides, storage offset and bits."""
+    if (a.dtype, a.shape, a.stride(), a.storage_offset()) != (b.dtype, b.shape, b.stride(), b.storage_offset()):
+        return False
+    return torch.equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
+
+
+def storage_groups(entries: list) -> list:
+    """Names of tensors grouped by the storage they view (storages with bytes only:
+    empty storages all have data_ptr 0)."""
+    groups = {}
+    for path, value in entries:
+        if isinstance(value, torch.Tensor) and value.untyped_storage().nbytes() > 0:
+            groups.setdefault(value.untyped_storage().data_ptr(), []).append(path)
+    return list(groups.values())
+
+
+def same_checkpoint(a, b) -> bool:
+    """Two loaded checkpoints hold the same thing: same container types, paths,
+    non-tensor values, tensors (see same_tensor) and storage sharing."""
+    ea, eb = list(flatten(a)), list(flatten(b))
+    if type(a) is not type(b) or getattr(a, "_metadata", None) != getattr(b, "_metadata", None):
+        return False
+    if [p for p, _ in ea] != [p for p, _ in eb] or storage_groups(ea) != storage_groups(eb):
+        return False
+    for (_, x), (_, y) in zip(ea, eb):
+        if isinstance(x, torch.Tensor) != isinstance(y, torch.Tensor):
+            return False
+        if isinstance(x, torch.Tensor) and not same_tensor(x, y):
+            return False
+        if not isinstance(x, torch.Tensor) and (type(x) is not type(y) or x != y):
+            return False
+    return True
+
+
+def write_expected(name: str, entries: list) -> Path:
+    """expected/<name>.safetensors + expected/<name>.json: what torch.load reads
+    from the fixture, as plain data a Swift test can compare with its reader.
+
+    entries are (dotted path, value) pairs from flatten().  The .safetensors file
+    holds each tensor made contiguous, under its dotted path.  The .json file:
+        tensors         every tensor's path, in the file's order
+        skipped         paths of non-tensor values (ints, floats, strings, None)
+        aliases         path -> earlier path, for a tensor that is exactly the same
+                        view (storage, dtype, offset, shape, strides) of the same
+                        storage as an earlier one, e.g. tied embeddings; its values
+                        are stored once, under the earlier path (safetensors cannot
+                        share storage, and copying the sample's 512 KB embedding
+                        three more times per fixture would add 1.5 MB each)
+        shared_storage  groups of paths (>= 2) whose tensors view one storage
+    The tensors of the fp32 sample fixtures come out byte-identical to the
+    bundled model.safetensors (asserted by the callers), so git stores them once.
+    """
+    tensors, order, skipped, aliases, views = {}, [], [], {}, {}
+    for path, value in entries:
+        if not isinstance(value, torch.Tensor):
+            skipped.append(path)
+            continue
+        order.append(path)
+        storage = value.untyped_storage()
+        view = (storage.data_ptr(), value.dtype, value.storage_offset(), tuple(value.shape), value.stride())
+        if storage.nbytes() > 0 and view in views:
+            aliases[path] = views[view]
+            continue
+        views[view] = path
+        tensors[path] = value.contiguous().clone()
+    path = TORCH_EXPECTED / f"{name}.safetensors"
+    save_file(tensors, path, metadata={"format": "pt"})
+    info = {
+        "tensors": order,
+        "skipped": skipped,
+        "aliases": aliases,
+        "shared_storage": [group for group in storage_groups(entries) if len(group) > 1],
+    }
+    (TORCH_EXPECTED / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def save_and_expect(obj, name: str) -> None:
+    """torch.save(obj) (zip format) as <name>.bin, check torch reads back the same
+    object, and write its expected values."""
+    path = TORCH_DIR / f"{name}.bin"
+    torch.save(obj, path)
+    loaded = torch_load(path)
+    assert same_checkpoint(loaded, obj), f"{path.name} does not load back as saved"
+    write_expected(name, list(flatten(loaded)))
+
+
+def torch_sample_bin(reference: T5ForConditionalGeneration) -> None:
+    """G1. The sample (A) as transformers writes it with safe_serialization=False:
+    pytorch_model.bin (+ config.json, generation_config.json).  This is what most
+    older Hugging Face checkpoints look like: a plain dict (no OrderedDict, no
+    _metadata) holding all 66 names, the three tied aliases of shared.weight
+    (encoder/decoder.embed_tokens.weight, lm_head.weight) included, all four
+    naming one storage.
+
+    Reproducible: torch's zip writer is deterministic; its .data/serialization_id
+    record looks random but is a hash of the record names followed by the
+    combined CRC-32 of the records, so a rerun writes the same bytes."""
+    model = rebuild_sample(reference)
+    out = fresh_dir(TORCH_DIR / "sample_bin")
+    model.save_pretrained(out, safe_serialization=False)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generation_config.json", "pytorch_model.bin"]
+    state = torch_load(out / "pytorch_model.bin")
+    assert list(state) == list(model.state_dict()), "save_pretrained changed the key set or order"
+    expected = write_expected("sample_bin", list(flatten(state)))
+    assert expected.read_bytes() == (SAMPLE_DIR / "model.safetensors").read_bytes()
+
+
+def torch_sample_bin_sharded(reference: T5ForConditionalGeneration) -> None:
+    """G2. The same, sharded by transformers: pytorch_model-0000K-of-0000N.bin +
+    pytorch_model.bin.index.json.  One expected file for the whole model, tensors
+    listed shard by shard."""
+    model = rebuild_sample(reference)
+    out = fresh_dir(TORCH_DIR / "sample_bin_sharded")
+    model.save_pretrained(out, safe_serialization=False, max_shard_size="400KB")
+    shards = sorted(out.glob("pytorch_model-*-of-*.bin"))
+    assert len(shards) >= 3, f"expected >= 3 shards, got {len(shards)}"
+    weight_map = json.loads((out / "pytorch_model.bin.index.json").read_text())["weight_map"]
+    entries = []
+    for shard in shards:
+        names = list(flatten(torch_load(shard)))
+        assert all(weight_map[p] == shard.name for p, _ in names), f"{shard.name} disagrees with the index"
+        entries += names
+    assert sorted(p for p, _ in entries) == sorted(weight_map) == sorted(model.state_dict())
+    expected = write_expected("sample_bin_sharded", entries)
+    assert expected.read_bytes() == (SAMPLE_DIR / "model.safetensors").read_bytes()
+
+
+TORCH_DTYPES = {
+    "t_float": torch.float32,
+    "t_half": torch.float16,
+    "t_bfloat16": torch.bfloat16,
+    "t_double": torch.float64,
+    "t_long": torch.int64,
+    "t_int": torch.int32,
+    "t_short": torch.int16,
+    "t_char": torch.int8,
+    "t_byte": torch.uint8,
+    "t_bool": torch.bool,
+}
+
+
+def torch_dtypes() -> None:
+    """G3. dtypes.bin: one tensor per storage class torch.save names
+    (FloatStorage, HalfStorage, BFloat16Storage, DoubleStorage, LongStorage,
+    IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage), in a
+    hand-made OrderedDict (pickled without a _metadata BUILD)."""
+    tensors = collections.OrderedDict()
+    for name, dtype in TORCH_DTYPES.items():
+        if dtype == torch.bool:
+            tensors[name] = (torch.arange(12) % 2 == 1).reshape(3, 4)
+        else:
+            tensors[name] = torch.arange(12).reshape(3, 4).to(dtype)
+    save_and_expect(tensors, "dtypes")
+
+
+def views_dict() -> dict:
+    """Tensors that are not simply 'the whole storage, contiguous': five views of
+    one 60-element storage (transposed strides, an offset with strides, an
+    offset alone, a step), a 0-d scalar, an empty tensor (an empty storage), and
+    one tensor object under two names."""
+    base = torch.arange(60, dtype=torch.float32).reshape(6, 10)
+    tied = torch.tensor([[1.5, -2.0], [0.25, 8.0]])
+    return {
+        "base": base,
+        "transposed": base.t(),        # size (10, 6), stride (1, 10)
+        "sliced": base[2:5, 3:7],      # offset 23, size (3, 4), stride (10, 1)
+        "row": base[4],                # offset 40, size (10,)
+        "strided": base[:, ::3],       # size (6, 4), stride (10, 3)
+        "scalar": torch.tensor(2.5),   # size (), stride ()
+        "empty": torch.zeros(0, 3),    # a storage of 0 bytes
+        "tied_a": tied,
+        "tied_b": tied,                # the same object: pickled as a memo reference
+    }
+
+
+def torch_views() -> None:
+    """G4. views.bin: storage offsets, strides, shared and empty storages.
+    torch.save writes each storage once, whole, and every tensor as a view of it."""
+    state = views_dict()
+    assert state["sliced"].storage_offset() == 23 and state["strided"].stride() == (10, 3)
+    save_and_expect(state, "views")
+
+
+def torch_nested() -> None:
+    """G5. nested.bin: a training-style checkpoint.  Tensors inside a nested dict
+    and a list, next to values a reader must skip (int, float, str, None)."""
+    checkpoint = {
+        "model": {
+            "w": torch.arange(6, dtype=torch.float32).reshape(2, 3) / 4,
+            "b": torch.tensor([0.5, -0.5]),
+        },
+        "epoch": 3,
+        "lr": 0.1,
+        "name": "x",
+        "history": [torch.tensor([0.9, 0.7]), torch.tensor([3, 4], dtype=torch.int64)],
+        "none": None,
+    }
+    save_and_expect(checkpoint, "nested")
+
+
+def save_legacy(obj, name: str, previous: dict) -> None:
+    """torch.save(obj, <name>.bin, _use_new_zipfile_serialization=False), the
+    pre-1.6 format, plus its expected values.
+
+    The one randomness torch injects into these fixtures: the legacy writer keys
+    each storage by its memory address (str(storage._cdata)) and writes the raw
+    storages sorted by that key, so the keys, the order of the raw data and so the
+    bytes change from run to run.  The previously committed file (read by
+    reset_torch_dir()) is therefore kept, byte for byte, when it has the same size
+    and torch loads the same thing from it: same container, names, values,
+    dtypes, shapes, strides, offsets and storage sharing."""
+    path = TORCH_DIR / f"{name}.bin"
+    torch.save(obj, path, _use_new_zipfile_serialization=False)
+    loaded = torch_load(path)
+    assert same_checkpoint(loaded, obj), f"{path.name} does not load back as saved"
+    old = previous.get(path.name)
+    if old is not None and len(old) == path.stat().st_size:
+        if same_checkpoint(torch.load(io.BytesIO(old), map_location="cpu", weights_only=True), loaded):
+            path.write_bytes(old)
+    write_expected(name, list(flatten(torch_load(path))))
+
+
+def torch_legacy(reference: T5ForConditionalGeneration, previous: dict) -> None:
+    """G6. The legacy (pre-1.6, not a zip) format: five pickles in a row, then the
+    raw storages.  legacy.bin is the sample's state dict (an OrderedDict with
+    _metadata, as nn.Module.state_dict() returns it; fp32, aliases included);
+    legacy_views.bin is views.bin's dict."""
+    state = rebuild_sample(reference).state_dict()
+    save_legacy(state, "legacy", previous)
+    expected = TORCH_EXPECTED / "legacy.safetensors"
+    assert expected.read_bytes() == (SAMPLE_DIR / "model.safetensors").read_bytes()
+    save_legacy(views_dict(), "legacy_views", previous)
+
+
+def torch_half(reference: T5ForConditionalGeneration) -> None:
+    """G7. The sample converted with model.half() / model.bfloat16() and saved with
+    plain torch.save(model.state_dict()): HalfStorage / BFloat16Storage, an
+    OrderedDict with _metadata, the tied names sharing one storage (converting
+    the model, not each tensor, keeps the tie)."""
+    for name, dtype in (("sample_fp16", torch.float16), ("sample_bf16", torch.bfloat16)):
+        model = rebuild_sample(reference).to(dtype)
+        save_and_expect(model.state_dict(), name)
+
+
+# ---------------------------------------------------------------------------
+# H: PyTorch files a reader must reject, with the error it must report
+# ---------------------------------------------------------------------------
+#
+# These files are hostile on purpose (some name os.system).  They are only ever
+# built here, as bytes; nothing in this script loads them with torch.load or
+# pickle.load, and nothing should.  The commands they would run are harmless
+# echoes anyway.
+
+class FakeStorage:
+    """Stands in for a torch storage in a hand-built pickle.  Pickled, as torch's
+    own pickler does it, as the persistent id ('storage', <storage class>, key,
+    location, numel) -- legacy files add a sixth element, the view metadata,
+    which torch always writes as None.  numel can be any number: a lie, too."""
+
+    def __init__(self, key: str, numel: int, storage_class=None):
+        self.key, self.numel = key, numel
+        self.storage_class = storage_class or torch.FloatStorage
+
+
+class FakeTensor:
+    """Pickles exactly as torch pickles a tensor: a REDUCE of
+    torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride,
+    requires_grad, backward_hooks), with any values, consistent or not."""
+
+    def __init__(self, storage: FakeStorage, offset: int, size: tuple, stride: tuple, hooks=None):
+        self.args = (storage, offset, size, stride, False,
+                     collections.OrderedDict() if hooks is None else hooks)
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, self.args)
+
+
+class FakeCall:
+    """Pickles as a REDUCE of any callable: GLOBAL <module> <name>, args, REDUCE."""
+
+    def __init__(self, func, args: tuple):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+
+def state_pickle(obj, legacy: bool = False) -> bytes:
+    """Pickle obj (FakeTensors in dicts) as torch.save does: protocol 2, storages
+    as persistent ids.  With the real tensors of a valid file this reproduces
+    torch's data.pkl byte for byte (asserted in torch_bad_files())."""
+    buf = io.BytesIO()
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, value):
+            if not isinstance(value, FakeStorage):
+                return None
+            pid = ("storage", value.storage_class, value.key, "cpu", value.numel)
+            return pid + (None,) if legacy else pid
+
+    # fix_imports=False: at protocol 2 pickle would otherwise rename Python 3
+    # modules to their Python 2 names ('subprocess' -> 'commands').  No name
+    # torch writes is affected, so valid pickles are unchanged.
+    Pickler(buf, protocol=2, fix_imports=False).dump(obj)
+    return buf.getvalue()
+
+
+def torch_zip(pkl, storages: dict) -> bytes:
+    """A zip container made by torch's own writer (torch._C.PyTorchFileWriter, which
+    torch.save uses), with the records torch.save writes in its order: data.pkl,
+    .format_version, .storage_alignment, byteorder, data/<key>..., then version and
+    .data/serialization_id.  The archive folder is 'archive/', torch's name when
+    saving to a buffer.  pkl=None leaves data.pkl out."""
+    buf = io.BytesIO()
+    writer = torch._C.PyTorchFileWriter(buf, True, 64)
+    records = [] if pkl is None else [("data.pkl", pkl)]
+    records += [(".format_version", b"1"), (".storage_alignment", b"64"), ("byteorder", b"little")]
+    records += [(f"data/{key}", data) for key, data in storages.items()]
+    for name, data in records:
+        writer.write_record(name, data, len(data))
+    writer.write_end_of_file()
+    return buf.getvalue()
+
+
+def zip_directory(data: bytes) -> dict:
+    """name -> byte offset of its central-directory entry, for a valid zip built
+    here (parsed with zipfile only to find where the directory starts)."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    entries, pos = {}, archive.start_dir
+    for _ in archive.infolist():
+        assert data[pos:pos + 4] == b"PK\x01\x02"
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, pos + 28)
+        entries[data[pos + 46:pos + 46 + name_len].decode()] = pos
+        pos += 46 + name_len + extra_len + comment_len
+    return entries
+
+
+def patched(data: bytes, offset: int, fmt: str, *values) -> bytes:
+    out = bytearray(data)
+    struct.pack_into(fmt, out, offset, *values)
+    return bytes(out)
+
+
+def aligned_zip(members: list, deflate: tuple = ()) -> bytes:
+    """A zip written by Python's zipfile with the same member names and order,
+    stored members' data 64-byte aligned through an 'FB' extra field as torch does
+    it, except the members named in deflate, which are compressed (method 8)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            if name in deflate:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            else:
+                pad = -(buf.tell() + 30 + len(name) + 4) % 64
+                info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+            archive.writestr(info, data)
+    result = buf.getvalue()
+    for info in zipfile.ZipFile(io.BytesIO(result)).infolist():
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        assert info.filename in deflate or start % 64 == 0, f"{info.filename} not aligned"
+    return result
+
+
+def deflated_size(data: bytes) -> int:
+    """Bytes of raw deflate data zipfile's ZIP_DEFLATED writes for data."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return len(compressor.compress(data) + compressor.flush())
+
+
+def split_pickles(data: bytes, count: int) -> list:
+    """The byte ranges of the first `count` pickles in a row (pickletools.genops
+    only parses opcodes; it executes nothing)."""
+    ranges, pos = [], 0
+    for _ in range(count):
+        end = pos + [p for _, _, p in pickletools.genops(data[pos:])][-1] + 1
+        ranges.append((pos, end))
+        pos = end
+    return ranges
+
+
+def legacy_file(obj, storages: dict, magic: int = torch.serialization.MAGIC_NUMBER) -> bytes:
+    """A legacy (pre-1.6) torch.save file, byte for byte as torch writes it: magic
+    number, protocol version, sys info, the object (6-tuple persistent ids),
+    the sorted list of storage keys, then per key an i64 element count and the
+    raw bytes.  storages: key -> (numel, bytes)."""
+    sys_info = {
+        "protocol_version": torch.serialization.PROTOCOL_VERSION,
+        "little_endian": True,
+        "type_sizes": {"short": torch.serialization.SHORT_SIZE,
+                       "int": torch.serialization.INT_SIZE,
+                       "long": torch.serialization.LONG_SIZE},
+    }
+    keys = sorted(storages)
+    out = pickle.dumps(magic, protocol=2) + pickle.dumps(torch.serialization.PROTOCOL_VERSION, protocol=2)
+    out += pickle.dumps(sys_info, protocol=2) + state_pickle(obj, legacy=True) + pickle.dumps(keys, protocol=2)
+    for key in keys:
+        numel, raw = storages[key]
+        out += struct.pack("<q", numel) + raw
+    return out
+
+
+# The valid base: an OrderedDict of two float32 tensors, like the safetensors base (F).
+BAD_A = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # storage "0", 16 bytes
+BAD_B = torch.tensor([5.0, 6.0, 7.0])           # storage "1", 12 bytes
+RAW_A, RAW_B = BAD_A.numpy().tobytes(), BAD_B.numpy().tobytes()
+OS_COMMAND = "echo zoo fixture: this must never run"
+
+
+def base_state(a=None, b=None) -> collections.OrderedDict:
+    """The base state dict as FakeTensors, with 'a' and/or 'b' replaced."""
+    return collections.OrderedDict(
+        a=a or FakeTensor(FakeStorage("0", 4), 0, (2, 2), (2, 1)),
+        b=b or FakeTensor(FakeStorage("1", 3), 0, (3,), (1,)),
+    )
+
+
+def unicode_op(text: str) -> bytes:
+    """BINUNICODE: 'X', u32 length, UTF-8."""
+    raw = text.encode("utf-8")
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def torch_bad_files() -> None:
+    """H. Malformed or hostile PyTorch files.  Each isolates one defect in an
+    otherwise valid file: pickle programs that call out (os.system, eval,
+    subprocess), break the interpreter's bounds (memo, lengths, depth),
+    tensors that lie about their storage, and zip containers that are cut,
+    corrupted, compressed, encrypted or self-overlapping; plus legacy-format
+    defects.  manifest.json maps file name -> {"error": <case>, "why": <sentence>}
+    (case names: Sources/Formats/Torch/TorchError.swift)."""
+    out = fresh_dir(FIXTURES / "torch_bad")
+    cases = {}
+
+    def bad(name, error, why, content: bytes):
+        (out / name).write_bytes(content)
+        cases[name] = {"error": error, "why": why}
+
+    # The base, and proof that the hand-built pieces reproduce torch exactly.
+    base_pkl = state_pickle(base_state())
+    storages = {"0": RAW_A, "1": RAW_B}
+    valid = torch_zip(base_pkl, storages)
+    real = io.BytesIO()
+    torch.save(collections.OrderedDict(a=BAD_A, b=BAD_B), real)
+    assert valid == real.getvalue(), "torch_zip/state_pickle no longer match torch.save"
+    directory = zip_directory(valid)
+    pkl_entry, entry0, entry1 = (directory[f"archive/{n}"] for n in ("data.pkl", "data/0", "data/1"))
+
+    # -- Pickles that name something other than the allowed globals.
+    bad("global_os_system.bin", "forbiddenGlobal",
+        "data.pkl is GLOBAL 'os system' applied by REDUCE to an echo command: "
+        "unpickling it runs a shell command.",
+        torch_zip(b"\x80\x02cos\nsystem\n" + unicode_op(OS_COMMAND) + b"\x85R.", {}))
+    bad("global_builtins_eval.bin", "forbiddenGlobal",
+        "data.pkl is GLOBAL 'builtins eval' applied to the string '0': arbitrary "
+        "Python evaluation.",
+        torch_zip(b"\x80\x02cbuiltins\neval\n" + unicode_op("0") + b"\x85R.", {}))
+    bad("stack_global_posix_system.bin", "forbiddenGlobal",
+        "data.pkl (protocol 4) pushes the strings 'posix' and 'system' and imports "
+        "them with STACK_GLOBAL, then REDUCEs: os.system without a GLOBAL opcode.",
+        torch_zip(b"\x80\x04\x8c\x05posix\x8c\x06system\x93" + unicode_op(OS_COMMAND) + b"\x85R.", {}))
+    bad("inst_os_system.bin", "forbiddenGlobal",
+        "data.pkl is protocol 0 (no PROTO opcode): MARK, a STRING argument, then "
+        "INST 'os' 'system', which imports and calls in one opcode.",
+        torch_zip(b"(S'" + OS_COMMAND.encode() + b"'\nios\nsystem\n.", {}))
+    popen = FakeCall(subprocess.Popen, (["echo", "zoo fixture: this must never run"],))
+    bad("global_in_nested_position.bin", "forbiddenGlobal",
+        "A valid two-tensor state dict, except that the backward_hooks argument of "
+        "tensor 'b''s _rebuild_tensor_v2 call is subprocess.Popen(['echo', ...]): "
+        "GLOBAL 'subprocess Popen' after a complete valid tensor 'a'.",
+        torch_zip(state_pickle(base_state(b=FakeTensor(FakeStorage("1", 3), 0, (3,), (1,), popen))),
+                  storages))
+
+    # -- Pickles that break the interpreter's bounds.
+    bad("memo_get_unset.bin", "invalidMemo",
+        "data.pkl stores memo entries 0 and 1 (BINPUT) and then reads entry 7 "
+        "(BINGET), which was never stored.",
+        torch_zip(b"\x80\x02}q\x00" + unicode_op("a") + b"q\x01h\x07s.", {}))
+    bad("memo_long_get_huge.bin", "invalidMemo",
+        "data.pkl reads memo entry 0xFFFFFFFF (LONG_BINGET); a memo kept as an array "
+        "indexed by that number would need 4 billion slots.",
+        torch_zip(b"\x80\x02}q\x00" + unicode_op("a") + b"q\x01j" + struct.pack("<I", 0xFFFFFFFF) + b"s.", {}))
+    bad("huge_string_length.bin", "lengthTooLarge",
+        "data.pkl has a BINUNICODE8 declaring 2^62 bytes of text with 8 bytes left; "
+        "the length must be checked against the bytes remaining before allocating.",
+        torch_zip(b"\x80\x04}\x8d" + struct.pack("<Q", 2**62) + b"abcdefs.", {}))
+    bad("huge_bytes_length.bin", "lengthTooLarge",
+        "data.pkl has a BINBYTES declaring 0xFFFFFFF0 bytes with 10 bytes left; the "
+        "length must be checked against the bytes remaining before allocating.",
+        torch_zip(b"\x80\x03}" + unicode_op("a") + b"B" + struct.pack("<I", 0xFFFFFFF0) + b"\0" * 8 + b"s.", {}))
+    depth = 100_000
+    bad("deep_nesting.bin", "stackTooDeep",
+        f"data.pkl builds {{'deep': [[[...]]]}} with {depth} lists nested through "
+        f"{depth} EMPTY_LIST/MARK pairs ({2 * depth} stack entries) closed by APPENDS; "
+        "valid for Python's unpickler, so only a depth limit catches it.",
+        torch_zip(b"\x80\x02}" + unicode_op("deep") + b"](" * depth + b"e" * depth + b"s.", {}))
+    bad("truncated_pickle.bin", "truncatedPickle",
+        "data.pkl is the valid base's pickle without its final STOP opcode; the "
+        "zip member is otherwise intact (its CRC-32 matches the shortened data).",
+        torch_zip(base_pkl[:-1], storages))
+
+    # -- Tensors and storages that disagree.
+    bad("storage_shorter_than_tensor.bin", "storageTooSmall",
+        "Tensor 'a' has size (100,) and stride (1,) on storage '0', whose persistent "
+        "id says 10 elements and whose member holds exactly those 40 bytes.",
+        torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 10), 0, (100,), (1,)))),
+                  {"0": bytes(40), "1": RAW_B}))
+    bad("offset_past_storage.bin", "storageTooSmall",
+        "Tensor 'a' has storage_offset 1000 and size (4,) on storage '0' of 10 "
+        "elements (40 bytes, consistent with its member).",
+        torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 10), 1000, (4,), (1,)))),
+                  {"0": bytes(40), "1": RAW_B}))
+    bad("storage_numel_lies.bin", "storageSizeMismatch",
+        "Storage '0''s persistent id says 1000 float32 elements (4000 bytes) but "
+        "member data/0 holds 40 bytes; tensor 'a' (size (10,)) would fit either.",
+        torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 1000), 0, (10,), (1,)))),
+                  {"0": bytes(40), "1": RAW_B}))
+    bad("missing_storage_member.bin", "missingMember",
+        "The valid base's data.pkl refers to storage '0' but the archive has no "
+        "member archive/data/0.",
+        torch_zip(base_pkl, {"1": RAW_B}))
+    bad("no_data_pkl.bin", "missingMember",
+        "A torch-style archive (version, byteorder, data/0, data/1, ...) with no "
+        "*/data.pkl member at all.",
+        torch_zip(None, storages))
+    scalar = io.BytesIO()
+    torch.save(torch.tensor([1.0, 2.0, 3.0]), scalar)
+    bad("top_level_not_dict.bin", "notAStateDict",
+        "A valid torch.save of a single tensor: the pickle's top-level object is a "
+        "tensor, not a dict of tensors.",
+        scalar.getvalue())
+
+    # -- The zip container.
+    (crc0,) = struct.unpack_from("<I", valid, entry0 + 16)
+    bad("bad_member_crc.bin", "crcMismatch",
+        "The central directory's CRC-32 for archive/data/0 has its lowest bit "
+        "flipped; data and sizes are intact.",
+        patched(valid, entry0 + 16, "<I", crc0 ^ 1))
+    central_start = zipfile.ZipFile(io.BytesIO(valid)).start_dir
+    central_end = valid.index(b"PK\x06\x06", central_start)  # the zip64 end record follows it
+    bad("truncated_central_directory.bin", "endOfCentralDirectoryMissing",
+        "The file is cut in the middle of the central directory, so the zip64 and "
+        "classic end-of-central-directory records are gone.",
+        valid[:(central_start + central_end) // 2])
+    zeros = 100
+    while zeros * 4 < 1000 * deflated_size(bytes(zeros * 4)):
+        zeros += 1024
+    bomb_storages = {"0": bytes(zeros * 4), "1": RAW_B}
+    bomb = torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", zeros), 0, (zeros,), (1,)))),
+                     bomb_storages)
+    bomb_members = [(i.filename, zipfile.ZipFile(io.BytesIO(bomb)).read(i)) for i in
+                    zipfile.ZipFile(io.BytesIO(bomb)).infolist()]
+    bomb_zip = aligned_zip(bomb_members, deflate=("archive/data/0",))
+    bomb_info = zipfile.ZipFile(io.BytesIO(bomb_zip)).getinfo("archive/data/0")
+    ratio = bomb_info.file_size / bomb_info.compress_size
+    assert ratio >= 1000, ratio
+    bad("zip_bomb_ratio.bin", "compressedMember",
+        f"archive/data/0 (tensor 'a', {zeros} zeros) is deflated (method 8): "
+        f"{bomb_info.compress_size} bytes declared to inflate to {bomb_info.file_size} "
+        f"({ratio:.0f}x); the archive is otherwise valid (written by Python's zipfile, "
+        "stored members 64-byte aligned).",
+        bomb_zip)
+    bad("encrypted_member.bin", "encryptedMember",
+        "archive/data.pkl has general-purpose flag bit 0 (encrypted) set, in both its "
+        "local header and its central-directory entry; its bytes are in fact plain.",
+        patched(patched(valid, 6, "<H", 0x0809), pkl_entry + 8, "<H", 0x0809))
+    bad("member_past_eof.bin", "memberOutOfBounds",
+        f"The central directory gives archive/data/0 a size of 1 MiB (stored and "
+        f"uncompressed), running past the end of the {len(valid)}-byte file.",
+        patched(valid, entry0 + 20, "<II", 1 << 20, 1 << 20))
+    offset0 = struct.unpack_from("<I", valid, entry0 + 42)[0]
+    overlap = patched(valid, entry1 + 16, "<III", *struct.unpack_from("<III", valid, entry0 + 16))
+    bad("overlapping_members.bin", "overlappingMembers",
+        f"The central-directory entry for archive/data/1 points at archive/data/0's "
+        f"local header (offset {offset0}), with data/0's CRC-32 and sizes: two "
+        "names for one byte range (data/1's own bytes become unreferenced).",
+        patched(overlap, entry1 + 42, "<I", offset0))
+
+    # -- The legacy format.  Storage keys look like the memory addresses torch
+    # writes, chosen so that sorted order (the raw data's order) is b before a.
+    legacy_keys = {"a": "94729024029728", "b": "94729021920656"}
+
+    def legacy_state(keys):
+        return collections.OrderedDict(
+            a=FakeTensor(FakeStorage(keys["a"], 4), 0, (2, 2), (2, 1)),
+            b=FakeTensor(FakeStorage(keys["b"], 3), 0, (3,), (1,)))
+
+    def legacy_storages(keys):
+        return {keys["a"]: (4, RAW_A), keys["b"]: (3, RAW_B)}
+
+    real = io.BytesIO()
+    torch.save(collections.OrderedDict(a=BAD_A, b=BAD_B), real, _use_new_zipfile_serialization=False)
+    real = real.getvalue()
+    (start, end), = split_pickles(real, 5)[3:4]
+    real_keys = [arg for op, arg, _ in pickletools.genops(real[start:end])
+                 if op.name == "BINUNICODE" and arg.isdigit()]
+    assert legacy_file(legacy_state(dict(zip("ab", real_keys))),
+                       legacy_storages(dict(zip("ab", real_keys)))) == real, "legacy_file no longer matches torch"
+    legacy = legacy_file(legacy_state(legacy_keys), legacy_storages(legacy_keys))
+    assert same_checkpoint(torch.load(io.BytesIO(legacy), weights_only=True),
+                           collections.OrderedDict(a=BAD_A, b=BAD_B))
+    bad("legacy_truncated.bin", "legacyTruncated",
+        f"A valid legacy file (storages '{legacy_keys['b']}' then '{legacy_keys['a']}') "
+        "cut 6 bytes before its end, inside the raw bytes of the last storage.",
+        legacy[:-6])
+    bad("legacy_bad_magic.bin", "legacyBadMagic",
+        "A valid legacy file except that its first pickle is the number "
+        "0x1950a86a20f9469cfc6d, one more than torch's magic number.",
+        legacy_file(legacy_state(legacy_keys), legacy_storages(legacy_keys),
+                    magic=torch.serialization.MAGIC_NUMBER + 1))
+    bad("legacy_trailing_bytes.bin", "legacyTrailingBytes",
+        "A valid legacy file followed by 16 extra bytes after the last storage's raw data.",
+        legacy + b"TRAILING-BYTES!!")
+
+    # Self-checks that parse (never run) the pickles: pickletools.dis tracks the
+    # stack, marks and memo the way the interpreter would.  (indentlevel=0: by
+    # default it indents each line by the mark depth -- gigabytes for deep_nesting.)
+    for name, global_name in (("global_os_system.bin", "os system"), ("inst_os_system.bin", "os system"),
+                              ("global_builtins_eval.bin", "builtins eval"), ("deep_nesting.bin", None),
+                              ("global_in_nested_position.bin", "subprocess Popen"),
+                              ("stack_global_posix_system.bin", None)):
+        member = zipfile.ZipFile(out / name).read("archive/data.pkl")
+        pickletools.dis(member, out=io.StringIO(), indentlevel=0)
+        if global_name:
+            assert global_name in [arg for op, arg, _ in pickletools.genops(member)
+                                   if op.name in ("GLOBAL", "INST")], name
+    try:
+        pickletools.dis(zipfile.ZipFile(out / "memo_get_unset.bin").read("archive/data.pkl"),
+                        out=io.StringIO(), indentlevel=0)
+        raise AssertionError("memo_get_unset.bin: the memo read should be invalid")
+    except ValueError:
+        pass
+    assert len(cases) >= 20 and all((out / name).stat().st_size < 400_000 for name in cases)
+    write_manifest(out / "manifest.json", cases)
+
+
 def main() -> None:
     model = sample_model()      # A
     sample_sharded(model)       # B
@@ -710,6 +1409,15 @@ def main() -> None:
     dtypes()                    # E
     bad_files()                 # F
     bad_sharded()               # F (sharded)
+    previous_legacy = reset_torch_dir()
+    torch_sample_bin(model)     # G1
+    torch_sample_bin_sharded(model)  # G2
+    torch_dtypes()              # G3
+    torch_views()               # G4
+    torch_nested()              # G5
+    torch_legacy(model, previous_legacy)  # G6
+    torch_half(model)           # G7
+    torch_bad_files()           # H
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):
         print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")
