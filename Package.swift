@@ -19,10 +19,12 @@ let package = Package(
         .target(name: "CZooSystem"),
         // libdeflate, for the CRC-32 of zip members.
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
+        // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
+        .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
         .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
-        .target(name: "Convert", dependencies: ["Formats"]),
+        .target(name: "Convert", dependencies: ["Formats", "CZooKernels"]),
         // Numbers: tensor comparison, digests.
         .target(
             name: "Verify",

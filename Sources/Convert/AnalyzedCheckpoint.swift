@@ -11,10 +11,11 @@ public struct AnalyzedCheckpoint: Sendable {
 
     /// Opens `url` (file, index or directory) and analyses it.
     ///
+    /// - Parameter checksums: when stored checksums are checked (see `ChecksumPolicy`).
     /// - Throws: the format reader's error, or `ConvertError.invalidConfig` for an unreadable
     ///   `config.json`.
-    public init(opening url: URL) throws {
-        let checkpoint = try Checkpoint.open(url)
+    public init(opening url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws {
+        let checkpoint = try Checkpoint.open(url, checksums: checksums)
         let configURL = checkpoint.directory.appendingPathComponent("config.json")
         var configJSON: JSONValue?
         if FileManager.default.fileExists(atPath: configURL.path) {

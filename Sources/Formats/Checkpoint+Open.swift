@@ -14,20 +14,21 @@ extension Checkpoint {
     /// `pytorch_model.bin.index.json`, then `pytorch_model.bin`.
     ///
     /// - Throws: `CheckpointError` when nothing readable is found, or the reader's own error.
-    public static func open(_ url: URL) throws -> Checkpoint {
+    public static func open(_ url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws -> Checkpoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CheckpointError.io(path: url.path, operation: "open", errno: ENOENT)
         }
-        if isDirectory.boolValue { return try openDirectory(url) }
+        if isDirectory.boolValue { return try openDirectory(url, checksums: checksums) }
 
         let (prefix, size) = try readPrefix(url)
         if let reader = byteReaders.first(where: { $0.matches(prefix: prefix, fileSize: size) }) {
-            return try reader.open(url)
+            return try reader.open(url, checksums: checksums)
         }
         if prefix.first == UInt8(ascii: "{") && url.lastPathComponent.hasSuffix(".index.json") {
             return url.lastPathComponent == ShardedTorch.indexFileName
-                ? try ShardedTorch.open(url) : try ShardedSafetensors.open(url)
+                ? try ShardedTorch.open(url, checksums: checksums)
+                : try ShardedSafetensors.open(url, checksums: checksums)
         }
         // Unrecognised bytes in a file named like safetensors: let the reader say exactly what is wrong.
         if url.pathExtension == "safetensors" {
@@ -36,23 +37,25 @@ extension Checkpoint {
         throw CheckpointError.unrecognizedFormat(path: url.path, firstBytes: hex(prefix.prefix(16)))
     }
 
-    private static func openDirectory(_ directory: URL) throws -> Checkpoint {
+    private static func openDirectory(_ directory: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         if contents.contains(ShardedSafetensors.indexFileName) {
-            return try ShardedSafetensors.open(directory.appendingPathComponent(ShardedSafetensors.indexFileName))
+            return try ShardedSafetensors.open(
+                directory.appendingPathComponent(ShardedSafetensors.indexFileName), checksums: checksums)
         }
         if contents.contains("model.safetensors") {
-            return try open(directory.appendingPathComponent("model.safetensors"))
+            return try open(directory.appendingPathComponent("model.safetensors"), checksums: checksums)
         }
         let safetensors = contents.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }
         if safetensors.count == 1 {
-            return try open(directory.appendingPathComponent(safetensors[0]))
+            return try open(directory.appendingPathComponent(safetensors[0]), checksums: checksums)
         }
         if contents.contains(ShardedTorch.indexFileName) {
-            return try ShardedTorch.open(directory.appendingPathComponent(ShardedTorch.indexFileName))
+            return try ShardedTorch.open(
+                directory.appendingPathComponent(ShardedTorch.indexFileName), checksums: checksums)
         }
         if contents.contains("pytorch_model.bin") {
-            return try open(directory.appendingPathComponent("pytorch_model.bin"))
+            return try open(directory.appendingPathComponent("pytorch_model.bin"), checksums: checksums)
         }
         if contents.contains(where: { $0.hasSuffix(".index") }) {
             throw CheckpointError.unsupportedFormat(

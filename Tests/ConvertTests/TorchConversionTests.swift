@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Convert
 @testable import Formats
 
@@ -8,8 +9,12 @@ import TestSupport
     @Test func binToSafetensorsFoldsTransformersTiedNames() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("from-bin")
-        let report = try Converter.run(try ConversionPlan(.init(source: Fixtures.url("torch/sample_bin"), destination: destination)))
-        #expect(Set(report.foldedAliases) == ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"])
+        let report = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.url("torch/sample_bin"), destination: destination)))
+        #expect(
+            Set(report.foldedAliases) == [
+                "encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight",
+            ])
         let output = try Checkpoint.open(destination)
         let sample = try Checkpoint.open(Fixtures.sample)
         #expect(output.tensors.map(\.name).sorted() == sample.tensors.map(\.name).sorted())
@@ -21,7 +26,8 @@ import TestSupport
     @Test func safetensorsToPyTorchWritesTiedNamesOnOneStorage() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("bin")
-        let report = try Converter.run(try ConversionPlan(.init(source: Fixtures.sample, destination: destination, format: .pytorch)))
+        let report = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.sample, destination: destination, format: .pytorch)))
         #expect(report.files == ["pytorch_model.bin", "config.json"])
         let output = try Checkpoint.open(destination)
         #expect(output.format == .pytorchZip)
@@ -42,7 +48,10 @@ import TestSupport
         let temporary = TemporaryDirectory()
         let destination = temporary.path("sharded")
         _ = try Converter.run(
-            try ConversionPlan(.init(source: Fixtures.sample, destination: destination, dtype: .bf16, shardSize: 300_000, format: .pytorch)))
+            try ConversionPlan(
+                .init(
+                    source: Fixtures.sample, destination: destination, dtype: .bf16, shardSize: 300_000,
+                    format: .pytorch)))
         let files = try FileManager.default.contentsOfDirectory(atPath: destination.path)
         #expect(files.contains(ShardedTorch.indexFileName))
         let output = try Checkpoint.open(destination)

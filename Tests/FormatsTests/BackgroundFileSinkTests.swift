@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 /// A tensor of `count` UInt32 values `0, 1, 2, ...`, emitted in chunks of awkward sizes.
@@ -41,7 +42,8 @@ private struct CountingTensor: TensorByteSource {
         let spec = try #require(TensorSpec(name: "big", dtype: .u32, shape: [5_000_000]))
         let path = temporary.path("partial.safetensors").path
         #expect(throws: CocoaError.self) {
-            try SafetensorsWriter.writeFile([CountingTensor(outputSpec: spec, failAfterBytes: 9_000_000)], metadata: [:], at: path)
+            try SafetensorsWriter.writeFile(
+                [CountingTensor(outputSpec: spec, failAfterBytes: 9_000_000)], metadata: [:], at: path)
         }
     }
 

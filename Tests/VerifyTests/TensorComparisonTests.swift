@@ -85,7 +85,8 @@ import Testing
         #expect(reversed.passed && reversed.extra.isEmpty && reversed.bitExactCount == sample.tensors.count + 1)
         // ...but any other extra tensor fails the comparison.
         let withStray = directory.path("stray.safetensors")
-        try SafetensorsWriter.writeFile(sample.tensors + [shared.renamed("encoder.stray.weight")], metadata: [:], at: withStray.path)
+        try SafetensorsWriter.writeFile(
+            sample.tensors + [shared.renamed("encoder.stray.weight")], metadata: [:], at: withStray.path)
         let stray = CheckpointComparison(try Checkpoint.open(withStray), against: sample)
         #expect(stray.extra == ["encoder.stray.weight"] && !stray.passed)
     }

@@ -88,17 +88,23 @@ import Testing
 
     @Test func convertsPyTorchBothWays() throws {
         let temporary = TemporaryDirectory()
-        let toBin = try ZooBinary.run(["convert", Fixtures.sample.path, temporary.path("bin").path, "--to", "pytorch", "--dtype", "bf16"])
+        let toBin = try ZooBinary.run([
+            "convert", Fixtures.sample.path, temporary.path("bin").path, "--to", "pytorch", "--dtype", "bf16",
+        ])
         #expect(toBin.status == 0, "\(toBin.stderr)")
         #expect(toBin.stdout.contains("pytorch_model.bin"))
-        let back = try ZooBinary.run(["convert", temporary.path("bin").path, temporary.path("back.safetensors").path, "--json"])
+        let back = try ZooBinary.run([
+            "convert", temporary.path("bin").path, temporary.path("back.safetensors").path, "--json",
+        ])
         #expect(back.status == 0, "\(back.stderr)")
         let report = try JSONParser.parse(Array(back.stdout.utf8))
         #expect(report["source_format"]?.stringValue == "pytorch-zip")
         #expect(report["folded_aliases"]?.arrayValue?.count == 3)
     }
 
-    @Test(arguments: ["global_os_system.bin", "inst_os_system.bin", "deep_nesting.bin", "zip_bomb_ratio.bin", "legacy_truncated.bin"])
+    @Test(arguments: [
+        "global_os_system.bin", "inst_os_system.bin", "deep_nesting.bin", "zip_bomb_ratio.bin", "legacy_truncated.bin",
+    ])
     func hostilePyTorchFilesFailWithOneClearError(_ name: String) throws {
         let path = Fixtures.url("torch_bad/\(name)").path
         let run = try ZooBinary.run(["inspect", path])

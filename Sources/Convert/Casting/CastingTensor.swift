@@ -28,24 +28,15 @@ public final class CastingTensor: TensorByteSource {
         var statistics = CastStatistics()
         let from = source.dtype
         let to = outputSpec.dtype
-        let count = source.spec.elementCount
-        let chunk = min(Self.chunkElements, max(count, 1))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * to.byteSize, alignment: 64)
-        defer { buffer.deallocate() }
-        source.file.adviseSequential(source.byteRange)
-        try source.withUnsafeBytes { input in
-            guard let inputBase = input.baseAddress, let outputBase = buffer.baseAddress else { return }
-            var done = 0
-            while done < count {
-                let n = min(chunk, count - done)
+        let chunk = min(Self.chunkElements, max(source.spec.elementCount, 1))
+        try source.forEachVerifiedChunk(chunkSize: chunk * from.byteSize, alignment: from.byteSize) { input in
+            guard let inputBase = input.baseAddress else { return }
+            let count = input.count / from.byteSize
+            // Cast straight into the sink's buffer: no copy of the output.
+            try sink.write(count: count * to.byteSize) { output in
+                guard let outputBase = output.baseAddress else { return }
                 FloatCast.convert(
-                    inputBase + done * from.byteSize, from: from, into: outputBase, to: to, count: n,
-                    statistics: &statistics)
-                try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<(n * to.byteSize)]))
-                // Read pages count towards the resident set; drop them (they stay in the page cache).
-                let consumed = source.fileOffset + done * from.byteSize
-                source.file.releasePages(in: consumed..<(consumed + n * from.byteSize))
-                done += n
+                    inputBase, from: from, into: outputBase, to: to, count: count, statistics: &statistics)
             }
         }
         self.statistics = statistics

@@ -1,9 +1,11 @@
+internal import CZooKernels
 import Formats
 
 /// Element-wise conversions between F64, F32, F16 and BF16, bit-compatible with torch's CPU casts.
 ///
 /// The loops are written branch-free on integer bit patterns so the optimiser vectorises them:
-/// a conversion must run at memory speed. fp32 -> bf16 rounds to nearest even and maps every NaN
+/// a conversion must run at memory speed. The two narrowing casts from F32 that every conversion
+/// runs live in `CZooKernels`, which carries AVX2 and AVX-512 clones of them. fp32 -> bf16 rounds to nearest even and maps every NaN
 /// to 0x7FC0 (torch's `round_to_nearest_even`); fp32 -> fp16 rounds to nearest even with overflow
 /// to infinity, keeping subnormals (what F16C's `vcvtps2ph` does). Conversions that neither start
 /// nor end at F32 go through F32, as torch's do (so F64 -> BF16 rounds twice, exactly like torch).
@@ -75,21 +77,21 @@ public enum FloatCast {
     private static func f32ToBF16(
         _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, _ statistics: inout CastStatistics
     ) {
-        let input = source.assumingMemoryBound(to: UInt32.self)
-        let output = target.assumingMemoryBound(to: UInt16.self)
-        forEachBlock(count, &statistics) { start, end, overflow, underflow, nans in
-            for index in start..<end {
-                let bits = UInt32(littleEndian: input[index])
-                let magnitude = bits & 0x7FFF_FFFF
-                let isNaN = magnitude > 0x7F80_0000
-                let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16
-                let roundedMagnitude = rounded & 0x7FFF
-                overflow &+= (magnitude < 0x7F80_0000 && roundedMagnitude == 0x7F80) ? 1 : 0
-                underflow &+= (magnitude != 0 && roundedMagnitude == 0) ? 1 : 0
-                nans &+= isNaN ? 1 : 0
-                output[index] = UInt16(truncatingIfNeeded: isNaN ? 0x7FC0 : rounded).littleEndian
-            }
-        }
+        var counts = CZooKernels_CastCounts()
+        CZooKernels_f32ToBF16(
+            source.assumingMemoryBound(to: UInt32.self), target.assumingMemoryBound(to: UInt16.self), count, &counts)
+        statistics.add(counts)
+    }
+
+    private static func f32ToF16(
+        _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, keepNaNPayload: Bool,
+        _ statistics: inout CastStatistics
+    ) {
+        var counts = CZooKernels_CastCounts()
+        CZooKernels_f32ToF16(
+            source.assumingMemoryBound(to: UInt32.self), target.assumingMemoryBound(to: UInt16.self), count,
+            keepNaNPayload ? 1 : 0, &counts)
+        statistics.add(counts)
     }
 
     /// Runs `body` over `0..<count` in blocks, with 32-bit overflow/underflow/NaN counters that it
@@ -114,44 +116,6 @@ public enum FloatCast {
             statistics.underflowToZero += Int(underflow)
             statistics.nanCount += Int(nans)
             start = end
-        }
-    }
-
-    private static func f32ToF16(
-        _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, keepNaNPayload: Bool,
-        _ statistics: inout CastStatistics
-    ) {
-        let input = source.assumingMemoryBound(to: UInt32.self)
-        let output = target.assumingMemoryBound(to: UInt16.self)
-        // Bit-pattern algorithm after F. Giesen, "float_to_half_fast3_rtne".
-        let smallestHalfNormal: UInt32 = 113 << 23  // 2^-14
-        let overflowThreshold: UInt32 = (127 + 16) << 23  // 65536: every value from here is inf or NaN
-        let subnormalMagic: UInt32 = ((127 - 15) + (23 - 10) + 1) << 23  // 0.5: aligns the subnormal bits
-        let payloadMask: UInt32 = keepNaNPayload ? 0x3FF : 0
-        forEachBlock(count, &statistics) { start, end, overflow, underflow, nans in
-            for index in start..<end {
-                let bits = UInt32(littleEndian: input[index])
-                let sign = (bits >> 16) & 0x8000
-                let magnitude = bits & 0x7FFF_FFFF
-
-                // Normal range: rebias the exponent and round to nearest even on the 13 dropped bits.
-                let mantissaOdd = (magnitude >> 13) & 1
-                let normal = (magnitude &+ 0xC800_0FFF &+ mantissaOdd) >> 13
-                // Subnormal range: adding 0.5 lets the FPU do the round-to-nearest-even shift.
-                let subnormal =
-                    (Float(bitPattern: magnitude) + Float(bitPattern: subnormalMagic)).bitPattern &- subnormalMagic
-                // Inf stays inf; NaN becomes a quiet NaN, keeping the top of its payload where torch does.
-                let special: UInt32 =
-                    magnitude > 0x7F80_0000 ? 0x7E00 | ((magnitude >> 13) & payloadMask) : 0x7C00
-
-                let result =
-                    magnitude >= overflowThreshold ? special : (magnitude < smallestHalfNormal ? subnormal : normal)
-                let resultMagnitude = result & 0x7FFF
-                overflow &+= (magnitude < 0x7F80_0000 && resultMagnitude == 0x7C00) ? 1 : 0
-                underflow &+= (magnitude != 0 && resultMagnitude == 0) ? 1 : 0
-                nans &+= magnitude > 0x7F80_0000 ? 1 : 0
-                output[index] = UInt16(truncatingIfNeeded: result | sign).littleEndian
-            }
         }
     }
 
@@ -205,5 +169,13 @@ public enum FloatCast {
                 output[index] = narrowed.bitPattern.littleEndian
             }
         }
+    }
+}
+
+extension CastStatistics {
+    fileprivate mutating func add(_ counts: CZooKernels_CastCounts) {
+        overflowToInfinity += Int(counts.overflowToInfinity)
+        underflowToZero += Int(counts.underflowToZero)
+        nanCount += Int(counts.nanCount)
     }
 }

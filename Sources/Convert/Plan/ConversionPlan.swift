@@ -68,7 +68,8 @@ public struct ConversionPlan: Sendable {
     /// - Throws: reader errors, `ConvertError` for a broken T5 checkpoint or an impossible cast,
     ///   `CheckpointError.outputOverlapsInput` when the output would overwrite the input.
     public init(_ request: Request) throws {
-        let source = try AnalyzedCheckpoint(opening: request.source)
+        // Checksums are checked as the conversion reads each tensor: every byte is read once.
+        let source = try AnalyzedCheckpoint(opening: request.source, checksums: .verifyWhenRead)
         let model = try source.t5ModelIfAny()
         try Self.checkNoOverlap(destination: request.destination, source: source.checkpoint)
 
@@ -88,7 +89,8 @@ public struct ConversionPlan: Sendable {
 
         let named = OutputFormat.named(byExtensionOf: request.destination)
         if let asked = request.format, let named, asked != named {
-            throw ConvertError.formatMismatch(destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
+            throw ConvertError.formatMismatch(
+                destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
         }
         let format = request.format ?? named ?? .safetensors
         let writesDirectory = named == nil
@@ -108,8 +110,11 @@ public struct ConversionPlan: Sendable {
             tied = TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : [])
         }
         var aliases: [(String, String)] = []
-        for (alias, target) in tied.map({ ($0, TiedEmbeddings.canonical) }) + Self.recordedAliases(source.checkpoint.metadata)
-        where outputNames.contains(target) && !outputNames.contains(alias) && !aliases.contains(where: { $0.0 == alias }) {
+        for (alias, target) in tied.map({ ($0, TiedEmbeddings.canonical) })
+            + Self.recordedAliases(source.checkpoint.metadata)
+        where outputNames.contains(target) && !outputNames.contains(alias)
+            && !aliases.contains(where: { $0.0 == alias })
+        {
             aliases.append((alias, target))
         }
         var metadata = source.checkpoint.metadata

@@ -57,6 +57,22 @@ public final class BackgroundFileSink: ByteSink, @unchecked Sendable {
         }
     }
 
+    /// Lets `fill` write straight into the current buffer when `count` bytes fit in one.
+    public func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        guard count <= Self.slotSize, let slot = slots.baseAddress else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
+            defer { buffer.deallocate() }
+            try fill(buffer)
+            return try write(UnsafeRawBufferPointer(buffer))
+        }
+        try throwIfFailed()
+        if Self.slotSize - currentFill < count { try submitCurrentSlot() }
+        try fill(UnsafeMutableRawBufferPointer(start: slot + currentSlot * Self.slotSize + currentFill, count: count))
+        currentFill += count
+        bytesWritten += count
+        if currentFill == Self.slotSize { try submitCurrentSlot() }
+    }
+
     /// Writes out what is left, stops the writer thread, applies `patches` (bytes to overwrite at
     /// an offset, such as checksums that follow the data they cover), then `fsync`s and closes.
     public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {

@@ -2,9 +2,21 @@
 public protocol ByteSink {
     /// Appends `bytes`.
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws
+
+    /// Appends `count` bytes that `fill` writes into the buffer it is given (of exactly `count`
+    /// bytes), so a producer such as a cast can write its output in place instead of copying it.
+    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws
 }
 
 extension ByteSink {
+    /// Fills a temporary buffer and appends it.
+    public mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
+        defer { buffer.deallocate() }
+        try fill(buffer)
+        try write(UnsafeRawBufferPointer(buffer))
+    }
+
     /// Appends the bytes of an array.
     public mutating func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
@@ -24,17 +36,9 @@ public protocol TensorByteSource {
 extension TensorRef: TensorByteSource {
     public var outputSpec: TensorSpec { spec }
 
-    /// Writes the mapped bytes in chunks, releasing each chunk's pages once written so the
-    /// resident set stays small however large the tensor.
+    /// Writes the tensor's bytes a chunk at a time, read from the file rather than the mapping so
+    /// that nothing stays resident however large the tensor, and checked against their stored CRC.
     public func emit(into sink: inout some ByteSink) throws {
-        file.adviseSequential(byteRange)
-        let chunk = 1 << 22
-        var start = byteRange.lowerBound
-        while start < byteRange.upperBound {
-            let end = min(start + chunk, byteRange.upperBound)
-            try file.withBytes(in: start..<end) { try sink.write($0) }
-            file.releasePages(in: start..<end)
-            start = end
-        }
+        try forEachVerifiedChunk { try sink.write($0) }
     }
 }

@@ -68,13 +68,30 @@ public struct Checkpoint: Sendable {
     }
 }
 
+/// When the checksums a format stores (zip CRC-32s) are checked.
+public enum ChecksumPolicy: Sendable {
+    /// Every checksum is checked before `open` returns (inspecting, comparing).
+    case verifyOnOpen
+    /// Checksums of bytes that belong to exactly one tensor are checked as that tensor is read
+    /// (`TensorRef.forEachVerifiedChunk`), the others at open: a conversion then reads each byte
+    /// once instead of twice, and a mismatch still fails it before its output is renamed into place.
+    case verifyWhenRead
+}
+
 /// A format's reader: recognises its files from their first bytes and opens them.
 public protocol CheckpointReader {
     static var format: CheckpointFormat { get }
     /// Whether a file starting with `prefix` (at most 64 bytes) and `fileSize` long is in this format.
     static func matches(prefix: [UInt8], fileSize: Int) -> Bool
     /// Opens the checkpoint at `url`, validating everything the format lets it check.
-    static func open(_ url: URL) throws -> Checkpoint
+    static func open(_ url: URL, checksums: ChecksumPolicy) throws -> Checkpoint
+}
+
+extension CheckpointReader {
+    /// Opens the checkpoint at `url`, checking every stored checksum before returning.
+    public static func open(_ url: URL) throws -> Checkpoint {
+        try open(url, checksums: .verifyOnOpen)
+    }
 }
 
 /// A format's writer: writes tensors streamed from their sources into one new file.

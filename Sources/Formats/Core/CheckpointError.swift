@@ -22,6 +22,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case tensorNotIndexed(index: String, tensor: String, shard: String)
     case invalidIndex(path: String, reason: String)
     case indexTotalSizeMismatch(path: String, declared: Int, actual: Int)
+    /// A tensor's bytes do not match the checksum the format stored for them (found when read).
+    case checksumMismatch(path: String, tensor: String, offset: Int, expected: UInt32, actual: UInt32)
 
     public var description: String {
         switch self {
@@ -49,6 +51,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(index): tensor '\(tensor)' in \(shard) is not mapped to that shard by the index"
         case let .invalidIndex(path, reason):
             "\(path): invalid index: \(reason)"
+        case let .checksumMismatch(path, tensor, offset, expected, actual):
+            "\(path): tensor '\(tensor)' (bytes from offset \(offset)) fails its CRC-32 check "
+                + "(stored \(String(expected, radix: 16)), computed \(String(actual, radix: 16)))"
         case let .indexTotalSizeMismatch(path, declared, actual):
             "\(path): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes"
         }

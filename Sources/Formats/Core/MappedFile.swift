@@ -4,10 +4,13 @@
     import Darwin
 #endif
 
-/// A whole file mapped read-only into memory; the single owner of the mapping.
+/// A whole file mapped read-only into memory; the single owner of the mapping and descriptor.
 ///
-/// Tensor bytes are read straight from the mapping, so opening a checkpoint copies nothing.
-/// The mapping lives as long as any `TensorRef` that points into it.
+/// Opening a checkpoint copies nothing: headers are parsed and tensors compared straight from the
+/// mapping. Streaming passes over whole tensors (conversion, checksums) read through
+/// `forEachChunk` instead, with `pread` into a small buffer: mapped pages count towards the
+/// resident set and, with the page cache's large folios, releasing them chunk by chunk proved
+/// unreliable (a 369 MB conversion peaked at 49 MB or 198 MB from one run to the next).
 public final class MappedFile: @unchecked Sendable {
     // Sendable: the mapping is read-only and never changes after init.
 
@@ -16,6 +19,8 @@ public final class MappedFile: @unchecked Sendable {
     /// The file's size in bytes at the time it was mapped.
     public let size: Int
     private let base: UnsafeRawPointer?
+    /// Open for `pread`; -1 for anonymous memory.
+    private let descriptor: Int32
 
     /// Maps `path` read-only.
     ///
@@ -25,11 +30,17 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
-        defer { close(descriptor) }
-
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: path) }
+        guard fstat(descriptor, &status) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw .io(path: path, operation: "stat", errno: code)
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw .notARegularFile(path: path)
+        }
+        self.descriptor = descriptor
         size = Int(status.st_size)
 
         // mmap rejects a zero length; an empty file simply has no bytes.
@@ -38,7 +49,11 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
-        guard let mapping, mapping != MAP_FAILED else { throw .io(path: path, operation: "mmap", errno: errno) }
+        guard let mapping, mapping != MAP_FAILED else {
+            let code = errno
+            close(descriptor)
+            throw .io(path: path, operation: "mmap", errno: code)
+        }
         base = UnsafeRawPointer(mapping)
     }
 
@@ -51,6 +66,7 @@ public final class MappedFile: @unchecked Sendable {
     ) throws {
         path = name
         size = byteCount
+        descriptor = -1
         guard byteCount > 0 else {
             base = nil
             return
@@ -71,6 +87,7 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+        if descriptor >= 0 { close(descriptor) }
     }
 
     /// Calls `body` with the bytes in `range`, which must lie inside the file.
@@ -87,26 +104,93 @@ public final class MappedFile: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
-    /// Drops this process's mapping of the pages covering `range`, which were read and are not
-    /// needed again soon.
+    /// Calls `body` with consecutive slices of the mapping over `range`, releasing each slice's
+    /// pages after it (`MADV_DONTNEED`; they stay in the page cache).
     ///
-    /// Mapped file pages count towards the resident set, so without this a streaming conversion
-    /// would grow to the size of the model. The pages stay in the page cache and fault back in
-    /// from it if read again; the mapping is read-only, so nothing is lost.
-    public func releasePages(in range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+    /// For passes that only look at bytes once, such as checksums: no copy, and the resident set
+    /// stays at about one chunk.
+    public func scan(in range: Range<Int>, chunkSize: Int = 1 << 23, _ body: (UnsafeRawBufferPointer) -> Void) {
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        // Whole pages only; a page shared with a neighbouring range simply faults in again if needed.
-        let start = range.lowerBound / pageSize * pageSize
-        let end = min(size, (range.upperBound + pageSize - 1) / pageSize * pageSize)
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + chunkSize, range.upperBound)
+            withBytes(in: start..<end, body)
+            if let base, descriptor >= 0 {
+                let first = start / pageSize * pageSize
+                _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
+            }
+            start = end
+        }
     }
 
-    /// Tells the kernel the bytes in `range` will be read once, front to back.
-    public func adviseSequential(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = range.lowerBound / pageSize * pageSize
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_SEQUENTIAL)
+    /// Copies the bytes in `range` into `target` with `pread` (from the mapping for anonymous memory),
+    /// without mapping them into the resident set.
+    ///
+    /// - Throws: `CheckpointError.io` if a read fails or comes up short (a file truncated while open).
+    public func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError) {
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
+        guard descriptor >= 0 else {
+            withBytes(in: range) { bytes in
+                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+            }
+            return
+        }
+        var filled = 0
+        while filled < range.count {
+            let read = pread(descriptor, target + filled, range.count - filled, off_t(range.lowerBound + filled))
+            if read < 0 && errno == EINTR { continue }
+            guard read > 0 else { throw .io(path: path, operation: "read", errno: read == 0 ? EIO : errno) }
+            filled += read
+        }
     }
+
+    /// `range`'s bytes as an array, read with `pread` (for small, scattered records such as zip
+    /// local headers, which would otherwise map a page of the file apiece).
+    public func bytes(in range: Range<Int>) throws(CheckpointError) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: range.count)
+        var failure: CheckpointError?
+        result.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            do throws(CheckpointError) { try read(range, into: base) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    /// Calls `body` with consecutive chunks of the bytes in `range` (each at most `chunkSize`
+    /// bytes, a multiple of `alignment` except the last), read with `pread` into one buffer.
+    ///
+    /// For passes over whole tensors: unlike the mapping, this leaves nothing resident behind.
+    ///
+    /// - Throws: `CheckpointError.io` if a read fails (a file truncated while open), or `body`'s error.
+    public func forEachChunk(
+        in range: Range<Int>, chunkSize: Int = 1 << 22, alignment: Int = 1,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
+        let step = max(alignment, chunkSize / alignment * alignment)
+        guard descriptor >= 0 else {
+            // Anonymous memory has no file to read from; its bytes are already resident.
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(start + step, range.upperBound)
+                try withBytes(in: start..<end, body)
+                start = end
+            }
+            return
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(step, max(range.count, 1)), alignment: 64)
+        defer { buffer.deallocate() }
+        guard let target = buffer.baseAddress else { return }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let count = min(step, range.upperBound - start)
+            try read(start..<(start + count), into: target)
+            try body(UnsafeRawBufferPointer(start: target, count: count))
+            start += count
+        }
+    }
+
 }

@@ -101,7 +101,9 @@ public enum ShardedCheckpoint {
     }
 
     /// `<stem>-0000K-of-0000N.<extension>`, as transformers names shards.
-    public static func shardFileName(stem: String, extension fileExtension: String, _ number: Int, of count: Int) -> String {
+    public static func shardFileName(stem: String, extension fileExtension: String, _ number: Int, of count: Int)
+        -> String
+    {
         "\(stem)-\(zeroPadded(number))-of-\(zeroPadded(count)).\(fileExtension)"
     }
 

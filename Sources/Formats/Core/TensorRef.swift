@@ -8,14 +8,37 @@ public struct TensorRef: Sendable {
     public let file: MappedFile
     /// Where the tensor's bytes start in `file`.
     public let fileOffset: Int
+    /// The CRC-32 the format stored for exactly these bytes, when it is still to be checked: the
+    /// check happens as the bytes are read (`forEachVerifiedChunk`), not at open.
+    public let expectedCRC32: UInt32?
 
     /// Creates a reference; `fileOffset + spec.byteCount` must lie inside `file` (readers check
     /// this against the format's own offsets before creating one).
-    public init(spec: TensorSpec, file: MappedFile, fileOffset: Int) {
+    public init(spec: TensorSpec, file: MappedFile, fileOffset: Int, expectedCRC32: UInt32? = nil) {
         precondition(fileOffset >= 0 && fileOffset <= file.size - spec.byteCount, "tensor outside its file")
         self.spec = spec
         self.file = file
         self.fileOffset = fileOffset
+        self.expectedCRC32 = expectedCRC32
+    }
+
+    /// Calls `body` with the tensor's bytes a chunk at a time (read with `pread`, so nothing stays
+    /// resident), checking `expectedCRC32` once all are read.
+    ///
+    /// - Throws: `CheckpointError.checksumMismatch` when the bytes fail their stored checksum (after
+    ///   `body` has seen them: callers write into staged output that is discarded on error).
+    public func forEachVerifiedChunk(
+        chunkSize: Int = 1 << 22, alignment: Int = 1, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var crc: UInt32 = 0
+        try file.forEachChunk(in: byteRange, chunkSize: chunkSize, alignment: alignment) { chunk in
+            if expectedCRC32 != nil { crc = CRC32.checksum(chunk, continuing: crc) }
+            try body(chunk)
+        }
+        if let expectedCRC32, crc != expectedCRC32 {
+            throw CheckpointError.checksumMismatch(
+                path: file.path, tensor: name, offset: fileOffset, expected: expectedCRC32, actual: crc)
+        }
     }
 
     public var name: String { spec.name }
@@ -34,29 +57,39 @@ public struct TensorRef: Sendable {
 
     /// A reference to the same bytes under another name.
     public func renamed(_ newName: String) -> TensorRef {
-        TensorRef(spec: spec.renamed(newName), file: file, fileOffset: fileOffset)
+        TensorRef(spec: spec.renamed(newName), file: file, fileOffset: fileOffset, expectedCRC32: expectedCRC32)
     }
 
     /// The offset of the first byte where the two tensors' bytes differ, or `nil` if they are equal
     /// (same dtype, same shape, same bytes). A dtype or shape difference reports offset 0.
+    ///
+    /// Two names for the same bytes (tied tensors in a PyTorch file) are equal without reading them;
+    /// otherwise both are read a chunk at a time, so nothing stays resident.
     public func firstDifference(from other: TensorRef) -> Int? {
         guard spec.dtype == other.spec.dtype, spec.shape == other.spec.shape else { return 0 }
-        return withUnsafeBytes { mine in
-            other.withUnsafeBytes { theirs in
-                guard let left = mine.baseAddress, let right = theirs.baseAddress, mine.count > 0 else { return nil }
-                // memcmp in 64 KiB blocks finds the block; a byte loop finds the offset inside it.
-                let block = 1 << 16
-                var start = 0
-                while start < mine.count {
-                    let length = min(block, mine.count - start)
-                    if memcmp(left + start, right + start, length) != 0 {
-                        return (start..<(start + length)).first { mine[$0] != theirs[$0] }
-                    }
-                    start += length
-                }
-                return nil
+        if file === other.file && fileOffset == other.fileOffset { return nil }
+        let chunk = 1 << 20
+        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * chunk, alignment: 64)
+        defer { buffers.deallocate() }
+        guard let mine = buffers.baseAddress else { return nil }
+        let theirs = mine + chunk
+        var start = 0
+        while start < spec.byteCount {
+            let length = min(chunk, spec.byteCount - start)
+            do {
+                try file.read((fileOffset + start)..<(fileOffset + start + length), into: mine)
+                try other.file.read((other.fileOffset + start)..<(other.fileOffset + start + length), into: theirs)
+            } catch {
+                return start  // unreadable bytes cannot be shown equal
             }
+            if memcmp(mine, theirs, length) != 0 {
+                let left = mine.assumingMemoryBound(to: UInt8.self)
+                let right = theirs.assumingMemoryBound(to: UInt8.self)
+                return start + ((0..<length).first { left[$0] != right[$0] } ?? 0)
+            }
+            start += length
         }
+        return nil
     }
 }
 

@@ -11,7 +11,8 @@ public enum SafetensorsReader: CheckpointReader {
         return length <= UInt64(SafetensorsHeader.maxHeaderLength) && length + 8 <= UInt64(fileSize)
     }
 
-    public static func open(_ url: URL) throws -> Checkpoint {
+    /// safetensors stores no checksums, so `checksums` changes nothing.
+    public static func open(_ url: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
         let file = try MappedFile(path: url.path)
         let header = try file.withBytes(in: 0..<file.size) { bytes throws(SafetensorsError) in
             try SafetensorsHeader(fileBytes: bytes, path: url.path)

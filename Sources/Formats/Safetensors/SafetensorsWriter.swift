@@ -50,7 +50,8 @@ public enum SafetensorsWriter: CheckpointWriter {
                 try tensor.emit(into: &output)
                 // A source that emits the wrong count would shift every later tensor: catch it here.
                 let emitted = sink.bytesWritten - before
-                precondition(emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
+                precondition(
+                    emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
             }
             try sink.close()
         } catch {

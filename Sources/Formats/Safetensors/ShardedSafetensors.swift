@@ -16,7 +16,9 @@ public enum ShardedSafetensors: CheckpointReader {
     }
 
     /// Opens the checkpoint an index describes; see `ShardedCheckpoint.open`.
-    public static func open(_ indexURL: URL) throws -> Checkpoint {
-        try ShardedCheckpoint.open(index: indexURL, format: format, readShard: SafetensorsReader.open)
+    public static func open(_ indexURL: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
+        try ShardedCheckpoint.open(index: indexURL, format: format) {
+            try SafetensorsReader.open($0, checksums: checksums)
+        }
     }
 }

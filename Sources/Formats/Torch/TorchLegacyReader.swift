@@ -15,13 +15,16 @@ public enum TorchLegacyReader: CheckpointReader {
         prefix.starts(with: [0x80, 0x02])
     }
 
-    public static func open(_ url: URL) throws -> Checkpoint {
+    /// Legacy files store no checksums, so `checksums` changes nothing.
+    public static func open(_ url: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
         let path = url.path
         let file = try MappedFile(path: path)
         let (stateDict, storageKeys, dataStart) = try file.withBytes(in: 0..<file.size) {
             bytes throws(TorchError) in try readPickles(bytes, path: path)
         }
-        let dtypes = Dictionary(stateDict.entries.map { ($0.tensor.storage.key, $0.tensor.storage.dtype) }) { first, _ in first }
+        let dtypes = Dictionary(stateDict.entries.map { ($0.tensor.storage.key, $0.tensor.storage.dtype) }) {
+            first, _ in first
+        }
 
         // Raw storages, in the order of the key list.
         var storages: [String: Range<Int>] = [:]
@@ -30,7 +33,9 @@ public enum TorchLegacyReader: CheckpointReader {
             guard let dtype = dtypes[key] else {
                 throw TorchError.notAStateDict(path: path, reason: "storage '\(key)' is listed but no tensor uses it")
             }
-            guard file.size - offset >= 8 else { throw TorchError.legacyTruncated(path: path, storage: key, offset: offset) }
+            guard file.size - offset >= 8 else {
+                throw TorchError.legacyTruncated(path: path, storage: key, offset: offset)
+            }
             let count = file.withBytes(in: offset..<(offset + 8)) { $0.loadUnaligned(as: Int64.self).littleEndian }
             let (byteCount, overflow) = Int(clamping: count).multipliedReportingOverflow(by: dtype.byteSize)
             guard count >= 0, !overflow, byteCount <= file.size - offset - 8 else {
@@ -76,7 +81,9 @@ public enum TorchLegacyReader: CheckpointReader {
                 if case .string("little_endian") = key, case .bool(false) = flag { throw .bigEndian(path: path) }
             }
         }
-        let stateDict = try nextPickle("object pickle") { value throws(TorchError) in try TorchStateDict(value, path: path) }
+        let stateDict = try nextPickle("object pickle") { value throws(TorchError) in
+            try TorchStateDict(value, path: path)
+        }
         let keys = try nextPickle("storage key list") { value throws(TorchError) -> [String] in
             guard case let .list(list) = value else {
                 throw .invalidPickleValue(path: path, member: "storage key list", offset: offset, reason: "not a list")

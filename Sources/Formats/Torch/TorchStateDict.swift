@@ -47,7 +47,9 @@ struct TorchStateDict {
             onPath.remove(ObjectIdentifier(dict))
         case let .list(list):
             try enter(list, name: name)
-            for (index, item) in list.items.enumerated() { try visit(item, name: child(String(index)), depth: depth + 1) }
+            for (index, item) in list.items.enumerated() {
+                try visit(item, name: child(String(index)), depth: depth + 1)
+            }
             onPath.remove(ObjectIdentifier(list))
         case let .tuple(items):
             for (index, item) in items.enumerated() { try visit(item, name: child(String(index)), depth: depth + 1) }

@@ -34,12 +34,15 @@ struct TorchTensorResolver {
                 path: path, storage: storageName(storage.key), declared: overflow ? Int.max : declaredBytes,
                 actual: bytes.range.count)
         }
-        guard storage.viewOffset <= storage.elementCount, storage.viewCount <= storage.elementCount - storage.viewOffset else {
+        guard storage.viewOffset <= storage.elementCount, storage.viewCount <= storage.elementCount - storage.viewOffset
+        else {
             throw TorchError.storageTooSmall(
-                path: path, tensor: entry.name, needed: storage.viewOffset &+ storage.viewCount, available: storage.elementCount)
+                path: path, tensor: entry.name, needed: storage.viewOffset &+ storage.viewCount,
+                available: storage.elementCount)
         }
         guard let spec = TensorSpec(name: entry.name, dtype: storage.dtype, shape: descriptor.shape) else {
-            throw TorchError.notAStateDict(path: path, reason: "tensor '\(entry.name)' has a shape too large to address")
+            throw TorchError.notAStateDict(
+                path: path, reason: "tensor '\(entry.name)' has a shape too large to address")
         }
 
         // The highest element the view reaches must exist in the storage (view).
@@ -49,12 +52,14 @@ struct TorchTensorResolver {
                 let (step, overflowStep) = (size - 1).multipliedReportingOverflow(by: stride)
                 let (sum, overflowSum) = last.addingReportingOverflow(step)
                 guard !overflowStep, !overflowSum else {
-                    throw TorchError.storageTooSmall(path: path, tensor: entry.name, needed: Int.max, available: storage.viewCount)
+                    throw TorchError.storageTooSmall(
+                        path: path, tensor: entry.name, needed: Int.max, available: storage.viewCount)
                 }
                 last = sum
             }
             guard last < storage.viewCount else {
-                throw TorchError.storageTooSmall(path: path, tensor: entry.name, needed: last + 1, available: storage.viewCount)
+                throw TorchError.storageTooSmall(
+                    path: path, tensor: entry.name, needed: last + 1, available: storage.viewCount)
             }
         } else if descriptor.storageOffset > storage.viewCount {
             throw TorchError.storageTooSmall(
@@ -72,7 +77,9 @@ struct TorchTensorResolver {
         }
         let copy = try MappedFile(name: "\(path):\(entry.name)", byteCount: spec.byteCount) { target in
             bytes.file.withBytes(in: bytes.range) { source in
-                gather(descriptor, itemSize: itemSize, from: source, startingAt: firstByte - bytes.range.lowerBound, into: target)
+                gather(
+                    descriptor, itemSize: itemSize, from: source, startingAt: firstByte - bytes.range.lowerBound,
+                    into: target)
             }
         }
         return TensorRef(spec: spec, file: copy, fileOffset: 0)
@@ -101,7 +108,8 @@ struct TorchTensorResolver {
         while written < total {
             var element = 0
             for (position, stride) in zip(index, descriptor.strides) { element += position * stride }
-            (targetBase + written * itemSize).copyMemory(from: sourceBase + start + element * itemSize, byteCount: itemSize)
+            (targetBase + written * itemSize).copyMemory(
+                from: sourceBase + start + element * itemSize, byteCount: itemSize)
             written += 1
             // Odometer increment, last dimension fastest.
             var dimension = shape.count - 1

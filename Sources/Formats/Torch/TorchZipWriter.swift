@@ -17,15 +17,19 @@ public enum TorchZipWriter: CheckpointWriter {
         for (index, tensor) in tensors.enumerated() {
             let spec = tensor.outputSpec
             keys[spec.name] = String(index)
-            entries.append(.init(name: spec.name, storageKey: String(index), dtype: spec.dtype,
-                                 storageElementCount: spec.elementCount, shape: spec.shape))
+            entries.append(
+                .init(
+                    name: spec.name, storageKey: String(index), dtype: spec.dtype,
+                    storageElementCount: spec.elementCount, shape: spec.shape))
         }
         for (alias, target) in aliases {
             guard let key = keys[target], let original = entries.first(where: { $0.name == target }) else {
                 preconditionFailure("alias \(alias) of \(target), which is not written")
             }
-            entries.append(.init(name: alias, storageKey: key, dtype: original.dtype,
-                                 storageElementCount: original.storageElementCount, shape: original.shape))
+            entries.append(
+                .init(
+                    name: alias, storageKey: key, dtype: original.dtype,
+                    storageElementCount: original.storageElementCount, shape: original.shape))
         }
         let pickle = PickleWriter.stateDict(entries)
 
@@ -37,7 +41,9 @@ public enum TorchZipWriter: CheckpointWriter {
             try zip.addMember(prefix + ".storage_alignment", bytes: Array("64".utf8))
             try zip.addMember(prefix + "byteorder", bytes: Array("little".utf8))
             for (index, tensor) in tensors.enumerated() {
-                try zip.addMember(prefix + "data/\(index)", size: tensor.outputSpec.byteCount) { try tensor.emit(into: &$0) }
+                try zip.addMember(prefix + "data/\(index)", size: tensor.outputSpec.byteCount) {
+                    try tensor.emit(into: &$0)
+                }
             }
             try zip.addMember(prefix + "version", bytes: Array("3\n".utf8))
             try zip.addMember(prefix + ".data/serialization_id", bytes: Array(serializationID(pickle).utf8))

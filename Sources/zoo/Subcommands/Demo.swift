@@ -61,11 +61,13 @@ struct Demo: ParsableCommand {
             compareWith: sampleURL, expectBitExact: true)
         runner.step(
             "pytorch_model.bin -> bf16 safetensors file (bit-identical to the first bf16)", from: pytorch,
-            to: "pytorch-to-bf16.safetensors", dtype: .bf16, compareWith: bf16.appendingPathComponent("model.safetensors"),
+            to: "pytorch-to-bf16.safetensors", dtype: .bf16,
+            compareWith: bf16.appendingPathComponent("model.safetensors"),
             expectBitExact: true)
         runner.step(
             "sample -> PyTorch bf16, sharded (--shard-size 300KB)", from: sampleURL, to: "pytorch-bf16-sharded",
-            dtype: .bf16, shardSize: 300_000, format: .pytorch, compareWith: bf16.appendingPathComponent("model.safetensors"),
+            dtype: .bf16, shardSize: 300_000, format: .pytorch,
+            compareWith: bf16.appendingPathComponent("model.safetensors"),
             expectBitExact: true)
 
         print("")

@@ -41,8 +41,9 @@ struct Inspect: ParsableCommand {
             "  dtypes      "
                 + report.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
         if !report.skipped.isEmpty {
-            print("  skipped     \(report.skipped.count) non-tensor entries: \(report.skipped.prefix(8).joined(separator: ", "))"
-                + (report.skipped.count > 8 ? ", ..." : ""))
+            print(
+                "  skipped     \(report.skipped.count) non-tensor entries: \(report.skipped.prefix(8).joined(separator: ", "))"
+                    + (report.skipped.count > 8 ? ", ..." : ""))
         }
         if !report.metadata.isEmpty {
             print(

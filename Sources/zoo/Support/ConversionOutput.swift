@@ -54,9 +54,12 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
     // Shards are listed by their range: `model-00001-of-00006 ... model-00006-of-00006.safetensors`.
     let shards = report.files.filter { $0.contains("-of-") }
     let others = report.files.filter { !$0.contains("-of-") }
-    let listed = shards.count > 2 ? ["\(shards.count) shards \(shards[0]) ... \(shards[shards.count - 1])"] + others : report.files
+    let listed =
+        shards.count > 2
+        ? ["\(shards.count) shards \(shards[0]) ... \(shards[shards.count - 1])"] + others : report.files
     lines.append(
-        "  wrote \(listed.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))")
+        "  wrote \(listed.joined(separator: ", ")) (\(report.tensorCount) tensors, \(ByteSize.describe(report.tensorBytes)))"
+    )
     if !report.casts.isEmpty {
         let kinds = Set(report.casts.map { "\($0.from.rawValue) -> \($0.to.rawValue)" }).sorted().joined(
             separator: ", ")
@@ -71,8 +74,9 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
         }
     }
     if !plan.source.checkpoint.skipped.isEmpty {
-        lines.append("  skipped \(plan.source.checkpoint.skipped.count) non-tensor entries: "
-            + plan.source.checkpoint.skipped.prefix(8).joined(separator: ", "))
+        lines.append(
+            "  skipped \(plan.source.checkpoint.skipped.count) non-tensor entries: "
+                + plan.source.checkpoint.skipped.prefix(8).joined(separator: ", "))
     }
     if !report.foldedAliases.isEmpty {
         lines.append("  tied: \(report.foldedAliases.joined(separator: ", ")) equal shared.weight; written once")

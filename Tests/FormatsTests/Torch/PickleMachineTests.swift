@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Formats
 
 @Suite struct PickleMachineTests {
@@ -26,7 +27,8 @@ import Testing
     @Test func decodesIntegersOfEveryWidth() throws {
         let cases: [([UInt8], Int)] = [
             ([0x4B, 0xFF], 255), ([0x4D, 0x34, 0x12], 0x1234), ([0x4A, 0xFE, 0xFF, 0xFF, 0xFF], -2),
-            ([0x8A, 0x02, 0x00, 0xFF], -256), ([0x8A, 0x00], 0), ([0x8A, 0x08] + [UInt8](repeating: 0xFF, count: 7) + [0x7F], Int.max),
+            ([0x8A, 0x02, 0x00, 0xFF], -256), ([0x8A, 0x00], 0),
+            ([0x8A, 0x08] + [UInt8](repeating: 0xFF, count: 7) + [0x7F], Int.max),
         ]
         for (opcodes, expected) in cases {
             guard case let .int(value) = try run([0x80, 0x02] + opcodes + [0x2E]) else {
@@ -38,9 +40,14 @@ import Testing
     }
 
     @Test func refusesEveryGlobalOutsideTheAllowlist() {
-        for (module, name) in [("os", "system"), ("builtins", "eval"), ("torch", "load"), ("torch._utils", "_rebuild_qtensor")] {
+        for (module, name) in [
+            ("os", "system"), ("builtins", "eval"), ("torch", "load"), ("torch._utils", "_rebuild_qtensor"),
+        ] {
             let bytes = [0x80, 0x02, 0x63] + Array("\(module)\n\(name)\n".utf8) + [0x2E]
-            #expect(throws: TorchError.forbiddenGlobal(path: "test", member: "data.pkl", global: "\(module).\(name)", offset: 2)) {
+            #expect(
+                throws: TorchError.forbiddenGlobal(
+                    path: "test", member: "data.pkl", global: "\(module).\(name)", offset: 2)
+            ) {
                 try run(bytes)
             }
         }
@@ -57,12 +64,18 @@ import Testing
     @Test func aSelfContainingListIsRefusedWhenFlattened() throws {
         // {"a": L} where L = [L]: EMPTY_DICT, "a", EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, SETITEM, STOP.
         let bytes: [UInt8] = [0x80, 0x02, 0x7D, 0x8C, 0x01, 0x61, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x73, 0x2E]
-        #expect(throws: TorchError.notAStateDict(path: "test", reason: "'a.0' contains itself")) { try stateDict(bytes) }
+        #expect(throws: TorchError.notAStateDict(path: "test", reason: "'a.0' contains itself")) {
+            try stateDict(bytes)
+        }
     }
 
     @Test func underflowAndMissingStopAreErrors() {
-        #expect(throws: TorchError.stackUnderflow(path: "test", member: "data.pkl", offset: 2)) { try run([0x80, 0x02, 0x61, 0x2E]) }
-        #expect(throws: TorchError.truncatedPickle(path: "test", member: "data.pkl", offset: 3)) { try run([0x80, 0x02, 0x4E]) }
+        #expect(throws: TorchError.stackUnderflow(path: "test", member: "data.pkl", offset: 2)) {
+            try run([0x80, 0x02, 0x61, 0x2E])
+        }
+        #expect(throws: TorchError.truncatedPickle(path: "test", member: "data.pkl", offset: 3)) {
+            try run([0x80, 0x02, 0x4E])
+        }
         #expect(throws: TorchError.self) { try run([0x80, 0x02, 0x4E, 0x4E, 0x2E]) }  // two values at STOP
     }
 
@@ -77,7 +90,8 @@ import Testing
         let entries = [
             PickleWriter.Entry(name: "a", storageKey: "0", dtype: .bf16, storageElementCount: 6, shape: [2, 3]),
             PickleWriter.Entry(name: "b", storageKey: "0", dtype: .bf16, storageElementCount: 6, shape: [2, 3]),
-            PickleWriter.Entry(name: "big", storageKey: "1", dtype: .f32, storageElementCount: 3_000_000_000, shape: [3_000_000_000]),
+            PickleWriter.Entry(
+                name: "big", storageKey: "1", dtype: .f32, storageElementCount: 3_000_000_000, shape: [3_000_000_000]),
         ]
         let stateDict = try stateDict(PickleWriter.stateDict(entries))
         #expect(stateDict.entries.map(\.name) == ["a", "b", "big"])

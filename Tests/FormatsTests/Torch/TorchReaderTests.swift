@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 /// PyTorch files written by torch itself, read back and compared with the same tensors that the
 /// fixture script saved contiguously as safetensors (`Tests/Fixtures/torch/expected/`).
 @Suite struct TorchReaderTests {
     static let fixtures = [
-        ("sample_bin", CheckpointFormat.pytorchZip), ("sample_bin_sharded", .pytorchSharded), ("dtypes.bin", .pytorchZip),
+        ("sample_bin", CheckpointFormat.pytorchZip), ("sample_bin_sharded", .pytorchSharded),
+        ("dtypes.bin", .pytorchZip),
         ("views.bin", .pytorchZip), ("nested.bin", .pytorchZip), ("legacy.bin", .pytorchLegacy),
         ("legacy_views.bin", .pytorchLegacy), ("sample_fp16.bin", .pytorchZip), ("sample_bf16.bin", .pytorchZip),
     ]
@@ -24,7 +26,9 @@ import TestSupport
         #expect(Set(checkpoint.tensors.map(\.name)) == Set(names))
         if fixture.format != .pytorchSharded { #expect(checkpoint.tensors.map(\.name) == names, "state-dict order") }
         // safetensors cannot store shared tensors, so the expected file holds each alias's target.
-        let aliases = (listing["aliases"]?.members ?? []).reduce(into: [String: String]()) { $0[$1.key] = $1.value.stringValue }
+        let aliases = (listing["aliases"]?.members ?? []).reduce(into: [String: String]()) {
+            $0[$1.key] = $1.value.stringValue
+        }
         for tensor in checkpoint.tensors {
             guard let reference = expected.tensor(named: aliases[tensor.name] ?? tensor.name) else {
                 Issue.record("\(tensor.name) is not expected")
@@ -42,11 +46,14 @@ import TestSupport
         let shared = try #require(checkpoint.tensor(named: "shared.weight"))
         for alias in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"] {
             let tensor = try #require(checkpoint.tensor(named: alias))
-            #expect(tensor.fileOffset == shared.fileOffset && tensor.file === shared.file, "\(alias) is a view, not a copy")
+            #expect(
+                tensor.fileOffset == shared.fileOffset && tensor.file === shared.file, "\(alias) is a view, not a copy")
         }
         // Shared bytes are counted once.
-        #expect(checkpoint.tensorBytes == checkpoint.tensors.filter { !$0.name.contains("embed_tokens") && $0.name != "lm_head.weight" }
-            .reduce(0) { $0 + $1.spec.byteCount })
+        #expect(
+            checkpoint.tensorBytes
+                == checkpoint.tensors.filter { !$0.name.contains("embed_tokens") && $0.name != "lm_head.weight" }
+                .reduce(0) { $0 + $1.spec.byteCount })
     }
 
     @Test func contiguousTensorsAreNotCopied() throws {

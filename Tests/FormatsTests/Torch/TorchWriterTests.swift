@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Formats
 
 @Suite struct TorchWriterTests {
@@ -29,8 +30,11 @@ import TestSupport
         try TorchZipWriter.writeFile(source.tensors, aliases: [], metadata: [:], at: path)
         let archive = try ZipArchive(try MappedFile(path: path))
         let names = archive.members.map(\.name)
-        #expect(names.prefix(4) == ["pytorch_model/data.pkl", "pytorch_model/.format_version",
-                                    "pytorch_model/.storage_alignment", "pytorch_model/byteorder"])
+        #expect(
+            names.prefix(4) == [
+                "pytorch_model/data.pkl", "pytorch_model/.format_version",
+                "pytorch_model/.storage_alignment", "pytorch_model/byteorder",
+            ])
         #expect(names.suffix(2) == ["pytorch_model/version", "pytorch_model/.data/serialization_id"])
         for member in archive.members { #expect(member.dataRange.lowerBound % 64 == 0, "\(member.name)") }
     }
@@ -44,7 +48,8 @@ import TestSupport
         for directory in [first, second] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try TorchZipWriter.writeFile(
-                source.tensors, aliases: [], metadata: [:], at: directory.appendingPathComponent("pytorch_model.bin").path)
+                source.tensors, aliases: [], metadata: [:],
+                at: directory.appendingPathComponent("pytorch_model.bin").path)
         }
         #expect(
             try Data(contentsOf: first.appendingPathComponent("pytorch_model.bin"))

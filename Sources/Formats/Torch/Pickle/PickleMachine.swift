@@ -52,7 +52,9 @@ struct PickleMachine {
                 return result
             }
             try execute(opcode)
-            guard stack.count <= Self.maxStack else { throw .stackTooDeep(path: path, member: member, offset: opcodeOffset) }
+            guard stack.count <= Self.maxStack else {
+                throw .stackTooDeep(path: path, member: member, offset: opcodeOffset)
+            }
         }
     }
 
@@ -78,7 +80,9 @@ struct PickleMachine {
         case Opcode.proto: _ = try readByte()
         case Opcode.frame: _ = try readInteger(UInt64.self)
         case Opcode.mark:
-            guard marks.count < Self.maxMarks else { throw .stackTooDeep(path: path, member: member, offset: opcodeOffset) }
+            guard marks.count < Self.maxMarks else {
+                throw .stackTooDeep(path: path, member: member, offset: opcodeOffset)
+            }
             marks.append(stack.count)
         case Opcode.pop: _ = try pop()
         case Opcode.popMark: _ = try popToMark()
@@ -106,7 +110,8 @@ struct PickleMachine {
             stack.append(.string(try readLatin1(length: UInt64(length))))
         case Opcode.shortBinBytes: stack.append(.bytes(Array(try readBytes(UInt64(try readByte())))))
         case Opcode.binBytes: stack.append(.bytes(Array(try readBytes(UInt64(try readInteger(UInt32.self))))))
-        case Opcode.binBytes8, Opcode.byteArray8: stack.append(.bytes(Array(try readBytes(try readInteger(UInt64.self)))))
+        case Opcode.binBytes8, Opcode.byteArray8:
+            stack.append(.bytes(Array(try readBytes(try readInteger(UInt64.self)))))
         case Opcode.emptyTuple: stack.append(.tuple([]))
         case Opcode.tuple: stack.append(.tuple(try popToMark()))
         case Opcode.tuple1: stack.append(.tuple(try pop(1)))
@@ -257,7 +262,8 @@ struct PickleMachine {
                 viewOffset >= 0, viewSize >= 0
             else { throw invalid("legacy storage view is not (key, offset, size)") }
             return .storage(
-                TorchStorageRef(key: key, dtype: dtype, elementCount: count, viewOffset: viewOffset, viewCount: viewSize))
+                TorchStorageRef(
+                    key: key, dtype: dtype, elementCount: count, viewOffset: viewOffset, viewCount: viewSize))
         }
         return .storage(TorchStorageRef(key: key, dtype: dtype, elementCount: count))
     }
@@ -292,7 +298,9 @@ struct PickleMachine {
     }
 
     private mutating func popToMark() throws(TorchError) -> [PickleValue] {
-        guard let mark = marks.popLast() else { throw .stackUnderflow(path: path, member: member, offset: opcodeOffset) }
+        guard let mark = marks.popLast() else {
+            throw .stackUnderflow(path: path, member: member, offset: opcodeOffset)
+        }
         let values = Array(stack[mark...])
         stack.removeSubrange(mark...)
         return values
@@ -354,7 +362,8 @@ struct PickleMachine {
     /// `length` bytes, after checking they exist: a declared length is never trusted.
     private mutating func readBytes(_ length: UInt64) throws(TorchError) -> UnsafeRawBufferPointer {
         guard length <= UInt64(remaining) else {
-            throw .lengthTooLarge(path: path, member: member, length: length, remaining: remaining, offset: opcodeOffset)
+            throw .lengthTooLarge(
+                path: path, member: member, length: length, remaining: remaining, offset: opcodeOffset)
         }
         let count = Int(length)
         defer { position += count }
@@ -404,13 +413,15 @@ enum Opcode {
     static let mark: UInt8 = 0x28, stop: UInt8 = 0x2E, pop: UInt8 = 0x30, popMark: UInt8 = 0x31, dup: UInt8 = 0x32
     static let binFloat: UInt8 = 0x47, binInt: UInt8 = 0x4A, binInt1: UInt8 = 0x4B, binInt2: UInt8 = 0x4D
     static let none: UInt8 = 0x4E, binPersId: UInt8 = 0x51, reduce: UInt8 = 0x52, binString: UInt8 = 0x54
-    static let shortBinString: UInt8 = 0x55, binUnicode: UInt8 = 0x58, binBytes: UInt8 = 0x42, shortBinBytes: UInt8 = 0x43
+    static let shortBinString: UInt8 = 0x55, binUnicode: UInt8 = 0x58, binBytes: UInt8 = 0x42,
+        shortBinBytes: UInt8 = 0x43
     static let emptyList: UInt8 = 0x5D, append: UInt8 = 0x61, build: UInt8 = 0x62, global: UInt8 = 0x63
     static let dict: UInt8 = 0x64, appends: UInt8 = 0x65, binGet: UInt8 = 0x68, inst: UInt8 = 0x69
     static let longBinGet: UInt8 = 0x6A, list: UInt8 = 0x6C, binPut: UInt8 = 0x71, longBinPut: UInt8 = 0x72
     static let setItem: UInt8 = 0x73, tuple: UInt8 = 0x74, setItems: UInt8 = 0x75, emptyDict: UInt8 = 0x7D
     static let emptyTuple: UInt8 = 0x29, proto: UInt8 = 0x80, newTrue: UInt8 = 0x88, newFalse: UInt8 = 0x89
-    static let long1: UInt8 = 0x8A, long4: UInt8 = 0x8B, tuple1: UInt8 = 0x85, tuple2: UInt8 = 0x86, tuple3: UInt8 = 0x87
+    static let long1: UInt8 = 0x8A, long4: UInt8 = 0x8B, tuple1: UInt8 = 0x85, tuple2: UInt8 = 0x86,
+        tuple3: UInt8 = 0x87
     static let shortBinUnicode: UInt8 = 0x8C, binUnicode8: UInt8 = 0x8D, binBytes8: UInt8 = 0x8E
     static let emptySet: UInt8 = 0x8F, addItems: UInt8 = 0x90, frozenSet: UInt8 = 0x91, stackGlobal: UInt8 = 0x93
     static let memoize: UInt8 = 0x94, frame: UInt8 = 0x95, byteArray8: UInt8 = 0x96

@@ -25,7 +25,7 @@ public struct ZipArchive: Sendable {
     private static let centralHeaderSignature: UInt32 = 0x0201_4B50
     private static let localHeaderSignature: UInt32 = 0x0403_4B50
 
-    /// Reads and validates the archive in `file`, verifying every member's CRC-32.
+    /// Reads and validates the archive in `file`; `verifyChecksums` checks members' CRC-32s.
     ///
     /// - Throws: `TorchError` naming the first problem.
     public init(_ file: MappedFile) throws(TorchError) {
@@ -33,17 +33,27 @@ public struct ZipArchive: Sendable {
         let path = file.path
         members = try file.withBytes(in: 0..<file.size) { bytes throws(TorchError) in
             let directory = try Self.findCentralDirectory(bytes, path: path)
-            let members = try Self.readCentralDirectory(bytes, directory, path: path)
+            let members = try Self.readCentralDirectory(bytes, directory, file: file, path: path)
             try Self.checkLayout(members, path: path)
-            for member in members {
-                let actual = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[member.dataRange]))
-                guard actual == member.crc32 else {
-                    throw .crcMismatch(
-                        path: path, member: member.name, expected: member.crc32, actual: actual,
-                        offset: member.dataRange.lowerBound)
-                }
-            }
             return members
+        }
+    }
+
+    /// Checks the CRC-32 of every member whose name is not in `deferred`.
+    ///
+    /// - Throws: `TorchError.crcMismatch` for the first member that fails.
+    public func verifyChecksums(except deferred: Set<String> = []) throws(TorchError) {
+        for member in members where !deferred.contains(member.name) { try verifyChecksum(of: member) }
+    }
+
+    /// Checks one member's CRC-32, reading it straight from the mapping and releasing its pages.
+    public func verifyChecksum(of member: Member) throws(TorchError) {
+        var actual: UInt32 = 0
+        file.scan(in: member.dataRange) { actual = CRC32.checksum($0, continuing: actual) }
+        guard actual == member.crc32 else {
+            throw .crcMismatch(
+                path: file.path, member: member.name, expected: member.crc32, actual: actual,
+                offset: member.dataRange.lowerBound)
         }
     }
 
@@ -60,13 +70,17 @@ public struct ZipArchive: Sendable {
         let entries: Int
     }
 
-    private static func findCentralDirectory(_ bytes: UnsafeRawBufferPointer, path: String) throws(TorchError) -> Directory {
+    private static func findCentralDirectory(_ bytes: UnsafeRawBufferPointer, path: String) throws(TorchError)
+        -> Directory
+    {
         // The end record is the last 22 bytes plus a comment of at most 65,535 bytes.
         let earliest = max(0, bytes.count - 22 - 0xFFFF)
         var end: Int?
         var candidate = bytes.count - 22
         while candidate >= earliest {
-            if bytes.loadUnaligned(fromByteOffset: candidate, as: UInt32.self).littleEndian == endOfCentralDirectorySignature {
+            if bytes.loadUnaligned(fromByteOffset: candidate, as: UInt32.self).littleEndian
+                == endOfCentralDirectorySignature
+            {
                 end = candidate
                 break
             }
@@ -84,15 +98,23 @@ public struct ZipArchive: Sendable {
 
         // A zip64 locator sits just before the end record; torch always writes one.
         let locator = end - 20
-        if locator >= 0, bytes.loadUnaligned(fromByteOffset: locator, as: UInt32.self).littleEndian == zip64LocatorSignature {
+        if locator >= 0,
+            bytes.loadUnaligned(fromByteOffset: locator, as: UInt32.self).littleEndian == zip64LocatorSignature
+        {
             let recordOffset = bytes.loadUnaligned(fromByteOffset: locator + 8, as: UInt64.self).littleEndian
             guard recordOffset <= UInt64(locator - 56),
-                bytes.loadUnaligned(fromByteOffset: Int(recordOffset), as: UInt32.self).littleEndian == zip64EndSignature
-            else { throw .invalidZip64(path: path, offset: locator, reason: "the locator does not point at a zip64 end record") }
+                bytes.loadUnaligned(fromByteOffset: Int(recordOffset), as: UInt32.self).littleEndian
+                    == zip64EndSignature
+            else {
+                throw .invalidZip64(
+                    path: path, offset: locator, reason: "the locator does not point at a zip64 end record")
+            }
             var zip64 = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(Int(recordOffset) + 32)...]))
-            guard let total = zip64.readInteger(as: UInt64.self), let directorySize = zip64.readInteger(as: UInt64.self),
+            guard let total = zip64.readInteger(as: UInt64.self),
+                let directorySize = zip64.readInteger(as: UInt64.self),
                 let directoryOffset = zip64.readInteger(as: UInt64.self),
-                total <= UInt64(bytes.count), directorySize <= UInt64(bytes.count), directoryOffset <= UInt64(bytes.count)
+                total <= UInt64(bytes.count), directorySize <= UInt64(bytes.count),
+                directoryOffset <= UInt64(bytes.count)
             else { throw .invalidZip64(path: path, offset: Int(recordOffset), reason: "sizes beyond the file") }
             (entries, size, offset) = (Int(total), Int(directorySize), Int(directoryOffset))
         }
@@ -103,9 +125,10 @@ public struct ZipArchive: Sendable {
     }
 
     private static func readCentralDirectory(
-        _ bytes: UnsafeRawBufferPointer, _ directory: Directory, path: String
+        _ bytes: UnsafeRawBufferPointer, _ directory: Directory, file: MappedFile, path: String
     ) throws(TorchError) -> [Member] {
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[directory.offset..<(directory.offset + directory.size)]))
+        var reader = ByteReader(
+            UnsafeRawBufferPointer(rebasing: bytes[directory.offset..<(directory.offset + directory.size)]))
         var entries: [(name: String, nameBytes: UnsafeRawBufferPointer, headerOffset: Int, size: Int, crc: UInt32)] = []
         var members: [Member] = []
         var names = Set<String>()
@@ -115,8 +138,10 @@ public struct ZipArchive: Sendable {
             guard reader.readInteger(as: UInt32.self) == centralHeaderSignature, reader.readBytes(4) != nil,
                 let flags = reader.readInteger(as: UInt16.self), let method = reader.readInteger(as: UInt16.self),
                 reader.readBytes(4) != nil, let crc = reader.readInteger(as: UInt32.self),
-                let compressed32 = reader.readInteger(as: UInt32.self), let uncompressed32 = reader.readInteger(as: UInt32.self),
-                let nameLength = reader.readInteger(as: UInt16.self), let extraLength = reader.readInteger(as: UInt16.self),
+                let compressed32 = reader.readInteger(as: UInt32.self),
+                let uncompressed32 = reader.readInteger(as: UInt32.self),
+                let nameLength = reader.readInteger(as: UInt16.self),
+                let extraLength = reader.readInteger(as: UInt16.self),
                 let commentLength = reader.readInteger(as: UInt16.self), reader.readBytes(8) != nil,
                 let header32 = reader.readInteger(as: UInt32.self),
                 let nameBytes = reader.readBytes(Int(nameLength)), let extra = reader.readBytes(Int(extraLength)),
@@ -147,7 +172,9 @@ public struct ZipArchive: Sendable {
                     path: path, member: name, compressed: Int(clamping: compressed),
                     uncompressed: Int(clamping: uncompressed), offset: entryOffset)
             }
-            guard names.insert(name).inserted else { throw .duplicateMember(path: path, member: name, offset: entryOffset) }
+            guard names.insert(name).inserted else {
+                throw .duplicateMember(path: path, member: name, offset: entryOffset)
+            }
             guard headerOffset < UInt64(directory.offset), compressed <= UInt64(directory.offset) else {
                 throw .memberOutOfBounds(path: path, member: name, offset: Int(clamping: headerOffset))
             }
@@ -164,13 +191,14 @@ public struct ZipArchive: Sendable {
         }
         for entry in entries {
             let dataStart = try localDataStart(
-                bytes, headerOffset: entry.headerOffset, name: entry.nameBytes, path: path, member: entry.name)
+                file, headerOffset: entry.headerOffset, name: entry.nameBytes, path: path, member: entry.name)
             guard entry.size <= directory.offset - dataStart else {
                 throw .memberOutOfBounds(path: path, member: entry.name, offset: dataStart)
             }
             members.append(
-                Member(name: entry.name, dataRange: dataStart..<(dataStart + entry.size), crc32: entry.crc,
-                       headerOffset: entry.headerOffset))
+                Member(
+                    name: entry.name, dataRange: dataStart..<(dataStart + entry.size), crc32: entry.crc,
+                    headerOffset: entry.headerOffset))
         }
         return members
     }
@@ -188,26 +216,37 @@ public struct ZipArchive: Sendable {
     /// Where the data of the member whose local header is at `headerOffset` starts, after checking
     /// that the header is one and names the same member.
     private static func localDataStart(
-        _ bytes: UnsafeRawBufferPointer, headerOffset: Int, name: UnsafeRawBufferPointer, path: String, member: String
+        _ file: MappedFile, headerOffset: Int, name: UnsafeRawBufferPointer, path: String, member: String
     ) throws(TorchError) -> Int {
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerOffset...]))
-        guard reader.readInteger(as: UInt32.self) == localHeaderSignature else {
-            throw .localHeaderMismatch(path: path, member: member, offset: headerOffset, reason: "has no local header signature")
+        // Read with pread, not through the mapping: headers sit all over the file, and touching
+        // each through the mapping would keep a page (or a fault-around window) of it resident.
+        let fixed = 30
+        guard file.size - headerOffset >= fixed, let header = try? file.bytes(in: headerOffset..<(headerOffset + fixed))
+        else {
+            throw .memberOutOfBounds(path: path, member: member, offset: headerOffset)
         }
-        guard reader.readBytes(22) != nil, let nameLength = reader.readInteger(as: UInt16.self),
-            let extraLength = reader.readInteger(as: UInt16.self), let localName = reader.readBytes(Int(nameLength)),
-            reader.readBytes(Int(extraLength)) != nil
+        let signature = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian }
+        guard signature == localHeaderSignature else {
+            throw .localHeaderMismatch(
+                path: path, member: member, offset: headerOffset, reason: "has no local header signature")
+        }
+        let nameLength = Int(header[26]) | Int(header[27]) << 8
+        let extraLength = Int(header[28]) | Int(header[29]) << 8
+        let dataStart = headerOffset + fixed + nameLength + extraLength
+        guard dataStart <= file.size,
+            let localName = try? file.bytes(in: (headerOffset + fixed)..<(headerOffset + fixed + nameLength))
         else { throw .memberOutOfBounds(path: path, member: member, offset: headerOffset) }
         guard localName.elementsEqual(name) else {
             throw .localHeaderMismatch(path: path, member: member, offset: headerOffset, reason: "names another member")
         }
-        return headerOffset + reader.offset
+        return dataStart
     }
 
     /// Members must not share bytes: an archive whose entries overlap is a zip bomb or a forgery.
     private static func checkLayout(_ members: [Member], path: String) throws(TorchError) {
         let byPosition = members.sorted { $0.headerOffset < $1.headerOffset }
-        for (previous, next) in zip(byPosition, byPosition.dropFirst()) where next.headerOffset < previous.dataRange.upperBound {
+        for (previous, next) in zip(byPosition, byPosition.dropFirst())
+        where next.headerOffset < previous.dataRange.upperBound {
             throw .overlappingMembers(path: path, member: next.name, other: previous.name, offset: next.headerOffset)
         }
     }

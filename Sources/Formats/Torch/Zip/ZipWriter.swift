@@ -40,7 +40,9 @@ struct ZipWriter {
         var output = CRCComputingSink(base: sink)
         let dataStart = sink.bytesWritten
         try writeData(&output)
-        precondition(sink.bytesWritten - dataStart == size, "member \(name) wrote \(sink.bytesWritten - dataStart) of \(size) bytes")
+        precondition(
+            sink.bytesWritten - dataStart == size,
+            "member \(name) wrote \(sink.bytesWritten - dataStart) of \(size) bytes")
         let crc = output.crc
         patches.append((headerOffset + 14, le(crc)))
         appendCentralEntry(name: nameBytes, size: size, crc: crc, headerOffset: headerOffset)
@@ -100,5 +102,14 @@ struct CRCComputingSink<Base: ByteSink>: ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
         crc = CRC32.checksum(bytes, continuing: crc)
         try base.write(bytes)
+    }
+
+    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        var written: UInt32 = crc
+        try base.write(count: count) { buffer in
+            try fill(buffer)
+            written = CRC32.checksum(UnsafeRawBufferPointer(buffer), continuing: written)
+        }
+        crc = written
     }
 }

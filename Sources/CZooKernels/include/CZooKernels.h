@@ -1,0 +1,27 @@
+#ifndef CZOOKERNELS_H
+#define CZOOKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// The two narrowing casts every conversion runs over the whole model. They are C so the compiler
+// can build an AVX2 and an AVX-512 clone of each loop and pick one at load time for the CPU it
+// runs on (target_clones); Swift code is compiled for the baseline x86-64 only (SSE2).
+// Both match torch's CPU casts bit for bit; see FloatCast.swift for the rounding rules.
+
+/// Counts of what a narrowing cast did to the values, added to by each call.
+typedef struct {
+    uint64_t overflowToInfinity;
+    uint64_t underflowToZero;
+    uint64_t nanCount;
+} CZooKernels_CastCounts;
+
+/// fp32 -> bf16, round to nearest even, every NaN -> 0x7FC0.
+void CZooKernels_f32ToBF16(const uint32_t *input, uint16_t *output, size_t count, CZooKernels_CastCounts *counts);
+
+/// fp32 -> fp16, round to nearest even, overflow to infinity, subnormals kept. NaN keeps its sign
+/// and, when keepNaNPayload is non-zero, the top of its payload.
+void CZooKernels_f32ToF16(
+    const uint32_t *input, uint16_t *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts);
+
+#endif
