@@ -82,4 +82,16 @@ import Testing
             try ConversionPlan(.init(source: Fixtures.sample, destination: bin, force: true, format: .safetensors))
         }
     }
+
+    @Test func aBadChecksumFoundWhileConvertingLeavesNothingBehind() throws {
+        let temporary = TemporaryDirectory()
+        let source = Fixtures.url("torch_bad/bad_member_crc.bin")
+        // Inspecting checks every checksum up front...
+        #expect(throws: TorchError.self) { try Checkpoint.open(source) }
+        // ...converting checks each tensor's as it reads it, and still fails before renaming.
+        let destination = temporary.path("out.safetensors")
+        let plan = try ConversionPlan(.init(source: source, destination: destination))
+        #expect(throws: CheckpointError.self) { try Converter.run(plan) }
+        #expect(temporary.contents().isEmpty, "no output, no staging file")
+    }
 }
