@@ -276,8 +276,8 @@ def verify_pytorch_output(source: str, output: str) -> None:
     detail = "; ".join(problems) if problems else (
         f"{len(expected)} tensors equal the source bit for bit; "
         f"{len(aliases)} tied aliases share storage: {', '.join(aliases) or 'none'}")
-    print(f"{'FAIL' if problems else 'PASS'}  {output} loads with torch.load(weights_only=True), "
-          f"equals {source}  ({detail})")
+    print(f"{'FAIL' if problems else 'PASS'}  {output} == {source}, loaded with torch.load(weights_only=True)  "
+          f"({detail})")
     sys.exit(MISMATCH if problems else 0)
 
 
