@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         // Linux calls Swift's Glibc module does not import (sync_file_range), as inline wrappers.
         .target(name: "CZooSystem"),
+        // OpenBLAS, for the matrix products of the reference forward pass.
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
@@ -28,7 +30,7 @@ let package = Package(
         // Numbers: tensor comparison, digests.
         .target(
             name: "Verify",
-            dependencies: ["Convert", "Formats", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Convert", "Formats", "CBLAS", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The CLI: argument parsing, progress, output.
         .executableTarget(

@@ -3,10 +3,9 @@
 # checking that the Swift toolchain is on PATH. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-# System libraries zoo links: libdeflate (CRC-32 of zip members). Later formats add
-# libzstd-dev (zstd), libprotobuf-c-dev (TensorFlow bundle protos) and libopenblas-dev (the
-# reference forward pass) here.
-APT_PACKAGES=(libdeflate-dev)
+# System libraries zoo links: libdeflate (CRC-32 of zip members), OpenBLAS (the reference
+# forward pass). Later formats add libzstd-dev (zstd) and libprotobuf-c-dev (TensorFlow protos).
+APT_PACKAGES=(libdeflate-dev libopenblas-dev)
 
 if ! command -v swift >/dev/null 2>&1; then
     if [ -x /opt/swift/usr/bin/swift ]; then

@@ -1,0 +1,77 @@
+internal import CBLAS
+
+/// A row-major matrix of `Float`s: activations and the weights of one layer.
+struct Matrix {
+    var rows: Int
+    var columns: Int
+    var values: [Float]
+
+    init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "\(values.count) values for \(rows)x\(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    init(zeros rows: Int, _ columns: Int) {
+        self.init(rows: rows, columns: columns, values: [Float](repeating: 0, count: rows * columns))
+    }
+
+    subscript(row: Int, column: Int) -> Float {
+        get { values[row * columns + column] }
+        set { values[row * columns + column] = newValue }
+    }
+
+    /// `self · weightᵀ`: a linear layer with a weight stored `[out, in]`, as transformers stores it.
+    func timesTransposed(_ weight: Matrix) -> Matrix {
+        precondition(columns == weight.columns, "\(rows)x\(columns) · (\(weight.rows)x\(weight.columns))ᵀ")
+        var result = Matrix(zeros: rows, weight.rows)
+        guard rows > 0, weight.rows > 0, columns > 0 else { return result }
+        values.withUnsafeBufferPointer { a in
+            weight.values.withUnsafeBufferPointer { b in
+                result.values.withUnsafeMutableBufferPointer { c in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(weight.rows), Int32(columns), 1,
+                        a.baseAddress, Int32(columns), b.baseAddress, Int32(columns), 0, c.baseAddress,
+                        Int32(weight.rows))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Element-wise sum (a residual connection).
+    static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns)
+        var result = lhs
+        for index in result.values.indices { result.values[index] += rhs.values[index] }
+        return result
+    }
+
+    /// Rows `range` as a matrix of their own.
+    func rows(_ range: Range<Int>) -> Matrix {
+        Matrix(
+            rows: range.count, columns: columns,
+            values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
+    }
+}
+
+/// `C[m×n] = A[m×k] · Bᵀ` over strided sub-matrices (one attention head's columns), through BLAS.
+func multiplyTransposed(
+    _ a: UnsafePointer<Float>, rowStrideA: Int, _ b: UnsafePointer<Float>, rowStrideB: Int,
+    into c: UnsafeMutablePointer<Float>, rowStrideC: Int, m: Int, n: Int, k: Int
+) {
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(rowStrideA), b,
+        Int32(rowStrideB), 0, c, Int32(rowStrideC))
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]` over strided sub-matrices, through BLAS.
+func multiply(
+    _ a: UnsafePointer<Float>, rowStrideA: Int, _ b: UnsafePointer<Float>, rowStrideB: Int,
+    into c: UnsafeMutablePointer<Float>, rowStrideC: Int, m: Int, n: Int, k: Int
+) {
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(rowStrideA), b,
+        Int32(rowStrideB), 0, c, Int32(rowStrideC))
+}

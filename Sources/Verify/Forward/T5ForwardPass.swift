@@ -1,0 +1,279 @@
+import Convert
+import Formats
+import Foundation
+
+/// The reference T5 forward pass: encoder, decoder and LM head, in fp32, with the math of
+/// transformers' `T5ForConditionalGeneration` (no attention scaling, RMSNorm, relative position
+/// buckets shared from each stack's first layer, tied-embedding output scaling).
+///
+/// Weights are read a layer at a time from the checkpoint's file, so memory holds one layer plus
+/// activations; the LM head is applied a block of vocabulary rows at a time.
+public struct T5ForwardPass {
+    /// Inputs of one run: token ids per batch row, and masks (1 = attend, 0 = padding).
+    public struct Batch: Sendable {
+        public var inputIDs: [[Int]]
+        public var attentionMask: [[Int]]
+        public var decoderInputIDs: [[Int]]
+        public var decoderAttentionMask: [[Int]]
+
+        /// A batch whose masks are all ones.
+        public init(inputIDs: [[Int]], decoderInputIDs: [[Int]]) {
+            self.init(
+                inputIDs: inputIDs, attentionMask: inputIDs.map { $0.map { _ in 1 } }, decoderInputIDs: decoderInputIDs,
+                decoderAttentionMask: decoderInputIDs.map { $0.map { _ in 1 } })
+        }
+
+        public init(inputIDs: [[Int]], attentionMask: [[Int]], decoderInputIDs: [[Int]], decoderAttentionMask: [[Int]])
+        {
+            self.inputIDs = inputIDs
+            self.attentionMask = attentionMask
+            self.decoderInputIDs = decoderInputIDs
+            self.decoderAttentionMask = decoderAttentionMask
+        }
+    }
+
+    /// What a run produces, flattened row-major.
+    public struct Output: Sendable {
+        public let batchSize: Int
+        public let encoderLength: Int
+        public let decoderLength: Int
+        public let modelDimension: Int
+        public let vocabularySize: Int
+        /// `[batch, encoderLength, d_model]`.
+        public let encoderLastHiddenState: [Float]
+        /// `[batch, decoderLength, vocab]`.
+        public let logits: [Float]
+    }
+
+    let weights: T5Weights
+    var config: T5Config { weights.config }
+
+    /// A forward pass over `checkpoint`, whose tensors carry transformers' names.
+    public init(checkpoint: Checkpoint, config: T5Config) {
+        weights = T5Weights(checkpoint: checkpoint, config: config)
+    }
+
+    /// Runs the model on `batch`.
+    ///
+    /// - Throws: `VerifyError.invalidBatch` for ragged or out-of-vocabulary inputs; reading errors.
+    public func run(_ batch: Batch) throws -> Output {
+        try validate(batch)
+        let encoderLength = batch.inputIDs.first?.count ?? 0
+        let decoderLength = batch.decoderInputIDs.first?.count ?? 0
+        var encoderStates: [Float] = []
+        var logits: [Float] = []
+        for row in batch.inputIDs.indices {
+            let encoded = try encode(batch.inputIDs[row], mask: batch.attentionMask[row])
+            encoderStates += encoded.values
+            let decoded = try decode(
+                batch.decoderInputIDs[row], mask: batch.decoderAttentionMask[row], encoded: encoded,
+                encoderMask: batch.attentionMask[row])
+            logits += try languageModelHead(decoded).values
+        }
+        return Output(
+            batchSize: batch.inputIDs.count, encoderLength: encoderLength, decoderLength: decoderLength,
+            modelDimension: config.dModel, vocabularySize: config.vocabSize, encoderLastHiddenState: encoderStates,
+            logits: logits)
+    }
+
+    // MARK: - Stacks
+
+    /// The value transformers adds to masked attention scores: `torch.finfo(float32).min`.
+    static let maskedScore = -Float.greatestFiniteMagnitude
+
+    private func encode(_ ids: [Int], mask: [Int]) throws -> Matrix {
+        var hidden = try embed(ids)
+        let bias = RelativePosition.bias(
+            table: try weights.matrix("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+            queries: ids.count, keys: ids.count, bidirectional: true, maxDistance: config.relativeAttentionMaxDistance)
+        let keyMask = mask.map { $0 == 0 ? Self.maskedScore : 0 }
+        for layer in 0..<config.numLayers {
+            let prefix = "encoder.block.\(layer).layer"
+            let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
+            hidden =
+                hidden
+                + (try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) { _, key in
+                    keyMask[key]
+                })
+            hidden =
+                hidden
+                + (try feedForward(try rmsNorm(hidden, "\(prefix).1.layer_norm.weight"), "\(prefix).1.DenseReluDense"))
+        }
+        return try rmsNorm(hidden, "encoder.final_layer_norm.weight")
+    }
+
+    private func decode(_ ids: [Int], mask: [Int], encoded: Matrix, encoderMask: [Int]) throws -> Matrix {
+        var hidden = try embed(ids)
+        let bias = RelativePosition.bias(
+            table: try weights.matrix("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+            queries: ids.count, keys: ids.count, bidirectional: false, maxDistance: config.relativeAttentionMaxDistance)
+        let crossMask = encoderMask.map { $0 == 0 ? Self.maskedScore : 0 }
+        for layer in 0..<config.numDecoderLayers {
+            let prefix = "decoder.block.\(layer).layer"
+            let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
+            hidden =
+                hidden
+                + (try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) { query, key in
+                    key > query || mask[key] == 0 ? Self.maskedScore : 0
+                })
+            let crossInput = try rmsNorm(hidden, "\(prefix).1.layer_norm.weight")
+            hidden =
+                hidden
+                + (try attention(crossInput, keysValues: encoded, "\(prefix).1.EncDecAttention", bias: nil) { _, key in
+                    crossMask[key]
+                })
+            hidden =
+                hidden
+                + (try feedForward(try rmsNorm(hidden, "\(prefix).2.layer_norm.weight"), "\(prefix).2.DenseReluDense"))
+        }
+        return try rmsNorm(hidden, "decoder.final_layer_norm.weight")
+    }
+
+    // MARK: - Layers
+
+    private func embed(_ ids: [Int]) throws -> Matrix {
+        var result = Matrix(zeros: ids.count, config.dModel)
+        for (row, id) in ids.enumerated() {
+            let embedding = try weights.rows(TiedEmbeddings.canonical, id..<(id + 1))
+            for column in 0..<config.dModel { result[row, column] = embedding.values[column] }
+        }
+        return result
+    }
+
+    /// `x * rsqrt(mean(x²) + ε) * w`, with no mean subtraction and no bias, in fp32.
+    private func rmsNorm(_ hidden: Matrix, _ weightName: String) throws -> Matrix {
+        let weight = try weights.matrix(weightName).values
+        var result = hidden
+        let epsilon = Float(config.layerNormEpsilon)
+        for row in 0..<hidden.rows {
+            var sum: Float = 0
+            for column in 0..<hidden.columns { sum += hidden[row, column] * hidden[row, column] }
+            let scale = 1 / (sum / Float(hidden.columns) + epsilon).squareRoot()
+            for column in 0..<hidden.columns { result[row, column] = weight[column] * (hidden[row, column] * scale) }
+        }
+        return result
+    }
+
+    /// Multi-head attention with no `1/√d_kv` scaling: `softmax(q kᵀ + bias + mask) v`, then `o`.
+    private func attention(
+        _ queries: Matrix, keysValues: Matrix, _ prefix: String, bias: [[Float]]?, mask: (Int, Int) -> Float
+    ) throws -> Matrix {
+        let q = queries.timesTransposed(try weights.matrix("\(prefix).q.weight"))
+        let k = keysValues.timesTransposed(try weights.matrix("\(prefix).k.weight"))
+        let v = keysValues.timesTransposed(try weights.matrix("\(prefix).v.weight"))
+        let inner = config.innerDimension
+        let headSize = config.dKV
+        let queryCount = queries.rows
+        let keyCount = keysValues.rows
+        var context = Matrix(zeros: queryCount, inner)
+        var scores = [Float](repeating: 0, count: queryCount * keyCount)
+        for head in 0..<config.numHeads {
+            q.values.withUnsafeBufferPointer { qBuffer in
+                k.values.withUnsafeBufferPointer { kBuffer in
+                    scores.withUnsafeMutableBufferPointer { sBuffer in
+                        guard let qBase = qBuffer.baseAddress, let kBase = kBuffer.baseAddress,
+                            let sBase = sBuffer.baseAddress
+                        else { return }
+                        multiplyTransposed(
+                            qBase + head * headSize, rowStrideA: inner, kBase + head * headSize, rowStrideB: inner,
+                            into: sBase, rowStrideC: keyCount, m: queryCount, n: keyCount, k: headSize)
+                    }
+                }
+            }
+            for query in 0..<queryCount {
+                let row = query * keyCount
+                var largest = -Float.infinity
+                for key in 0..<keyCount {
+                    var score = scores[row + key]
+                    if let bias { score += bias[head][row + key] }
+                    score += mask(query, key)
+                    scores[row + key] = score
+                    largest = max(largest, score)
+                }
+                var total: Float = 0
+                for key in 0..<keyCount {
+                    let weight = expf(scores[row + key] - largest)
+                    scores[row + key] = weight
+                    total += weight
+                }
+                for key in 0..<keyCount { scores[row + key] /= total }
+            }
+            scores.withUnsafeBufferPointer { sBuffer in
+                v.values.withUnsafeBufferPointer { vBuffer in
+                    context.values.withUnsafeMutableBufferPointer { cBuffer in
+                        guard let sBase = sBuffer.baseAddress, let vBase = vBuffer.baseAddress,
+                            let cBase = cBuffer.baseAddress
+                        else { return }
+                        multiply(
+                            sBase, rowStrideA: keyCount, vBase + head * headSize, rowStrideB: inner,
+                            into: cBase + head * headSize, rowStrideC: inner, m: queryCount, n: headSize, k: keyCount)
+                    }
+                }
+            }
+        }
+        return context.timesTransposed(try weights.matrix("\(prefix).o.weight"))
+    }
+
+    /// `wo(relu(wi x))`, or `wo(gelu_tanh(wi_0 x) * wi_1 x)` for gated-GELU models.
+    private func feedForward(_ hidden: Matrix, _ prefix: String) throws -> Matrix {
+        var inner: Matrix
+        switch config.feedForward {
+        case .relu:
+            inner = hidden.timesTransposed(try weights.matrix("\(prefix).wi.weight"))
+            for index in inner.values.indices { inner.values[index] = max(inner.values[index], 0) }
+        case .gatedGelu:
+            inner = hidden.timesTransposed(try weights.matrix("\(prefix).wi_0.weight"))
+            let linear = hidden.timesTransposed(try weights.matrix("\(prefix).wi_1.weight"))
+            for index in inner.values.indices {
+                inner.values[index] = Self.geluTanh(inner.values[index]) * linear.values[index]
+            }
+        }
+        return inner.timesTransposed(try weights.matrix("\(prefix).wo.weight"))
+    }
+
+    /// transformers' `gelu_new`: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+    static func geluTanh(_ x: Float) -> Float {
+        0.5 * x * (1 + tanhf(0.797_884_56 * (x + 0.044_715 * x * x * x)))
+    }
+
+    /// Logits: the decoder output, scaled by `d_model^-0.5` when the head is the tied embedding,
+    /// times the output embedding, a block of vocabulary rows at a time.
+    private func languageModelHead(_ hidden: Matrix) throws -> Matrix {
+        var scaled = hidden
+        if config.tieWordEmbeddings {
+            let scale = 1 / Float(config.dModel).squareRoot()
+            for index in scaled.values.indices { scaled.values[index] *= scale }
+        }
+        var logits = Matrix(zeros: hidden.rows, config.vocabSize)
+        let block = 8192
+        var start = 0
+        while start < config.vocabSize {
+            let end = min(start + block, config.vocabSize)
+            let part = scaled.timesTransposed(try weights.rows(weights.outputEmbeddingName, start..<end))
+            for row in 0..<hidden.rows {
+                for column in 0..<(end - start) { logits[row, start + column] = part[row, column] }
+            }
+            start = end
+        }
+        return logits
+    }
+
+    private func validate(_ batch: Batch) throws {
+        let rows = batch.inputIDs.count
+        guard rows > 0, batch.attentionMask.count == rows, batch.decoderInputIDs.count == rows,
+            batch.decoderAttentionMask.count == rows
+        else { throw VerifyError.invalidBatch("every input needs the same number of rows, at least one") }
+        let encoderLength = batch.inputIDs[0].count
+        let decoderLength = batch.decoderInputIDs[0].count
+        guard encoderLength > 0, decoderLength > 0 else { throw VerifyError.invalidBatch("empty input") }
+        for row in 0..<rows {
+            guard batch.inputIDs[row].count == encoderLength, batch.attentionMask[row].count == encoderLength,
+                batch.decoderInputIDs[row].count == decoderLength,
+                batch.decoderAttentionMask[row].count == decoderLength
+            else { throw VerifyError.invalidBatch("row \(row) has a different length (pad rows to one length)") }
+            for id in batch.inputIDs[row] + batch.decoderInputIDs[row] where id < 0 || id >= config.vocabSize {
+                throw VerifyError.invalidBatch("token id \(id) is outside the vocabulary (0..<\(config.vocabSize))")
+            }
+        }
+    }
+}
