@@ -28,11 +28,18 @@ public enum Converter {
     /// Writes the plan's output.
     ///
     /// - Throws: I/O errors; on any error nothing is left at the destination or the staging path.
-    public static func run(_ plan: ConversionPlan, progress: Progress? = nil) throws -> ConversionReport {
+    ///
+    /// - Parameter beforeCommit: runs on the complete output at its staging location (its URL is
+    ///   passed) before it is renamed into place; throwing keeps it from ever reaching the
+    ///   destination. `zoo convert` verifies the output here.
+    public static func run(
+        _ plan: ConversionPlan, progress: Progress? = nil, beforeCommit: ((URL) throws -> Void)? = nil
+    ) throws -> ConversionReport {
         let staged = try StagedOutput(
             destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
         do {
             let report = try write(plan, into: staged, progress: progress)
+            try beforeCommit?(staged.staging)
             try staged.commit()
             return report
         } catch {

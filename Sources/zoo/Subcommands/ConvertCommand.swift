@@ -1,6 +1,7 @@
 import ArgumentParser
 import Convert
 import Formats
+import Verify
 import Foundation
 
 /// `zoo convert SRC DST`: rewrite a checkpoint in another layout and dtype.
@@ -33,6 +34,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Replace a non-empty destination.")
     var force = false
 
+    @Flag(help: "Skip the parity check (tensor comparison and forward pass) of the output.")
+    var noVerify = false
+
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
@@ -52,12 +56,25 @@ struct ConvertCommand: ParsableCommand {
             format: to)
         let plan = try ConversionPlan(request)
         let bar = ProgressBar(label: "converting")
-        let report = try Converter.run(plan) { done, total in bar.update(done: done, total: total) }
-        bar.finish()
+        var parity: ParityJSON?
+        let report = try Converter.run(plan, progress: { done, total in bar.update(done: done, total: total) }) { staged in
+            bar.finish()
+            if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
+            guard !noVerify else { return }
+            // Checked before the rename: a failing output never reaches the destination.
+            let result = ParityJSON(try Parity.check(try AnalyzedCheckpoint(opening: staged), against: plan.source))
+            parity = result
+            if !result.passed {
+                result.lines.forEach { Terminal.writeError($0 + "\n") }
+                throw ValidationFailure(message: "\(destination): the converted checkpoint failed its parity check; "
+                    + "nothing was written (rerun with --no-verify to keep it anyway)")
+            }
+        }
         if json {
             try printJSON(ConversionJSON(plan: plan, report: report))
         } else {
             describe(plan: plan, report: report).forEach { print($0) }
+            parity?.lines.forEach { print($0) }
         }
     }
 }

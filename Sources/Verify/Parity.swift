@@ -1,0 +1,141 @@
+import Convert
+import Foundation
+import Formats
+
+/// How the logits of two checkpoints compare on the same probe batch.
+public struct LogitComparison: Sendable {
+    public let maxAbsoluteError: Double
+    public let maxRelativeError: Double
+    /// Cosine similarity of the two flattened logit tensors.
+    public let cosineSimilarity: Double
+    /// Fraction of (row, position) pairs whose highest-scoring token agrees.
+    public let topOneAgreement: Double
+    /// Largest |logit| of the reference, the scale `absolute` is relative to.
+    public let referenceScale: Double
+    public let limits: ParityLimits
+    /// Whether every logit is finite in both.
+    public let finite: Bool
+
+    public var passed: Bool {
+        finite && maxAbsoluteError <= limits.absoluteError * max(referenceScale, 1e-6)
+            && cosineSimilarity >= limits.cosineSimilarity && topOneAgreement >= limits.topOneAgreement
+    }
+
+    /// Compares `actual` with `reference` (flattened `[rows, positions, vocab]` logits).
+    public init(_ actual: [Float], _ reference: [Float], vocabularySize: Int, limits: ParityLimits) {
+        var maxAbs = 0.0
+        var maxRel = 0.0
+        var dot = 0.0
+        var normA = 0.0
+        var normB = 0.0
+        var scale = 0.0
+        var finite = true
+        for (a, b) in zip(actual, reference) {
+            let x = Double(a)
+            let y = Double(b)
+            guard x.isFinite, y.isFinite else {
+                finite = false
+                continue
+            }
+            let error = abs(x - y)
+            maxAbs = max(maxAbs, error)
+            if y != 0 { maxRel = max(maxRel, error / abs(y)) }
+            dot += x * y
+            normA += x * x
+            normB += y * y
+            scale = max(scale, abs(y))
+        }
+        var agreeing = 0
+        let positions = reference.count / max(vocabularySize, 1)
+        for position in 0..<positions {
+            let range = (position * vocabularySize)..<((position + 1) * vocabularySize)
+            let best = { (values: [Float]) in range.max { values[$0] < values[$1] } }
+            if best(actual) == best(reference) { agreeing += 1 }
+        }
+        maxAbsoluteError = maxAbs
+        maxRelativeError = maxRel
+        cosineSimilarity = normA > 0 && normB > 0 ? dot / (normA.squareRoot() * normB.squareRoot()) : (normA == normB ? 1 : 0)
+        topOneAgreement = positions > 0 ? Double(agreeing) / Double(positions) : 1
+        referenceScale = scale
+        self.limits = limits
+        self.finite = finite
+    }
+}
+
+/// What a conversion may change in the logits, by the narrowest dtype its weights went through.
+public struct ParityLimits: Sendable, Equatable {
+    /// Largest |Δlogit| as a fraction of the reference's largest |logit|.
+    public let absoluteError: Double
+    public let cosineSimilarity: Double
+    public let topOneAgreement: Double
+
+    /// Weights that are bit-identical give bit-identical logits.
+    public static let identical = ParityLimits(absoluteError: 0, cosineSimilarity: 1, topOneAgreement: 1)
+
+    /// The limits for weights rounded to `dtype` (`nil`: nothing was rounded).
+    public static func forWeights(roundedTo dtype: DType?) -> ParityLimits {
+        switch dtype {
+        case nil: .identical
+        case .f32?: ParityLimits(absoluteError: 1e-5, cosineSimilarity: 0.999_999, topOneAgreement: 1)
+        case .f16?: ParityLimits(absoluteError: 5e-3, cosineSimilarity: 0.9999, topOneAgreement: 0.95)
+        case .bf16?: ParityLimits(absoluteError: 4e-2, cosineSimilarity: 0.999, topOneAgreement: 0.8)
+        default: ParityLimits(absoluteError: 0.1, cosineSimilarity: 0.99, topOneAgreement: 0.5)
+        }
+    }
+}
+
+/// A full parity check of a converted checkpoint against its source.
+public struct ParityReport: Sendable {
+    public let tensors: CheckpointComparison
+    /// The forward-pass comparison, when both are T5 models.
+    public let logits: LogitComparison?
+    /// The narrowest float dtype any weight was rounded to on the way (`nil`: none).
+    public let roundedTo: DType?
+
+    public var passed: Bool { tensors.passed && (logits?.passed ?? true) }
+}
+
+/// Compares two checkpoints tensor by tensor, then runs both on a deterministic probe batch.
+public enum Parity {
+    /// Two rows (the second padded), 16 encoder and 6 decoder tokens, ids from a fixed sequence.
+    public static func probeBatch(vocabularySize: Int) -> T5ForwardPass.Batch {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func nextID() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return 2 + Int((state >> 33) % UInt64(max(vocabularySize - 2, 1)))
+        }
+        let encoder = (0..<2).map { _ in (0..<16).map { _ in nextID() } }
+        let decoder = (0..<2).map { _ in [0] + (0..<5).map { _ in nextID() } }
+        let encoderMask = [[Int](repeating: 1, count: 16), [Int](repeating: 1, count: 10) + [Int](repeating: 0, count: 6)]
+        let decoderMask = [[Int](repeating: 1, count: 6), [Int](repeating: 1, count: 4) + [Int](repeating: 0, count: 2)]
+        return .init(inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
+    }
+
+    /// Checks `converted` against `source`.
+    ///
+    /// - Throws: reading errors; a checkpoint that is T5 on one side only is reported through the
+    ///   tensor comparison (names differ), not thrown.
+    public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport {
+        let tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
+        let rounded = narrowestRounding(tensors)
+        var logits: LogitComparison?
+        if case let .success(sourceModel) = source.t5, case let .success(convertedModel) = converted.t5 {
+            let batch = probeBatch(vocabularySize: min(sourceModel.config.vocabSize, convertedModel.config.vocabSize))
+            let reference = try T5ForwardPass(checkpoint: source.checkpoint, config: sourceModel.config).run(batch)
+            let actual = try T5ForwardPass(checkpoint: converted.checkpoint, config: convertedModel.config).run(batch)
+            logits = LogitComparison(
+                actual.logits, reference.logits, vocabularySize: reference.vocabularySize,
+                limits: .forWeights(roundedTo: rounded))
+        }
+        return ParityReport(tensors: tensors, logits: logits, roundedTo: rounded)
+    }
+
+    /// The narrowest dtype a tensor was cast to (by byte size), if any tensor was cast.
+    private static func narrowestRounding(_ comparison: CheckpointComparison) -> DType? {
+        comparison.tensors.filter { $0.expectedDType != $0.actualDType && $0.actualDType.byteSize < $0.expectedDType.byteSize }
+            .map(\.actualDType).min { lhs, rhs in
+                // bf16 keeps fewer mantissa bits than f16: the looser limits.
+                lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
+            }
+    }
+}

@@ -1,0 +1,73 @@
+import Convert
+import Foundation
+import Formats
+import Verify
+
+/// `zoo verify --json` output, and what `zoo convert` prints of its check.
+struct ParityJSON: Encodable {
+    struct Tensors: Encodable {
+        let compared: Int
+        let bit_identical: Int
+        let failed: [String]
+        let missing: [String]
+        let extra: [String]
+        let max_abs_error: Double
+        let max_rel_error: Double
+    }
+
+    struct Logits: Encodable {
+        let max_abs_error: Double
+        let max_rel_error: Double
+        let cosine_similarity: Double
+        let top1_agreement: Double
+        let finite: Bool
+        let limit_abs_error_fraction: Double
+        let limit_cosine: Double
+        let limit_top1: Double
+        let passed: Bool
+    }
+
+    let passed: Bool
+    let rounded_to: String?
+    let tensors: Tensors
+    let logits: Logits?
+
+    init(_ report: ParityReport) {
+        passed = report.passed
+        rounded_to = report.roundedTo?.rawValue
+        let comparison = report.tensors
+        tensors = Tensors(
+            compared: comparison.tensors.count, bit_identical: comparison.bitExactCount,
+            failed: comparison.tensors.filter { !$0.passed }.map(\.name), missing: comparison.missing,
+            extra: comparison.extra, max_abs_error: comparison.maxAbsoluteError, max_rel_error: comparison.maxRelativeError)
+        logits = report.logits.map {
+            Logits(
+                max_abs_error: $0.maxAbsoluteError, max_rel_error: $0.maxRelativeError, cosine_similarity: $0.cosineSimilarity,
+                top1_agreement: $0.topOneAgreement, finite: $0.finite, limit_abs_error_fraction: $0.limits.absoluteError,
+                limit_cosine: $0.limits.cosineSimilarity, limit_top1: $0.limits.topOneAgreement, passed: $0.passed)
+        }
+    }
+
+    /// Human lines.
+    var lines: [String] {
+        var lines = [
+            "  tensors: \(tensors.compared) compared, \(tensors.bit_identical) bit-identical"
+                + (rounded_to.map { ", rounded to \($0): max abs \(sci(tensors.max_abs_error)), max rel \(sci(tensors.max_rel_error))" } ?? "")
+        ]
+        for name in tensors.failed.prefix(5) { lines.append("    differs beyond its bound: \(name)") }
+        for name in tensors.missing.prefix(5) { lines.append("    missing: \(name)") }
+        for name in tensors.extra.prefix(5) { lines.append("    extra: \(name)") }
+        if let logits {
+            lines.append(
+                "  logits on the probe batch: max abs \(sci(logits.max_abs_error)), max rel \(sci(logits.max_rel_error)), "
+                    + "cosine \(String(format: "%.6f", logits.cosine_similarity)), top-1 agreement "
+                    + "\(String(format: "%.0f%%", logits.top1_agreement * 100))\(logits.finite ? "" : ", NON-FINITE values")"
+                    + (logits.passed ? "" : " (limits: abs \(sci(logits.limit_abs_error_fraction)) of the largest logit, "
+                        + "cosine \(logits.limit_cosine), top-1 \(logits.limit_top1))"))
+        }
+        lines.append(passed ? "  parity: passed" : "  parity: FAILED")
+        return lines
+    }
+
+    private func sci(_ value: Double) -> String { String(format: "%.2e", value) }
+}
