@@ -34,6 +34,8 @@ Fixture groups (one function each):
        bad_sharded()       Tests/Fixtures/bad_sharded/    (+ manifest.json)
     G  torch_*()           Tests/Fixtures/torch/          (+ expected/<fixture>.{safetensors,json})
     H  torch_bad_files()   Tests/Fixtures/torch_bad/      (+ manifest.json)
+    I  forward_references() Tests/Fixtures/forward/       (transformers' forward outputs)
+       overflow_fp16()     Tests/Fixtures/overflow_fp16/  (+ forward/overflow_fp16*)
 """
 
 import os
@@ -75,6 +77,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import T5Config, T5ForConditionalGeneration
+from transformers.models.t5.modeling_t5 import T5Attention
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "Fixtures"
@@ -1401,6 +1404,274 @@ def torch_bad_files() -> None:
     write_manifest(out / "manifest.json", cases)
 
 
+# ---------------------------------------------------------------------------
+# I: reference forward passes, computed by transformers' own T5
+# ---------------------------------------------------------------------------
+
+FORWARD_DIR = FIXTURES / "forward"
+OVERFLOW_DIR = FIXTURES / "overflow_fp16"
+GATED_DIR = FIXTURES / "t5_gated_untied"
+
+# The padded batch of cases sample_padded / gated_untied_padded: two sequences
+# of different lengths, right-padded with pad_token_id 0.  Row 1 of the decoder
+# side is padded too, and its last query row still sees unmasked keys, so no
+# attention row is fully masked.  All ids are < 512 (the gated model's vocab).
+PADDED_BATCH = dict(
+    input_ids=[[5, 6, 7, 8, 9, 10, 11, 1], [12, 13, 14, 1, 0, 0, 0, 0]],
+    attention_mask=[[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0, 0]],
+    decoder_input_ids=[[0, 5, 6, 7], [0, 12, 13, 0]],
+    decoder_attention_mask=[[1, 1, 1, 1], [1, 1, 1, 0]],
+)
+SINGLE = dict(input_ids=[[5, 6, 7, 8, 9, 10, 11, 1]], decoder_input_ids=[[0, 5, 6]])
+
+# Encoder weights multiplied for the overflow model.  4000 is not enough: the
+# sample's largest encoder FFN output is ~10.5k after x4000, well inside fp16.
+# 2**15 puts it at ~86k (> 65504, fp16's max) and, being a power of two, the
+# scaled fp32 weights are the sample's weights exactly times 2**15 (no rounding).
+OVERFLOW_SCALE = 2.0 ** 15
+OVERFLOW_WEIGHTS = "encoder.block.{}.layer.1.DenseReluDense.wo.weight"
+
+
+def load_t5(directory: Path, dtype: torch.dtype) -> T5ForConditionalGeneration:
+    """A committed checkpoint, loaded the way a user loads it (so transformers'
+    own loading rules apply, e.g. _keep_in_fp32_modules for fp16), in eval mode."""
+    return T5ForConditionalGeneration.from_pretrained(directory, torch_dtype=dtype).eval()
+
+
+def as_long(rows) -> torch.Tensor:
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def save_tensors(tensors: dict, path: Path) -> None:
+    """save_file of detached, contiguous copies (copies: outputs such as
+    encoder_hidden_states[-1] and encoder_last_hidden_state are one tensor, and
+    safetensors refuses tensors that share memory)."""
+    save_file({name: t.detach().clone().contiguous() for name, t in tensors.items()}, path)
+
+
+def forward_case(model: T5ForConditionalGeneration, input_ids, decoder_input_ids,
+                 attention_mask=None, decoder_attention_mask=None) -> dict:
+    """One forward pass, called exactly as a user calls it (masks only where the
+    case has padding on that side -- the encoder mask always, as a tokenizer
+    returns one), plus the unmasked relative position biases the first
+    self-attention layers compute.  Returns the tensors of one fixture file."""
+    input_ids, decoder_input_ids = as_long(input_ids), as_long(decoder_input_ids)
+    attention_mask = torch.ones_like(input_ids) if attention_mask is None else as_long(attention_mask)
+    kwargs = {}
+    if decoder_attention_mask is not None:
+        kwargs["decoder_attention_mask"] = as_long(decoder_attention_mask)
+    with torch.no_grad():
+        out = model(input_ids=input_ids, attention_mask=attention_mask,
+                    decoder_input_ids=decoder_input_ids, output_hidden_states=True, **kwargs)
+        enc_len, dec_len = input_ids.shape[1], decoder_input_ids.shape[1]
+        encoder_bias = model.encoder.block[0].layer[0].SelfAttention.compute_bias(enc_len, enc_len)
+        decoder_bias = model.decoder.block[0].layer[0].SelfAttention.compute_bias(dec_len, dec_len)
+    config = model.config
+    # hidden_states: the embedding output, the output of every block but the
+    # last, then final_layer_norm(last block) -- so the last entry IS
+    # last_hidden_state, and the last block's un-normed output is not stored.
+    assert len(out.encoder_hidden_states) == config.num_layers + 1
+    assert len(out.decoder_hidden_states) == config.num_decoder_layers + 1
+    assert torch.equal(out.encoder_hidden_states[-1], out.encoder_last_hidden_state)
+    assert out.logits.shape == (input_ids.shape[0], dec_len, config.vocab_size)
+    assert encoder_bias.shape == (1, config.num_heads, enc_len, enc_len)
+    assert decoder_bias.shape == (1, config.num_heads, dec_len, dec_len)
+    tensors = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "decoder_input_ids": decoder_input_ids,
+        "decoder_attention_mask": kwargs.get("decoder_attention_mask", torch.ones_like(decoder_input_ids)),
+        "encoder_last_hidden_state": out.encoder_last_hidden_state,
+        "logits": out.logits,
+        "encoder_position_bias": encoder_bias,
+        "decoder_position_bias": decoder_bias,
+    }
+    for side in ("encoder", "decoder"):
+        for i, hidden in enumerate(getattr(out, f"{side}_hidden_states")):
+            tensors[f"{side}_hidden_states.{i}"] = hidden
+    for name, t in tensors.items():
+        assert t.dtype == (torch.long if "ids" in name or "mask" in name else torch.float32), name
+        assert bool(torch.isfinite(t.float()).all()), name
+    return tensors
+
+
+def check_padding_honoured(model: T5ForConditionalGeneration, padded: dict) -> None:
+    """Row 1 of the padded batch, run alone without its padding, must agree with
+    the padded run where it is not padding (up to float rounding: the reductions
+    run over different lengths), i.e. the masks really were applied."""
+    enc, dec = 4, 3  # row 1's real lengths
+    alone = forward_case(model, [PADDED_BATCH["input_ids"][1][:enc]], [PADDED_BATCH["decoder_input_ids"][1][:dec]])
+    for name, length in (("encoder_last_hidden_state", enc), ("logits", dec)):
+        assert torch.allclose(padded[name][1, :length], alone[name][0], rtol=1e-4, atol=1e-5), name
+
+
+def probe_encoder(model: T5ForConditionalGeneration, inputs: dict) -> tuple:
+    """Logits plus, per encoder block, what its FFN (DenseReluDense, before the
+    residual add) and the whole block return: dtype, whether inf, max |x| over
+    the finite elements (so the JSON holds no Infinity, which strict parsers
+    such as Swift's JSONDecoder reject)."""
+    seen = {"ffn": [], "block": []}
+
+    def record(kind):
+        def hook(module, args, output):
+            t = output[0] if isinstance(output, tuple) else output
+            finite = t[torch.isfinite(t)]
+            seen[kind].append({"dtype": str(t.dtype).replace("torch.", ""),
+                               "max_finite_abs": finite.abs().max().item() if finite.numel() else None,
+                               "has_inf": bool(torch.isinf(t).any()),
+                               "has_nan": bool(torch.isnan(t).any())})
+        return hook
+
+    handles = []
+    for block in model.encoder.block:
+        handles.append(block.layer[1].DenseReluDense.register_forward_hook(record("ffn")))
+        handles.append(block.register_forward_hook(record("block")))
+    with torch.no_grad():
+        logits = model(**inputs).logits
+    for handle in handles:
+        handle.remove()
+    return logits, seen
+
+
+def overflow_fp16() -> None:
+    """I (overflow).  overflow_fp16/: the sample with every encoder FFN output
+    projection (encoder.block.*.layer.1.DenseReluDense.wo.weight) multiplied by
+    OVERFLOW_SCALE, so the encoder FFN outputs exceed fp16's max (65504) -- a
+    model that only runs in fp16 with T5's overflow handling.  References, for
+    case sample_single's inputs: forward/overflow_fp16_fp32.safetensors (fp32
+    logits), forward/overflow_fp16_half.safetensors (`logits`: what
+    transformers gives when loading with torch_dtype=torch.float16, which keeps
+    `wo` in fp32 via _keep_in_fp32_modules; `logits_model_half`: the model
+    loaded in fp32 and then .half()-ed, every weight fp16, where T5Block's inf
+    clamp does the work), forward/overflow_fp16.json (what happened in each)."""
+    model = load_t5(SAMPLE_DIR, torch.float32)
+    state = model.state_dict()
+    with torch.no_grad():
+        for i in range(model.config.num_layers):
+            state[OVERFLOW_WEIGHTS.format(i)].mul_(OVERFLOW_SCALE)
+    out = fresh_dir(OVERFLOW_DIR)
+    model.save_pretrained(out, safe_serialization=True)
+    stored = load_file(out / "model.safetensors")
+    original = load_file(SAMPLE_DIR / "model.safetensors")
+    assert stored.keys() == original.keys()
+    for name, tensor in original.items():
+        scaled = name in {OVERFLOW_WEIGHTS.format(i) for i in range(model.config.num_layers)}
+        assert torch.equal(stored[name], tensor * OVERFLOW_SCALE if scaled else tensor), name
+
+    inputs = {"input_ids": as_long(SINGLE["input_ids"]), "decoder_input_ids": as_long(SINGLE["decoder_input_ids"])}
+    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+    reference, fp32_seen = probe_encoder(load_t5(out, torch.float32), inputs)
+    assert not any(r["has_inf"] or r["has_nan"] for r in fp32_seen["ffn"] + fp32_seen["block"])
+    assert max(r["max_finite_abs"] for r in fp32_seen["ffn"]) > torch.finfo(torch.float16).max, "no fp16 overflow"
+    save_tensors(dict(inputs, decoder_attention_mask=torch.ones_like(inputs["decoder_input_ids"]),
+                      logits=reference), FORWARD_DIR / "overflow_fp16_fp32.safetensors")
+
+    half = load_t5(out, torch.float16)
+    wo_dtypes = sorted({str(p.dtype).replace("torch.", "") for n, p in half.named_parameters() if n.endswith("wo.weight")})
+    runs = {"transformers_fp16": half,
+            "model_half": load_t5(out, torch.float32).half()}
+    facts = {
+        "inputs": "sample_single's: input_ids [[5, 6, 7, 8, 9, 10, 11, 1]], attention_mask all ones, "
+                  "decoder_input_ids [[0, 5, 6]]",
+        "scaled_weights": "encoder.block.*.layer.1.DenseReluDense.wo.weight",
+        "scale": OVERFLOW_SCALE,
+        "fp32": {
+            "encoder_ffn_output_max_abs": [r["max_finite_abs"] for r in fp32_seen["ffn"]],
+            "encoder_block_output_max_abs": [r["max_finite_abs"] for r in fp32_seen["block"]],
+            "logits_max_abs": reference.abs().max().item(),
+        },
+        "far_means": "max_abs_diff_vs_fp32 > 1% of the fp32 logits' max |x|",
+    }
+    half_tensors = {}
+    for name, run in runs.items():
+        logits, seen = probe_encoder(run, inputs)
+        finite = bool(torch.isfinite(logits).all())
+        diff = (logits.float() - reference).abs().max().item()
+        far = diff > 0.01 * facts["fp32"]["logits_max_abs"]
+        facts[name] = {
+            "how": {"transformers_fp16": "from_pretrained(dir, torch_dtype=torch.float16)",
+                    "model_half": "from_pretrained(dir, torch_dtype=torch.float32).half()"}[name],
+            "wo_weight_dtypes": wo_dtypes if name == "transformers_fp16" else ["float16"],
+            "encoder_ffn_output": seen["ffn"],
+            "encoder_block_output": seen["block"],
+            "logits_dtype": str(logits.dtype).replace("torch.", ""),
+            "logits_has_inf": bool(torch.isinf(logits).any()),
+            "logits_has_nan": bool(torch.isnan(logits).any()),
+            "max_abs_diff_vs_fp32": diff if finite else None,
+            "verdict": ("non-finite" if not finite else
+                        "finite but far from fp32" if far else "finite and close to fp32"),
+        }
+        half_tensors["logits" if name == "transformers_fp16" else "logits_model_half"] = logits
+    save_tensors(dict(inputs, decoder_attention_mask=torch.ones_like(inputs["decoder_input_ids"]), **half_tensors),
+                 FORWARD_DIR / "overflow_fp16_half.safetensors")
+    (FORWARD_DIR / "overflow_fp16.json").write_text(
+        json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n")
+
+
+def forward_references() -> None:
+    """I. Reference outputs of transformers' own T5ForConditionalGeneration, for
+    zoo's Swift T5 forward pass to be checked against: each model loaded from
+    its committed checkpoint (A, C) with from_pretrained, fp32, eval mode.
+
+    forward/<case>.safetensors holds the inputs (I64: input_ids, attention_mask,
+    decoder_input_ids, decoder_attention_mask -- all ones where the case passes
+    none), encoder_last_hidden_state, logits, encoder_/decoder_hidden_states.<i>
+    (i = 0 is the embedding output; the last entry is after final_layer_norm)
+    and encoder_/decoder_position_bias (compute_bias of the first self-attention
+    layer, [1, heads, q, k], without any mask added).  Cases:
+      sample_single        the sample, one unpadded sequence (8 -> 3 tokens)
+      sample_padded        the sample, PADDED_BATCH (padding on both sides)
+      gated_untied_padded  C (gated-gelu, untied lm_head), PADDED_BATCH
+      sample_long          the sample, 41 -> 20 tokens: relative distances up to
+                           40 / 19 reach the log-spaced buckets (exact buckets
+                           cover |d| < 8 bidirectional, d < 16 causal)
+    relative_position_buckets.safetensors: T5Attention._relative_position_bucket
+    for relative positions -300..300 (beyond max_distance 128 on both sides),
+    bidirectional and causal, 32 buckets.
+
+    Float results come from torch's CPU kernels (MKL matmul); the matmul is
+    pinned to one thread so the thread count cannot change the summation order,
+    but another CPU or MKL version may still differ in the last bits -- compare
+    with a tolerance, not bytewise.
+    """
+    fresh_dir(FORWARD_DIR)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = load_t5(SAMPLE_DIR, torch.float32)
+        single = forward_case(model, **SINGLE)
+        # Without padding, passing the masks or not must not change a bit.
+        assert torch.equal(single["logits"], forward_case(model, **SINGLE, decoder_attention_mask=[[1, 1, 1]])["logits"])
+        save_tensors(single, FORWARD_DIR / "sample_single.safetensors")
+
+        padded = forward_case(model, **PADDED_BATCH)
+        check_padding_honoured(model, padded)
+        save_tensors(padded, FORWARD_DIR / "sample_padded.safetensors")
+
+        long_input = list(range(2, 42)) + [1]
+        long_decoder = [0] + list(range(3, 22))
+        assert (len(long_input), len(long_decoder)) == (41, 20)
+        save_tensors(forward_case(model, [long_input], [long_decoder]), FORWARD_DIR / "sample_long.safetensors")
+
+        gated = load_t5(GATED_DIR, torch.float32)
+        assert gated.config.is_gated_act and not gated.config.tie_word_embeddings
+        gated_padded = forward_case(gated, **PADDED_BATCH)
+        check_padding_honoured(gated, gated_padded)
+        save_tensors(gated_padded, FORWARD_DIR / "gated_untied_padded.safetensors")
+
+        relative_position = torch.arange(-300, 301, dtype=torch.long)
+        bucket = T5Attention._relative_position_bucket
+        save_tensors({
+            "relative_position": relative_position,
+            "bidirectional": bucket(relative_position, bidirectional=True, num_buckets=32, max_distance=128),
+            "causal": bucket(relative_position, bidirectional=False, num_buckets=32, max_distance=128),
+        }, FORWARD_DIR / "relative_position_buckets.safetensors")
+
+        overflow_fp16()
+    finally:
+        torch.set_num_threads(threads)
+
+
 def main() -> None:
     model = sample_model()      # A
     sample_sharded(model)       # B
@@ -1418,6 +1689,7 @@ def main() -> None:
     torch_legacy(model, previous_legacy)  # G6
     torch_half(model)           # G7
     torch_bad_files()           # H
+    forward_references()        # I
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):
         print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")

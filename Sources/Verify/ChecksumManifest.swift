@@ -1,7 +1,7 @@
 import Crypto
 import Dispatch
-import Foundation
 import Formats
+import Foundation
 
 /// SHA-256 manifests in the format `sha256sum` reads and writes: `<hex>  <relative path>` per line.
 public enum ChecksumManifest {
@@ -70,7 +70,8 @@ public enum ChecksumManifest {
         let listed = expected
         let results = DigestResults(count: listed.count)
         DispatchQueue.concurrentPerform(iterations: listed.count) { index in
-            results.store(index, Result { try FileDigest.sha256(path: directory.appendingPathComponent(listed[index].0).path) })
+            results.store(
+                index, Result { try FileDigest.sha256(path: directory.appendingPathComponent(listed[index].0).path) })
         }
         return zip(listed, results.values()).map { Entry(path: $0.0, expected: $0.1, actual: try? $1.get()) }
     }

@@ -1,6 +1,6 @@
 import Convert
-import Foundation
 import Formats
+import Foundation
 
 /// How the logits of two checkpoints compare on the same probe batch.
 public struct LogitComparison: Sendable {
@@ -23,6 +23,13 @@ public struct LogitComparison: Sendable {
 
     /// Compares `actual` with `reference` (flattened `[rows, positions, vocab]` logits).
     public init(_ actual: [Float], _ reference: [Float], vocabularySize: Int, limits: ParityLimits) {
+        self.limits = limits
+        guard actual.count == reference.count else {
+            // Different shapes (another vocabulary): nothing to compare element by element.
+            (maxAbsoluteError, maxRelativeError, cosineSimilarity) = (.infinity, .infinity, 0)
+            (topOneAgreement, referenceScale, finite) = (0, 0, false)
+            return
+        }
         var maxAbs = 0.0
         var maxRel = 0.0
         var dot = 0.0
@@ -54,10 +61,10 @@ public struct LogitComparison: Sendable {
         }
         maxAbsoluteError = maxAbs
         maxRelativeError = maxRel
-        cosineSimilarity = normA > 0 && normB > 0 ? dot / (normA.squareRoot() * normB.squareRoot()) : (normA == normB ? 1 : 0)
+        cosineSimilarity =
+            normA > 0 && normB > 0 ? dot / (normA.squareRoot() * normB.squareRoot()) : (normA == normB ? 1 : 0)
         topOneAgreement = positions > 0 ? Double(agreeing) / Double(positions) : 1
         referenceScale = scale
-        self.limits = limits
         self.finite = finite
     }
 }
@@ -106,20 +113,28 @@ public enum Parity {
         }
         let encoder = (0..<2).map { _ in (0..<16).map { _ in nextID() } }
         let decoder = (0..<2).map { _ in [0] + (0..<5).map { _ in nextID() } }
-        let encoderMask = [[Int](repeating: 1, count: 16), [Int](repeating: 1, count: 10) + [Int](repeating: 0, count: 6)]
-        let decoderMask = [[Int](repeating: 1, count: 6), [Int](repeating: 1, count: 4) + [Int](repeating: 0, count: 2)]
-        return .init(inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
+        let encoderMask = [
+            [Int](repeating: 1, count: 16), [Int](repeating: 1, count: 10) + [Int](repeating: 0, count: 6),
+        ]
+        let decoderMask = [
+            [Int](repeating: 1, count: 6), [Int](repeating: 1, count: 4) + [Int](repeating: 0, count: 2),
+        ]
+        return .init(
+            inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
     }
 
     /// Checks `converted` against `source`.
     ///
     /// - Throws: reading errors; a checkpoint that is T5 on one side only is reported through the
     ///   tensor comparison (names differ), not thrown.
-    public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport {
+    public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport
+    {
         let tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
         let rounded = narrowestRounding(tensors)
         var logits: LogitComparison?
-        if case let .success(sourceModel) = source.t5, case let .success(convertedModel) = converted.t5 {
+        if case let .success(sourceModel) = source.t5, case let .success(convertedModel) = converted.t5,
+            sourceModel.config.vocabSize == convertedModel.config.vocabSize
+        {
             let batch = probeBatch(vocabularySize: min(sourceModel.config.vocabSize, convertedModel.config.vocabSize))
             let reference = try T5ForwardPass(checkpoint: source.checkpoint, config: sourceModel.config).run(batch)
             let actual = try T5ForwardPass(checkpoint: converted.checkpoint, config: convertedModel.config).run(batch)
@@ -132,10 +147,12 @@ public enum Parity {
 
     /// The narrowest dtype a tensor was cast to (by byte size), if any tensor was cast.
     private static func narrowestRounding(_ comparison: CheckpointComparison) -> DType? {
-        comparison.tensors.filter { $0.expectedDType != $0.actualDType && $0.actualDType.byteSize < $0.expectedDType.byteSize }
-            .map(\.actualDType).min { lhs, rhs in
-                // bf16 keeps fewer mantissa bits than f16: the looser limits.
-                lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
-            }
+        comparison.tensors.filter {
+            $0.expectedDType != $0.actualDType && $0.actualDType.byteSize < $0.expectedDType.byteSize
+        }
+        .map(\.actualDType).min { lhs, rhs in
+            // bf16 keeps fewer mantissa bits than f16: the looser limits.
+            lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
+        }
     }
 }

@@ -49,9 +49,9 @@ import Testing
 
     @Test func convertJSONReportsCastStatistics() throws {
         let temporary = TemporaryDirectory()
+        let source = Fixtures.url("casts/source.safetensors").path
         let run = try ZooBinary.run([
-            "convert", Fixtures.url("casts/source.safetensors").path, temporary.path("f16.safetensors").path, "--dtype",
-            "fp16", "--json",
+            "convert", source, temporary.path("f16.safetensors").path, "--dtype", "fp16", "--json", "--no-verify",
         ])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try JSONParser.parse(Array(run.stdout.utf8))
@@ -59,6 +59,14 @@ import Testing
         let random = try #require(casts.first { $0["tensor"]?.stringValue == "random_F32" })
         #expect((random["overflow_to_inf"]?.intValue ?? 0) > 0)
         #expect((random["underflow_to_zero"]?.intValue ?? 0) > 0)
+
+        // Without --no-verify, values lost to fp16 overflow fail the parity check and nothing is written.
+        let checked = try ZooBinary.run([
+            "convert", source, temporary.path("checked.safetensors").path, "--dtype", "fp16",
+        ])
+        #expect(checked.status == 1)
+        #expect(checked.stderr.contains("failed its parity check"))
+        #expect(!FileManager.default.fileExists(atPath: temporary.path("checked.safetensors").path))
     }
 
     @Test func shardedOutputHasAnIndex() throws {
@@ -112,6 +120,46 @@ import Testing
         #expect(run.stdout.isEmpty)
         #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
         #expect(run.stderr.contains(path) && run.stderr.contains("offset"))
+    }
+
+    @Test func runPrintsLogitsAndTopTokens() throws {
+        let run = try ZooBinary.run([
+            "run", Fixtures.sample.path, "--input-ids", "5,6,7,8,9,10,11,1", "--decoder-input-ids", "0,5,6", "--json",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let output = try JSONParser.parse(Array(run.stdout.utf8))
+        let logits = try #require(output["logits"]?.arrayValue)
+        #expect(
+            logits.count == 1 && logits[0].arrayValue?.count == 3 && logits[0].arrayValue?[0].arrayValue?.count == 2048)
+        #expect(output["encoder_last_hidden_state"]?.arrayValue?[0].arrayValue?.count == 8)
+        // transformers' top token at position 0 for this input (see Tests/Fixtures/forward/sample_single).
+        #expect(output["top_tokens"]?.arrayValue?[0].arrayValue?[0].arrayValue?[0]["token"]?.intValue == 1034)
+    }
+
+    @Test func convertVerifiesAndWritesAChecksumManifest() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("bf16")
+        let convert = try ZooBinary.run(["convert", Fixtures.sample.path, destination.path, "--dtype", "bf16"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(convert.stdout.contains("parity: passed"))
+        #expect(FileManager.default.fileExists(atPath: destination.appendingPathComponent("SHA256SUMS").path))
+
+        let verifyOne = try ZooBinary.run(["verify", destination.path])
+        #expect(verifyOne.status == 0 && verifyOne.stdout.contains("2 of 2 files match"), "\(verifyOne.stdout)")
+        let verifyTwo = try ZooBinary.run(["verify", Fixtures.sample.path, destination.path, "--json"])
+        #expect(verifyTwo.status == 0)
+        #expect(try JSONParser.parse(Array(verifyTwo.stdout.utf8))["passed"] == .bool(true))
+
+        // Tamper with the config: the manifest catches it, and the exit status says so.
+        try Data("{}".utf8).write(to: destination.appendingPathComponent("config.json"))
+        let check = try ZooBinary.run(["checksum", destination.path, "--check"])
+        #expect(check.status == 1 && check.stdout.contains("config.json: FAILED"))
+    }
+
+    @Test func verifyFailsOnADifferentCheckpoint() throws {
+        let run = try ZooBinary.run(["verify", Fixtures.sample.path, Fixtures.url("t5_gated_untied").path])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("parity: FAILED"))
     }
 
     @Test func invalidOptionsAreUsageErrors() throws {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Convert
 import Formats
-import Verify
 import Foundation
+import Verify
 
 /// `zoo convert SRC DST`: rewrite a checkpoint in another layout and dtype.
 struct ConvertCommand: ParsableCommand {
@@ -57,7 +57,8 @@ struct ConvertCommand: ParsableCommand {
         let plan = try ConversionPlan(request)
         let bar = ProgressBar(label: "converting")
         var parity: ParityJSON?
-        let report = try Converter.run(plan, progress: { done, total in bar.update(done: done, total: total) }) { staged in
+        let report = try Converter.run(plan, progress: { done, total in bar.update(done: done, total: total) }) {
+            staged in
             bar.finish()
             if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
             guard !noVerify else { return }
@@ -66,8 +67,9 @@ struct ConvertCommand: ParsableCommand {
             parity = result
             if !result.passed {
                 result.lines.forEach { Terminal.writeError($0 + "\n") }
-                throw ValidationFailure(message: "\(destination): the converted checkpoint failed its parity check; "
-                    + "nothing was written (rerun with --no-verify to keep it anyway)")
+                throw ValidationFailure(
+                    message: "\(destination): the converted checkpoint failed its parity check; "
+                        + "nothing was written (rerun with --no-verify to keep it anyway)")
             }
         }
         if json {

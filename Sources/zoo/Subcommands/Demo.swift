@@ -107,7 +107,8 @@ private struct StepRunner {
                 .init(source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format))
             let report = try Converter.run(plan)
             let output = try AnalyzedCheckpoint(opening: destination)
-            let comparison = CheckpointComparison(output.checkpoint, against: try Checkpoint.open(reference))
+            let parity = try Parity.check(output, against: try AnalyzedCheckpoint(opening: reference))
+            let comparison = parity.tensors
             var problems: [String] = []
             let expectedFormats: Set<CheckpointFormat> =
                 format == .pytorch ? [.pytorchZip, .pytorchSharded] : [.safetensors, .safetensorsSharded]
@@ -118,6 +119,11 @@ private struct StepRunner {
                 let bad = comparison.tensors.filter { !$0.passed }.map(\.name)
                 problems.append(
                     "tensors differ beyond the bound: \((comparison.missing + comparison.extra + bad).prefix(5).joined(separator: ", "))"
+                )
+            }
+            if let logits = parity.logits, !logits.passed {
+                problems.append(
+                    "the logits on the probe batch differ beyond the limits (max abs \(scientific(logits.maxAbsoluteError)))"
                 )
             }
             if expectBitExact && comparison.bitExactCount != comparison.tensors.count {
@@ -139,6 +145,12 @@ private struct StepRunner {
                 : "\(comparison.tensors.count) tensors within rounding (max abs \(scientific(comparison.maxAbsoluteError)), "
                     + "max rel \(scientific(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"
             print("      checked against \(reference.lastPathComponent): \(exactness)")
+            if let logits = parity.logits {
+                print(
+                    "      forward pass on the probe batch: max abs \(scientific(logits.maxAbsoluteError)), cosine "
+                        + "\(String(format: "%.6f", logits.cosineSimilarity)), top-1 agreement \(Int(logits.topOneAgreement * 100))%"
+                )
+            }
             for file in output.checkpoint.files {
                 print("      sha256 \(try FileDigest.sha256(path: file.path))  \(file.lastPathComponent)")
             }

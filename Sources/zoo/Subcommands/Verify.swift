@@ -1,7 +1,7 @@
 import ArgumentParser
 import Convert
-import Foundation
 import Formats
+import Foundation
 import Verify
 
 /// `zoo verify A [B]`: checksums of one checkpoint, or parity of two.
@@ -30,7 +30,9 @@ struct VerifyCommand: ParsableCommand {
         let source = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: a))
         let converted = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: b))
         let report = ParityJSON(try Parity.check(converted, against: source))
-        if json { try printJSON(report) } else {
+        if json {
+            try printJSON(report)
+        } else {
             print("\(b) against \(a)")
             report.lines.forEach { print($0) }
         }
@@ -42,8 +44,10 @@ struct VerifyCommand: ParsableCommand {
         // Opening checks every checksum the format stores (zip CRC-32s) before returning.
         let analyzed = try AnalyzedCheckpoint(opening: url, checksums: .verifyOnOpen)
         var problems: [String] = []
-        var lines = ["\(a): \(analyzed.checkpoint.format.displayName), \(analyzed.checkpoint.tensors.count) tensors, "
-            + "stored checksums verified"]
+        var lines = [
+            "\(a): \(analyzed.checkpoint.format.displayName), \(analyzed.checkpoint.tensors.count) tensors, "
+                + "stored checksums verified"
+        ]
         let manifest = analyzed.checkpoint.directory.appendingPathComponent(ChecksumManifest.fileName)
         if FileManager.default.fileExists(atPath: manifest.path) {
             let entries = try ChecksumManifest.check(manifest)

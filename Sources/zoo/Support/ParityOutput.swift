@@ -1,6 +1,6 @@
 import Convert
-import Foundation
 import Formats
+import Foundation
 import Verify
 
 /// `zoo verify --json` output, and what `zoo convert` prints of its check.
@@ -39,11 +39,14 @@ struct ParityJSON: Encodable {
         tensors = Tensors(
             compared: comparison.tensors.count, bit_identical: comparison.bitExactCount,
             failed: comparison.tensors.filter { !$0.passed }.map(\.name), missing: comparison.missing,
-            extra: comparison.extra, max_abs_error: comparison.maxAbsoluteError, max_rel_error: comparison.maxRelativeError)
+            extra: comparison.extra, max_abs_error: comparison.maxAbsoluteError,
+            max_rel_error: comparison.maxRelativeError)
         logits = report.logits.map {
             Logits(
-                max_abs_error: $0.maxAbsoluteError, max_rel_error: $0.maxRelativeError, cosine_similarity: $0.cosineSimilarity,
-                top1_agreement: $0.topOneAgreement, finite: $0.finite, limit_abs_error_fraction: $0.limits.absoluteError,
+                max_abs_error: $0.maxAbsoluteError, max_rel_error: $0.maxRelativeError,
+                cosine_similarity: $0.cosineSimilarity,
+                top1_agreement: $0.topOneAgreement, finite: $0.finite,
+                limit_abs_error_fraction: $0.limits.absoluteError,
                 limit_cosine: $0.limits.cosineSimilarity, limit_top1: $0.limits.topOneAgreement, passed: $0.passed)
         }
     }
@@ -52,7 +55,9 @@ struct ParityJSON: Encodable {
     var lines: [String] {
         var lines = [
             "  tensors: \(tensors.compared) compared, \(tensors.bit_identical) bit-identical"
-                + (rounded_to.map { ", rounded to \($0): max abs \(sci(tensors.max_abs_error)), max rel \(sci(tensors.max_rel_error))" } ?? "")
+                + (rounded_to.map {
+                    ", rounded to \($0): max abs \(sci(tensors.max_abs_error)), max rel \(sci(tensors.max_rel_error))"
+                } ?? "")
         ]
         for name in tensors.failed.prefix(5) { lines.append("    differs beyond its bound: \(name)") }
         for name in tensors.missing.prefix(5) { lines.append("    missing: \(name)") }
@@ -62,8 +67,10 @@ struct ParityJSON: Encodable {
                 "  logits on the probe batch: max abs \(sci(logits.max_abs_error)), max rel \(sci(logits.max_rel_error)), "
                     + "cosine \(String(format: "%.6f", logits.cosine_similarity)), top-1 agreement "
                     + "\(String(format: "%.0f%%", logits.top1_agreement * 100))\(logits.finite ? "" : ", NON-FINITE values")"
-                    + (logits.passed ? "" : " (limits: abs \(sci(logits.limit_abs_error_fraction)) of the largest logit, "
-                        + "cosine \(logits.limit_cosine), top-1 \(logits.limit_top1))"))
+                    + (logits.passed
+                        ? ""
+                        : " (limits: abs \(sci(logits.limit_abs_error_fraction)) of the largest logit, "
+                            + "cosine \(logits.limit_cosine), top-1 \(logits.limit_top1))"))
         }
         lines.append(passed ? "  parity: passed" : "  parity: FAILED")
         return lines

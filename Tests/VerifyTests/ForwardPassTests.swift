@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Convert
+@testable import Formats
+@testable import Verify
+
+/// The reference forward pass against transformers' own `T5ForConditionalGeneration` (fp32),
+/// on outputs the fixture script recorded (`Tests/Fixtures/forward/`).
+@Suite struct ForwardPassTests {
+    static let cases: [(name: String, model: String)] = [
+        ("sample_single", "Sources/zoo/Sample/t5-efficient-sample"),
+        ("sample_padded", "Sources/zoo/Sample/t5-efficient-sample"),
+        ("sample_long", "Sources/zoo/Sample/t5-efficient-sample"),
+        ("gated_untied_padded", "Tests/Fixtures/t5_gated_untied"),
+    ]
+
+    @Test(arguments: cases)
+    func agreesWithTransformers(_ fixture: (name: String, model: String)) throws {
+        let reference = try SafetensorsReader.open(Fixtures.url("forward/\(fixture.name).safetensors"))
+        let model = try AnalyzedCheckpoint(opening: Fixtures.repository.appendingPathComponent(fixture.model))
+        let config = try model.t5.get().config
+        let batch = T5ForwardPass.Batch(
+            inputIDs: try Self.integers(reference, "input_ids"),
+            attentionMask: try Self.integers(reference, "attention_mask"),
+            decoderInputIDs: try Self.integers(reference, "decoder_input_ids"),
+            decoderAttentionMask: try Self.integers(reference, "decoder_attention_mask"))
+        let output = try T5ForwardPass(checkpoint: model.checkpoint, config: config).run(batch)
+
+        // allclose with atol 1e-4, rtol 0, as the issue asks; the largest error is reported either way.
+        for (name, values) in [("encoder_last_hidden_state", output.encoderLastHiddenState), ("logits", output.logits)]
+        {
+            let expected = try Self.floats(reference, name)
+            #expect(values.count == expected.count, "\(name) size")
+            let errors = zip(values, expected).map { abs(Double($0) - Double($1)) }
+            let worst = errors.max() ?? .infinity
+            #expect(
+                worst <= 1e-4,
+                "\(fixture.name) \(name): max abs error \(worst) at index \(errors.firstIndex(of: worst) ?? -1)")
+        }
+    }
+
+    @Test func bucketsMatchTransformersForEveryDistance() throws {
+        let reference = try SafetensorsReader.open(Fixtures.url("forward/relative_position_buckets.safetensors"))
+        let positions = try Self.integers(reference, "relative_position").flatMap { $0 }
+        for (name, bidirectional) in [("bidirectional", true), ("causal", false)] {
+            let expected = try Self.integers(reference, name).flatMap { $0 }
+            let computed = positions.map {
+                RelativePosition.bucket($0, bidirectional: bidirectional, buckets: 32, maxDistance: 128)
+            }
+            #expect(computed == expected, "\(name)")
+        }
+    }
+
+    @Test func refusesRaggedAndOutOfVocabularyInput() throws {
+        let model = try AnalyzedCheckpoint(opening: Fixtures.sample)
+        let pass = T5ForwardPass(checkpoint: model.checkpoint, config: try model.t5.get().config)
+        #expect(throws: VerifyError.self) {
+            try pass.run(.init(inputIDs: [[1, 2], [3]], decoderInputIDs: [[0], [0]]))
+        }
+        #expect(throws: VerifyError.self) { try pass.run(.init(inputIDs: [[5000]], decoderInputIDs: [[0]])) }
+    }
+
+    /// An I64 tensor as rows of Ints (a 1-D tensor is one row).
+    static func integers(_ checkpoint: Checkpoint, _ name: String) throws -> [[Int]] {
+        let tensor = try #require(checkpoint.tensor(named: name), "no \(name)")
+        let columns = tensor.shape.last ?? 1
+        let values = tensor.withUnsafeBytes { bytes in
+            (0..<tensor.spec.elementCount).map { Int(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+        }
+        return stride(from: 0, to: values.count, by: max(columns, 1)).map {
+            Array(values[$0..<min($0 + columns, values.count)])
+        }
+    }
+
+    static func floats(_ checkpoint: Checkpoint, _ name: String) throws -> [Float] {
+        let tensor = try #require(checkpoint.tensor(named: name), "no \(name)")
+        return tensor.withUnsafeBytes { bytes in
+            (0..<tensor.spec.elementCount).map { bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
+    }
+}

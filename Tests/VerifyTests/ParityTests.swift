@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Convert
+@testable import Formats
+@testable import Verify
+
+/// Proof that the parity check can fail: each broken copy of the sample must be caught.
+@Suite struct ParityTests {
+    private let sample: AnalyzedCheckpoint
+    private let temporary = TemporaryDirectory()
+
+    init() throws {
+        sample = try AnalyzedCheckpoint(opening: Fixtures.sample)
+    }
+
+    /// A copy of the sample directory with some tensors replaced and an optional config change.
+    private func brokenCopy(
+        _ name: String, replacing replacements: [String: [Float]] = [:], renaming: [String: String] = [:],
+        extra: [TensorRef] = [], config: (JSONValue) -> JSONValue = { $0 }
+    ) throws -> AnalyzedCheckpoint {
+        let directory = temporary.path(name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var tensors: [any TensorByteSource] = []
+        for tensor in sample.checkpoint.tensors {
+            let source = renaming[tensor.name].flatMap { sample.checkpoint.tensor(named: $0) } ?? tensor
+            if let values = replacements[tensor.name] {
+                tensors.append(FloatValues(spec: tensor.spec, values: values))
+            } else {
+                tensors.append(source.renamed(tensor.name))
+            }
+        }
+        tensors += extra.map { $0 as any TensorByteSource }
+        try SafetensorsWriter.writeFile(
+            tensors, metadata: ["format": "pt"], at: directory.appendingPathComponent("model.safetensors").path)
+        let json = try #require(sample.configJSON)
+        try Data((config(json).prettyPrinted() + "\n").utf8).write(to: directory.appendingPathComponent("config.json"))
+        return try AnalyzedCheckpoint(opening: directory)
+    }
+
+    @Test func anIdenticalCopyPassesBitForBit() throws {
+        let report = try Parity.check(try brokenCopy("same"), against: sample)
+        #expect(report.passed)
+        #expect(report.logits?.maxAbsoluteError == 0)
+    }
+
+    @Test func oneElementPerturbedFails() throws {
+        let name = "decoder.block.1.layer.2.DenseReluDense.wo.weight"
+        var values = try floats(name)
+        values[1234] += 1e-3
+        let report = try Parity.check(try brokenCopy("perturbed", replacing: [name: values]), against: sample)
+        #expect(!report.passed)
+        let failed = report.tensors.tensors.filter { !$0.passed }
+        #expect(failed.map(\.name) == [name] && failed.first?.firstMismatch == 1234)
+    }
+
+    @Test func twoLayersSwappedFail() throws {
+        let first = "encoder.block.1.layer.1.DenseReluDense.wi.weight"
+        let second = "encoder.block.2.layer.1.DenseReluDense.wi.weight"
+        let report = try Parity.check(
+            try brokenCopy("swapped", renaming: [first: second, second: first]), against: sample)
+        #expect(!report.passed)
+        #expect(Set(report.tensors.tensors.filter { !$0.passed }.map(\.name)) == [first, second])
+        #expect(report.logits?.passed == false, "the logits move too")
+    }
+
+    @Test func removingTheTiedScalingFails() throws {
+        // Same weights, but declared untied with lm_head = shared: transformers would then skip the
+        // d_model^-0.5 scaling. Every tensor still matches; only the forward pass can tell.
+        let shared = try #require(sample.checkpoint.tensor(named: "shared.weight"))
+        let broken = try brokenCopy("unscaled", extra: [shared.renamed("lm_head.weight")]) {
+            $0.setting("tie_word_embeddings", to: .bool(false))
+        }
+        let report = try Parity.check(broken, against: sample)
+        #expect(report.tensors.passed)
+        #expect(report.logits?.passed == false)
+        #expect((report.logits?.maxAbsoluteError ?? 0) > 1)
+        #expect(
+            (report.logits?.cosineSimilarity ?? 0) > 0.999, "the direction is unchanged: cosine alone would miss it")
+    }
+
+    @Test func aBF16ConversionPassesWithinItsLimits() throws {
+        let destination = temporary.path("bf16")
+        _ = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.sample, destination: destination, dtype: .bf16)))
+        let report = try Parity.check(try AnalyzedCheckpoint(opening: destination), against: sample)
+        #expect(report.passed && report.roundedTo == .bf16)
+        #expect(report.tensors.bitExactCount == 0)
+    }
+
+    private func floats(_ name: String) throws -> [Float] {
+        let tensor = try #require(sample.checkpoint.tensor(named: name))
+        return tensor.withUnsafeBytes { bytes in
+            (0..<tensor.spec.elementCount).map { bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
+    }
+}
+
+/// An F32 tensor from values in memory.
+private struct FloatValues: TensorByteSource {
+    let spec: TensorSpec
+    let values: [Float]
+    var outputSpec: TensorSpec { spec }
+    func emit(into sink: inout some ByteSink) throws {
+        try values.withUnsafeBytes { try sink.write($0) }
+    }
+}
