@@ -98,6 +98,12 @@ public struct ParityReport: Sendable {
     public let logits: LogitComparison?
     /// The narrowest float dtype any weight was rounded to on the way (`nil`: none).
     public let roundedTo: DType?
+    /// The precision the converted checkpoint was run in: fp16 for fp16 conversions, so they are
+    /// checked the way fp16 inference runs them; fp32 otherwise.
+    public let precision: ComputePrecision
+    /// Activations of the converted checkpoint that overflowed `precision`, and where the first did.
+    public let overflowedActivations: Int
+    public let firstOverflow: String?
 
     public var passed: Bool { tensors.passed && (logits?.passed ?? true) }
 }
@@ -131,18 +137,26 @@ public enum Parity {
     {
         let tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
         let rounded = narrowestRounding(tensors)
+        let precision: ComputePrecision = rounded == .f16 ? .fp16 : .fp32
         var logits: LogitComparison?
+        var overflow: (count: Int, first: String?) = (0, nil)
         if case let .success(sourceModel) = source.t5, case let .success(convertedModel) = converted.t5,
             sourceModel.config.vocabSize == convertedModel.config.vocabSize
         {
-            let batch = probeBatch(vocabularySize: min(sourceModel.config.vocabSize, convertedModel.config.vocabSize))
+            let batch = probeBatch(vocabularySize: sourceModel.config.vocabSize)
             let reference = try T5ForwardPass(checkpoint: source.checkpoint, config: sourceModel.config).run(batch)
-            let actual = try T5ForwardPass(checkpoint: converted.checkpoint, config: convertedModel.config).run(batch)
+            let actual = try T5ForwardPass(
+                checkpoint: converted.checkpoint, config: convertedModel.config, precision: precision
+            )
+            .run(batch)
+            overflow = (actual.overflowedActivations, actual.firstOverflow)
             logits = LogitComparison(
                 actual.logits, reference.logits, vocabularySize: reference.vocabularySize,
                 limits: .forWeights(roundedTo: rounded))
         }
-        return ParityReport(tensors: tensors, logits: logits, roundedTo: rounded)
+        return ParityReport(
+            tensors: tensors, logits: logits, roundedTo: rounded, precision: precision,
+            overflowedActivations: overflow.count, firstOverflow: overflow.first)
     }
 
     /// The narrowest dtype a tensor was cast to (by byte size), if any tensor was cast.

@@ -41,6 +41,28 @@ import Testing
         }
     }
 
+    @Test func fp16ModeReproducesTransformersFP16Overflow() throws {
+        // The model's encoder FFN outputs exceed 65504: transformers run fully in fp16 (`.half()`)
+        // overflows there, clamps, and ends far from its fp32 logits. zoo's fp16 mode must too.
+        let fp32 = try SafetensorsReader.open(Fixtures.url("forward/overflow_fp16_fp32.safetensors"))
+        let half = try SafetensorsReader.open(Fixtures.url("forward/overflow_fp16_half.safetensors"))
+        let model = try AnalyzedCheckpoint(opening: Fixtures.url("overflow_fp16"))
+        let batch = T5ForwardPass.Batch(
+            inputIDs: try Self.integers(fp32, "input_ids"),
+            decoderInputIDs: try Self.integers(fp32, "decoder_input_ids"))
+        let output = try T5ForwardPass(
+            checkpoint: model.checkpoint, config: try model.t5.get().config, precision: .fp16
+        ).run(batch)
+        #expect(output.overflowedActivations > 0)
+        #expect(output.firstOverflow == "encoder.block.0.layer.1.DenseReluDense.wo.weight")
+        let reference = try Self.halfFloats(half, "logits_model_half")
+        let exact = try Self.floats(fp32, "logits")
+        let fromHalf = zip(output.logits, reference).map { abs($0 - $1) }.max() ?? .infinity
+        let fromFP32 = zip(output.logits, exact).map { abs($0 - $1) }.max() ?? 0
+        #expect(fromHalf < 0.02, "within fp16 rounding of transformers' fp16 run: \(fromHalf)")
+        #expect(fromFP32 > 0.2, "as far from fp32 as transformers' fp16 run: \(fromFP32)")
+    }
+
     @Test func bucketsMatchTransformersForEveryDistance() throws {
         let reference = try SafetensorsReader.open(Fixtures.url("forward/relative_position_buckets.safetensors"))
         let positions = try Self.integers(reference, "relative_position").flatMap { $0 }
@@ -71,6 +93,15 @@ import Testing
         }
         return stride(from: 0, to: values.count, by: max(columns, 1)).map {
             Array(values[$0..<min($0 + columns, values.count)])
+        }
+    }
+
+    static func halfFloats(_ checkpoint: Checkpoint, _ name: String) throws -> [Float] {
+        let tensor = try #require(checkpoint.tensor(named: name), "no \(name)")
+        return tensor.withUnsafeBytes { bytes in
+            (0..<tensor.spec.elementCount).map {
+                Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))
+            }
         }
     }
 

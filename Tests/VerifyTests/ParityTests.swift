@@ -89,6 +89,18 @@ import Testing
         #expect(report.tensors.bitExactCount == 0)
     }
 
+    @Test func anFP16ConversionWhoseActivationsOverflowFails() throws {
+        let destination = temporary.path("overflow-f16")
+        let source = try AnalyzedCheckpoint(opening: Fixtures.url("overflow_fp16"))
+        _ = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.url("overflow_fp16"), destination: destination, dtype: .f16)))
+        let report = try Parity.check(try AnalyzedCheckpoint(opening: destination), against: source)
+        #expect(report.precision == .fp16)
+        #expect(report.tensors.passed, "every weight is within fp16 rounding")
+        #expect(report.overflowedActivations > 0)
+        #expect(report.logits?.passed == false && !report.passed)
+    }
+
     private func floats(_ name: String) throws -> [Float] {
         let tensor = try #require(sample.checkpoint.tensor(named: name))
         return tensor.withUnsafeBytes { bytes in

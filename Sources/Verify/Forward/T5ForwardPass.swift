@@ -43,14 +43,25 @@ public struct T5ForwardPass {
         public let encoderLastHiddenState: [Float]
         /// `[batch, decoderLength, vocab]`.
         public let logits: [Float]
+        /// The precision the activations were kept in.
+        public let precision: ComputePrecision
+        /// Activations that overflowed the precision (fp16) and where the first one did.
+        public let overflowedActivations: Int
+        public let firstOverflow: String?
     }
 
     let weights: T5Weights
+    let precision: ComputePrecision
+    private let rounding: ActivationRounding
     var config: T5Config { weights.config }
 
     /// A forward pass over `checkpoint`, whose tensors carry transformers' names.
-    public init(checkpoint: Checkpoint, config: T5Config) {
+    ///
+    /// - Parameter precision: where activations are kept (fp32 by default; see `ComputePrecision`).
+    public init(checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32) {
         weights = T5Weights(checkpoint: checkpoint, config: config)
+        self.precision = precision
+        rounding = ActivationRounding(precision)
     }
 
     /// Runs the model on `batch`.
@@ -73,7 +84,8 @@ public struct T5ForwardPass {
         return Output(
             batchSize: batch.inputIDs.count, encoderLength: encoderLength, decoderLength: decoderLength,
             modelDimension: config.dModel, vocabularySize: config.vocabSize, encoderLastHiddenState: encoderStates,
-            logits: logits)
+            logits: logits, precision: precision, overflowedActivations: rounding.overflowed,
+            firstOverflow: rounding.firstOverflow)
     }
 
     // MARK: - Stacks
@@ -90,14 +102,14 @@ public struct T5ForwardPass {
         for layer in 0..<config.numLayers {
             let prefix = "encoder.block.\(layer).layer"
             let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
-            hidden =
-                hidden
-                + (try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) { _, key in
-                    keyMask[key]
-                })
-            hidden =
-                hidden
-                + (try feedForward(try rmsNorm(hidden, "\(prefix).1.layer_norm.weight"), "\(prefix).1.DenseReluDense"))
+            let attended = try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) {
+                _, key in
+                keyMask[key]
+            }
+            hidden = residual(hidden, attended)
+            let transformed = try feedForward(
+                try rmsNorm(hidden, "\(prefix).1.layer_norm.weight"), "\(prefix).1.DenseReluDense")
+            hidden = residual(hidden, transformed)
         }
         return try rmsNorm(hidden, "encoder.final_layer_norm.weight")
     }
@@ -111,25 +123,40 @@ public struct T5ForwardPass {
         for layer in 0..<config.numDecoderLayers {
             let prefix = "decoder.block.\(layer).layer"
             let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
-            hidden =
-                hidden
-                + (try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) { query, key in
-                    key > query || mask[key] == 0 ? Self.maskedScore : 0
-                })
+            let attended = try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) {
+                query, key in
+                key > query || mask[key] == 0 ? Self.maskedScore : 0
+            }
+            hidden = residual(hidden, attended)
             let crossInput = try rmsNorm(hidden, "\(prefix).1.layer_norm.weight")
-            hidden =
-                hidden
-                + (try attention(crossInput, keysValues: encoded, "\(prefix).1.EncDecAttention", bias: nil) { _, key in
-                    crossMask[key]
-                })
-            hidden =
-                hidden
-                + (try feedForward(try rmsNorm(hidden, "\(prefix).2.layer_norm.weight"), "\(prefix).2.DenseReluDense"))
+            let crossAttended = try attention(crossInput, keysValues: encoded, "\(prefix).1.EncDecAttention", bias: nil)
+            {
+                _, key in crossMask[key]
+            }
+            hidden = residual(hidden, crossAttended)
+            let transformed = try feedForward(
+                try rmsNorm(hidden, "\(prefix).2.layer_norm.weight"), "\(prefix).2.DenseReluDense")
+            hidden = residual(hidden, transformed)
         }
         return try rmsNorm(hidden, "decoder.final_layer_norm.weight")
     }
 
     // MARK: - Layers
+
+    /// `x · Wᵀ` for the weight `name`, stored at the pass's precision.
+    private func linear(_ input: Matrix, _ name: String) throws -> Matrix {
+        var output = input.timesTransposed(try weights.matrix(name))
+        rounding.store(&output, at: name)
+        return output
+    }
+
+    /// `hidden + update`, stored at the pass's precision, then transformers' fp16 clamp.
+    private func residual(_ hidden: Matrix, _ update: Matrix) -> Matrix {
+        var sum = hidden + update
+        rounding.store(&sum, at: "a residual sum")
+        rounding.clampAfterBlockStep(&sum)
+        return sum
+    }
 
     private func embed(_ ids: [Int]) throws -> Matrix {
         var result = Matrix(zeros: ids.count, config.dModel)
@@ -140,27 +167,33 @@ public struct T5ForwardPass {
         return result
     }
 
-    /// `x * rsqrt(mean(x²) + ε) * w`, with no mean subtraction and no bias, in fp32.
+    /// `x * rsqrt(mean(x²) + ε) * w`, with no mean subtraction and no bias; the mean in fp32.
     private func rmsNorm(_ hidden: Matrix, _ weightName: String) throws -> Matrix {
         let weight = try weights.matrix(weightName).values
-        var result = hidden
+        var normalized = hidden
         let epsilon = Float(config.layerNormEpsilon)
         for row in 0..<hidden.rows {
             var sum: Float = 0
             for column in 0..<hidden.columns { sum += hidden[row, column] * hidden[row, column] }
             let scale = 1 / (sum / Float(hidden.columns) + epsilon).squareRoot()
-            for column in 0..<hidden.columns { result[row, column] = weight[column] * (hidden[row, column] * scale) }
+            for column in 0..<hidden.columns { normalized[row, column] = hidden[row, column] * scale }
         }
-        return result
+        // transformers casts the normalised values to the weight's dtype, then multiplies.
+        rounding.store(&normalized, at: weightName)
+        for row in 0..<hidden.rows {
+            for column in 0..<hidden.columns { normalized[row, column] *= weight[column] }
+        }
+        rounding.store(&normalized, at: weightName)
+        return normalized
     }
 
     /// Multi-head attention with no `1/√d_kv` scaling: `softmax(q kᵀ + bias + mask) v`, then `o`.
     private func attention(
         _ queries: Matrix, keysValues: Matrix, _ prefix: String, bias: [[Float]]?, mask: (Int, Int) -> Float
     ) throws -> Matrix {
-        let q = queries.timesTransposed(try weights.matrix("\(prefix).q.weight"))
-        let k = keysValues.timesTransposed(try weights.matrix("\(prefix).k.weight"))
-        let v = keysValues.timesTransposed(try weights.matrix("\(prefix).v.weight"))
+        let q = try linear(queries, "\(prefix).q.weight")
+        let k = try linear(keysValues, "\(prefix).k.weight")
+        let v = try linear(keysValues, "\(prefix).v.weight")
         let inner = config.innerDimension
         let headSize = config.dKV
         let queryCount = queries.rows
@@ -198,6 +231,12 @@ public struct T5ForwardPass {
                 }
                 for key in 0..<keyCount { scores[row + key] /= total }
             }
+            // Softmax runs in fp32 (transformers upcasts it); its result is stored at the pass's precision.
+            if precision != .fp32 {
+                var probabilities = Matrix(rows: queryCount, columns: keyCount, values: scores)
+                rounding.store(&probabilities, at: "\(prefix) softmax")
+                scores = probabilities.values
+            }
             scores.withUnsafeBufferPointer { sBuffer in
                 v.values.withUnsafeBufferPointer { vBuffer in
                     context.values.withUnsafeMutableBufferPointer { cBuffer in
@@ -211,7 +250,8 @@ public struct T5ForwardPass {
                 }
             }
         }
-        return context.timesTransposed(try weights.matrix("\(prefix).o.weight"))
+        rounding.store(&context, at: "\(prefix) context")
+        return try linear(context, "\(prefix).o.weight")
     }
 
     /// `wo(relu(wi x))`, or `wo(gelu_tanh(wi_0 x) * wi_1 x)` for gated-GELU models.
@@ -219,16 +259,17 @@ public struct T5ForwardPass {
         var inner: Matrix
         switch config.feedForward {
         case .relu:
-            inner = hidden.timesTransposed(try weights.matrix("\(prefix).wi.weight"))
+            inner = try linear(hidden, "\(prefix).wi.weight")
             for index in inner.values.indices { inner.values[index] = max(inner.values[index], 0) }
         case .gatedGelu:
-            inner = hidden.timesTransposed(try weights.matrix("\(prefix).wi_0.weight"))
-            let linear = hidden.timesTransposed(try weights.matrix("\(prefix).wi_1.weight"))
+            inner = try linear(hidden, "\(prefix).wi_0.weight")
+            let gate = try linear(hidden, "\(prefix).wi_1.weight")
             for index in inner.values.indices {
-                inner.values[index] = Self.geluTanh(inner.values[index]) * linear.values[index]
+                inner.values[index] = Self.geluTanh(inner.values[index]) * gate.values[index]
             }
+            rounding.store(&inner, at: "\(prefix) gate")
         }
-        return inner.timesTransposed(try weights.matrix("\(prefix).wo.weight"))
+        return try linear(inner, "\(prefix).wo.weight")
     }
 
     /// transformers' `gelu_new`: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
@@ -243,13 +284,15 @@ public struct T5ForwardPass {
         if config.tieWordEmbeddings {
             let scale = 1 / Float(config.dModel).squareRoot()
             for index in scaled.values.indices { scaled.values[index] *= scale }
+            rounding.store(&scaled, at: "the tied output scaling")
         }
         var logits = Matrix(zeros: hidden.rows, config.vocabSize)
         let block = 8192
         var start = 0
         while start < config.vocabSize {
             let end = min(start + block, config.vocabSize)
-            let part = scaled.timesTransposed(try weights.rows(weights.outputEmbeddingName, start..<end))
+            var part = scaled.timesTransposed(try weights.rows(weights.outputEmbeddingName, start..<end))
+            rounding.store(&part, at: "the LM head")
             for row in 0..<hidden.rows {
                 for column in 0..<(end - start) { logits[row, start + column] = part[row, column] }
             }

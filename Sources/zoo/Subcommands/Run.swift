@@ -25,6 +25,9 @@ struct Run: ParsableCommand {
     @Option(help: "How many top tokens to print per position.")
     var top = 5
 
+    @Option(help: "Keep activations in fp32 (default), bf16 or fp16 (fp16 reproduces fp16 overflow).")
+    var precision: ComputePrecision = .fp32
+
     @Flag(help: "Print {\"logits\": [[[...]]], \"encoder_last_hidden_state\": [[[...]]], ...} for scripts.")
     var json = false
 
@@ -41,13 +44,18 @@ struct Run: ParsableCommand {
         let model = try analyzed.t5.get()
         let (encoder, encoderMask) = Self.padded(try Self.parseRows(inputIDs))
         let (decoder, decoderMask) = Self.padded(try Self.parseRows(decoderInputIDs))
-        let output = try T5ForwardPass(checkpoint: analyzed.checkpoint, config: model.config).run(
+        let output = try T5ForwardPass(checkpoint: analyzed.checkpoint, config: model.config, precision: precision).run(
             .init(
                 inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder,
                 decoderAttentionMask: decoderMask))
         if json {
             try printJSON(RunJSON(output, top: top))
         } else {
+            if output.overflowedActivations > 0 {
+                print(
+                    "warning: \(output.overflowedActivations) activations overflowed \(precision.rawValue), "
+                        + "first at \(output.firstOverflow ?? "?"); transformers clamps them as fp16 inference does")
+            }
             for row in 0..<output.batchSize {
                 print("row \(row): input \(encoder[row]), decoder \(decoder[row])")
                 for position in 0..<output.decoderLength {
@@ -116,3 +124,5 @@ struct RunJSON: Encodable {
             .map { Token(token: $0 - start, logit: scores[$0]) }
     }
 }
+
+extension ComputePrecision: ExpressibleByArgument {}

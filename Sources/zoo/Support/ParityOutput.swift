@@ -29,12 +29,19 @@ struct ParityJSON: Encodable {
 
     let passed: Bool
     let rounded_to: String?
+    /// The precision the converted checkpoint ran in (fp16 for fp16 conversions).
+    let precision: String
+    let overflowed_activations: Int
+    let first_overflow: String?
     let tensors: Tensors
     let logits: Logits?
 
     init(_ report: ParityReport) {
         passed = report.passed
         rounded_to = report.roundedTo?.rawValue
+        precision = report.precision.rawValue
+        overflowed_activations = report.overflowedActivations
+        first_overflow = report.firstOverflow
         let comparison = report.tensors
         tensors = Tensors(
             compared: comparison.tensors.count, bit_identical: comparison.bitExactCount,
@@ -64,13 +71,18 @@ struct ParityJSON: Encodable {
         for name in tensors.extra.prefix(5) { lines.append("    extra: \(name)") }
         if let logits {
             lines.append(
-                "  logits on the probe batch: max abs \(sci(logits.max_abs_error)), max rel \(sci(logits.max_rel_error)), "
+                "  logits on the probe batch (\(precision)): max abs \(sci(logits.max_abs_error)), max rel \(sci(logits.max_rel_error)), "
                     + "cosine \(String(format: "%.6f", logits.cosine_similarity)), top-1 agreement "
                     + "\(String(format: "%.0f%%", logits.top1_agreement * 100))\(logits.finite ? "" : ", NON-FINITE values")"
                     + (logits.passed
                         ? ""
                         : " (limits: abs \(sci(logits.limit_abs_error_fraction)) of the largest logit, "
                             + "cosine \(logits.limit_cosine), top-1 \(logits.limit_top1))"))
+        }
+        if overflowed_activations > 0 {
+            lines.append(
+                "  \(overflowed_activations) activations overflowed \(precision) when run as \(precision) inference does "
+                    + "(first at \(first_overflow ?? "?")); keep this model in bf16 or fp32")
         }
         lines.append(passed ? "  parity: passed" : "  parity: FAILED")
         return lines
