@@ -23,18 +23,16 @@ struct Matrix {
     }
 
     /// `self · weightᵀ`: a linear layer with a weight stored `[out, in]`, as transformers stores it.
-    func timesTransposed(_ weight: Matrix) -> Matrix {
+    func timesTransposed(_ weight: WeightView) -> Matrix {
         precondition(columns == weight.columns, "\(rows)x\(columns) · (\(weight.rows)x\(weight.columns))ᵀ")
         var result = Matrix(zeros: rows, weight.rows)
         guard rows > 0, weight.rows > 0, columns > 0 else { return result }
         values.withUnsafeBufferPointer { a in
-            weight.values.withUnsafeBufferPointer { b in
-                result.values.withUnsafeMutableBufferPointer { c in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(weight.rows), Int32(columns), 1,
-                        a.baseAddress, Int32(columns), b.baseAddress, Int32(columns), 0, c.baseAddress,
-                        Int32(weight.rows))
-                }
+            result.values.withUnsafeMutableBufferPointer { c in
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(weight.rows), Int32(columns), 1,
+                    a.baseAddress, Int32(columns), weight.values.baseAddress, Int32(columns), 0, c.baseAddress,
+                    Int32(weight.rows))
             }
         }
         return result

@@ -145,7 +145,7 @@ public struct T5ForwardPass {
 
     /// `x · Wᵀ` for the weight `name`, stored at the pass's precision.
     private func linear(_ input: Matrix, _ name: String) throws -> Matrix {
-        var output = input.timesTransposed(try weights.matrix(name))
+        var output = try weights.withMatrix(name) { input.timesTransposed($0) }
         rounding.store(&output, at: name)
         return output
     }
@@ -161,8 +161,9 @@ public struct T5ForwardPass {
     private func embed(_ ids: [Int]) throws -> Matrix {
         var result = Matrix(zeros: ids.count, config.dModel)
         for (row, id) in ids.enumerated() {
-            let embedding = try weights.rows(TiedEmbeddings.canonical, id..<(id + 1))
-            for column in 0..<config.dModel { result[row, column] = embedding.values[column] }
+            try weights.withRows(TiedEmbeddings.canonical, id..<(id + 1)) { embedding in
+                for column in 0..<config.dModel { result[row, column] = embedding.values[column] }
+            }
         }
         return result
     }
@@ -291,7 +292,7 @@ public struct T5ForwardPass {
         var start = 0
         while start < config.vocabSize {
             let end = min(start + block, config.vocabSize)
-            var part = scaled.timesTransposed(try weights.rows(weights.outputEmbeddingName, start..<end))
+            var part = try weights.withRows(weights.outputEmbeddingName, start..<end) { scaled.timesTransposed($0) }
             rounding.store(&part, at: "the LM head")
             for row in 0..<hidden.rows {
                 for column in 0..<(end - start) { logits[row, start + column] = part[row, column] }

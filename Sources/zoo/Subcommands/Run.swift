@@ -31,6 +31,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Print {\"logits\": [[[...]]], \"encoder_last_hidden_state\": [[[...]]], ...} for scripts.")
     var json = false
 
+    @Option(
+        name: .customLong("repeat"), help: "Run the forward pass this many times and print the median time on stderr.")
+    var repeatCount: Int = 1
+
     func validate() throws {
         guard !inputIDs.isEmpty, inputIDs.count == decoderInputIDs.count else {
             throw ValidationError("give as many --decoder-input-ids rows as --input-ids rows (at least one)")
@@ -44,10 +48,20 @@ struct Run: ParsableCommand {
         let model = try analyzed.t5.get()
         let (encoder, encoderMask) = Self.padded(try Self.parseRows(inputIDs))
         let (decoder, decoderMask) = Self.padded(try Self.parseRows(decoderInputIDs))
-        let output = try T5ForwardPass(checkpoint: analyzed.checkpoint, config: model.config, precision: precision).run(
-            .init(
-                inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder,
-                decoderAttentionMask: decoderMask))
+        let pass = T5ForwardPass(checkpoint: analyzed.checkpoint, config: model.config, precision: precision)
+        let batch = T5ForwardPass.Batch(
+            inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
+        var output = try pass.run(batch)
+        if repeatCount > 1 {
+            var seconds: [Double] = []
+            for _ in 0..<repeatCount {
+                let start = DispatchTime.now().uptimeNanoseconds
+                output = try pass.run(batch)
+                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let median = seconds.sorted()[seconds.count / 2]
+            Terminal.writeError(String(format: "forward pass: median %.4f s over %d runs\n", median, repeatCount))
+        }
         if json {
             try printJSON(RunJSON(output, top: top))
         } else {
@@ -119,9 +133,16 @@ struct RunJSON: Encodable {
 
     static func topTokens(_ output: T5ForwardPass.Output, row: Int, position: Int, count: Int) -> [Token] {
         let start = (row * output.decoderLength + position) * output.vocabularySize
-        let scores = output.logits[start..<(start + output.vocabularySize)]
-        return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(count, 0))
-            .map { Token(token: $0 - start, logit: scores[$0]) }
+        // Keep the best `count` in a small sorted list rather than sorting the whole vocabulary.
+        var best: [Token] = []
+        for token in 0..<output.vocabularySize {
+            let logit = output.logits[start + token]
+            guard best.count < count || logit > (best.last?.logit ?? -.infinity) else { continue }
+            let index = best.firstIndex { $0.logit < logit } ?? best.count
+            best.insert(Token(token: token, logit: logit), at: index)
+            if best.count > count { best.removeLast() }
+        }
+        return best
     }
 }
 
