@@ -48,6 +48,26 @@ public enum ChecksumManifest {
         return entries
     }
 
+    /// The manifest of a single-file checkpoint: `<file>.sha256` beside it.
+    public static func sidecar(of file: URL) -> URL {
+        file.deletingLastPathComponent().appendingPathComponent(file.lastPathComponent + ".sha256")
+    }
+
+    /// Writes `<file>.sha256` (one `sha256sum` line) beside `file`.
+    public static func writeSidecar(for file: URL) throws {
+        let digest = try FileDigest.sha256(path: file.path)
+        try Data(text([(file.lastPathComponent, digest)]).utf8).write(to: sidecar(of: file), options: .atomic)
+    }
+
+    /// The manifest that covers the checkpoint the user named: `SHA256SUMS` inside a model
+    /// directory, or the `.sha256` beside a single file; `nil` if there is none.
+    public static func manifest(for checkpoint: URL) -> URL? {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: checkpoint.path, isDirectory: &isDirectory)
+        let candidate = isDirectory.boolValue ? checkpoint.appendingPathComponent(fileName) : sidecar(of: checkpoint)
+        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
+    }
+
     /// Checks the manifest at `manifest` against the files beside it.
     ///
     /// - Throws: `VerifyError.invalidManifest` for a line that is not `<64 hex>  <path>`.

@@ -72,6 +72,8 @@ struct ConvertCommand: ParsableCommand {
                         + "nothing was written (rerun with --no-verify to keep it anyway)")
             }
         }
+        // A single file gets its manifest beside it once it is in place (a directory's is inside it).
+        if !plan.writesDirectory { try ChecksumManifest.writeSidecar(for: report.destination) }
         if json {
             try printJSON(ConversionJSON(plan: plan, report: report))
         } else {

@@ -69,6 +69,8 @@ struct Demo: ParsableCommand {
             dtype: .bf16, shardSize: 300_000, format: .pytorch,
             compareWith: bf16.appendingPathComponent("model.safetensors"),
             expectBitExact: true)
+        runner.checkManifest(of: bf16)
+        runner.runForwardPass(sampleURL, config: config, source: source)
 
         print("")
         if runner.failures > 0 {
@@ -76,7 +78,7 @@ struct Demo: ParsableCommand {
             throw ExitCode.failure
         }
         print(
-            "demo: \(runner.steps) conversions, \(runner.steps) checks passed"
+            "demo: \(runner.steps) steps, \(runner.steps) checks passed"
                 + (workDirectory == nil ? "" : "; outputs in \(work.path)"))
     }
 }
@@ -161,6 +163,46 @@ private struct StepRunner {
             failures += 1
         }
         return destination
+    }
+
+    /// Writes a SHA256SUMS manifest for `directory` and checks it, as `zoo checksum` does.
+    mutating func checkManifest(of directory: URL) {
+        steps += 1
+        do {
+            let written = try ChecksumManifest.write(for: directory)
+            let checked = try ChecksumManifest.check(directory.appendingPathComponent(ChecksumManifest.fileName))
+            let passed = checked.count == written.count && checked.allSatisfy(\.passed)
+            print("\(passed ? "ok  " : "FAIL") SHA256SUMS for \(directory.lastPathComponent): \(written.count) files hashed "
+                + "in parallel, checked back (`sha256sum -c` reads the same file)")
+            if !passed { failures += 1 }
+        } catch {
+            print("FAIL SHA256SUMS for \(directory.lastPathComponent): \(error)")
+            failures += 1
+        }
+    }
+
+    /// Runs the sample in fp32 and in fp16 and prints its top tokens, as `zoo run` does.
+    mutating func runForwardPass(_ sample: URL, config: T5Config, source: AnalyzedCheckpoint) {
+        steps += 1
+        do {
+            let batch = T5ForwardPass.Batch(inputIDs: [[5, 6, 7, 8, 9, 10, 11, 1]], decoderInputIDs: [[0, 5, 6]])
+            let fp32 = try T5ForwardPass(checkpoint: source.checkpoint, config: config).run(batch)
+            let fp16 = try T5ForwardPass(checkpoint: source.checkpoint, config: config, precision: .fp16).run(batch)
+            let top = (0..<fp32.decoderLength).map { position in
+                let row = fp32.logits[(position * fp32.vocabularySize)..<((position + 1) * fp32.vocabularySize)]
+                return (row.indices.max { row[$0] < row[$1] } ?? 0) - position * fp32.vocabularySize
+            }
+            let drift = zip(fp32.logits, fp16.logits).map { abs($0 - $1) }.max() ?? 0
+            // What transformers' T5ForConditionalGeneration predicts here (Tests/Fixtures/forward/sample_single).
+            let finite = fp16.logits.allSatisfy(\.isFinite) && top == [1034, 5, 6]
+            print("\(finite ? "ok  " : "FAIL") zoo run on the sample (input 5..11,1; decoder 0,5,6): top tokens \(top) "
+                + "(transformers gives [1034, 5, 6]); fp16 mode within \(scientific(Double(drift))) of fp32, "
+                + "\(fp16.overflowedActivations) activations overflowed")
+            if !finite { failures += 1 }
+        } catch {
+            print("FAIL zoo run on the sample: \(error)")
+            failures += 1
+        }
     }
 
     private func scientific(_ value: Double) -> String { String(format: "%.2e", value) }

@@ -48,11 +48,10 @@ struct VerifyCommand: ParsableCommand {
             "\(a): \(analyzed.checkpoint.format.displayName), \(analyzed.checkpoint.tensors.count) tensors, "
                 + "stored checksums verified"
         ]
-        let manifest = analyzed.checkpoint.directory.appendingPathComponent(ChecksumManifest.fileName)
-        if FileManager.default.fileExists(atPath: manifest.path) {
+        if let manifest = ChecksumManifest.manifest(for: url) {
             let entries = try ChecksumManifest.check(manifest)
             let bad = entries.filter { !$0.passed }
-            lines.append("  \(ChecksumManifest.fileName): \(entries.count - bad.count) of \(entries.count) files match")
+            lines.append("  \(manifest.lastPathComponent): \(entries.count - bad.count) of \(entries.count) files match")
             problems += bad.map { "\($0.path): SHA-256 \($0.actual ?? "unreadable") does not match \($0.expected)" }
         }
         if case let .success(model) = analyzed.t5 {
