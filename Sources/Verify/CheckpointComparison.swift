@@ -13,6 +13,7 @@ public struct CheckpointComparison: Sendable {
     public var bitExactCount: Int { tensors.filter(\.bitExact).count }
     public var maxAbsoluteError: Double { tensors.map(\.maxAbsoluteError).max() ?? 0 }
     public var maxRelativeError: Double { tensors.map(\.maxRelativeError).max() ?? 0 }
+    public var maxULPError: Double { tensors.map(\.maxULPError).max() ?? 0 }
 
     /// Compares `converted` with `source`, tensor by tensor, by name.
     ///

@@ -12,6 +12,9 @@ public struct TensorComparison: Sendable {
     public let tolerance: Tolerance
     public let maxAbsoluteError: Double
     public let maxRelativeError: Double
+    /// The largest error in units in the last place of the narrower dtype, at the expected value:
+    /// at most 0.5 for a correctly rounded cast (0 when the dtypes are equal).
+    public let maxULPError: Double
     /// Elements outside `tolerance`.
     public let mismatches: Int
     /// Index (row-major) of the first element outside `tolerance`.
@@ -27,14 +30,15 @@ public struct TensorComparison: Sendable {
     public static func compare(_ actual: TensorRef, with expected: TensorRef) -> TensorComparison {
         let count = expected.spec.elementCount
         func verdict(
-            _ bitExact: Bool, _ tolerance: Tolerance, _ maxAbs: Double, _ maxRel: Double, _ bad: Int, _ first: Int?
+            _ bitExact: Bool, _ tolerance: Tolerance, _ maxAbs: Double, _ maxRel: Double, _ bad: Int, _ first: Int?,
+            ulp: Double = 0
         )
             -> TensorComparison
         {
             TensorComparison(
                 name: expected.name, expectedDType: expected.dtype, actualDType: actual.dtype, elementCount: count,
                 bitExact: bitExact, tolerance: tolerance, maxAbsoluteError: maxAbs, maxRelativeError: maxRel,
-                mismatches: bad, firstMismatch: first)
+                maxULPError: ulp, mismatches: bad, firstMismatch: first)
         }
         guard actual.shape == expected.shape else {
             return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
@@ -54,8 +58,10 @@ public struct TensorComparison: Sendable {
         let tolerance = actual.dtype == expected.dtype ? Tolerance.exact : Tolerance.rounding(to: narrower)
         var maxAbs = 0.0
         var maxRel = 0.0
+        var maxULP = 0.0
         var bad = 0
         var first: Int?
+        let ulpBits = Self.mantissaBits(narrower)
         forEachPair(actual, expected) { index, value, reference in
             if !tolerance.accepts(value, expected: reference) {
                 bad += 1
@@ -65,8 +71,29 @@ public struct TensorComparison: Sendable {
             let error = abs(value - reference)
             maxAbs = max(maxAbs, error)
             if reference != 0 { maxRel = max(maxRel, error / abs(reference)) }
+            if let ulpBits, error > 0 {
+                maxULP = max(maxULP, error / Self.ulp(of: reference, mantissaBits: ulpBits.0, minExponent: ulpBits.1))
+            }
         }
-        return verdict(false, tolerance, maxAbs, maxRel, bad, first)
+        return verdict(false, tolerance, maxAbs, maxRel, bad, first, ulp: maxULP)
+    }
+
+    /// Explicit mantissa bits and smallest normal exponent of a float dtype.
+    private static func mantissaBits(_ dtype: DType) -> (Int, Int)? {
+        switch dtype {
+        case .bf16: (7, -126)
+        case .f16: (10, -14)
+        case .f32: (23, -126)
+        case .f64: (52, -1022)
+        default: nil
+        }
+    }
+
+    /// The spacing of representable values around `value` in a format with `mantissaBits`
+    /// (subnormals: the spacing at the smallest normal exponent).
+    private static func ulp(of value: Double, mantissaBits: Int, minExponent: Int) -> Double {
+        let exponent = value == 0 ? minExponent : max(Int(value.exponent), minExponent)
+        return Double(sign: .plus, exponent: exponent - mantissaBits, significand: 1)
     }
 
     /// Calls `body` with each element of both tensors as `Double`, decoding a chunk at a time.

@@ -50,6 +50,9 @@ import Testing
         let comparison = TensorComparison.compare(cast, with: source)
         #expect(comparison.passed, "max rel \(comparison.maxRelativeError)")
         #expect(comparison.maxRelativeError <= Tolerance.rounding(to: dtype).relative)
+        #expect(
+            comparison.maxULPError <= 0.5 && comparison.maxULPError > 0.4,
+            "correctly rounded: \(comparison.maxULPError) ulp")
         #expect(!comparison.bitExact)
     }
 

@@ -156,6 +156,27 @@ import Testing
         #expect(check.status == 1 && check.stdout.contains("config.json: FAILED"))
     }
 
+    @Test func anFP16ConversionThatOverflowsIsRefusedWithTheReason() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("f16")
+        let run = try ZooBinary.run([
+            "convert", Fixtures.url("overflow_fp16").path, destination.path, "--dtype", "fp16",
+        ])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("activations overflowed fp16"), "\(run.stderr)")
+        #expect(run.stderr.contains("parity: FAILED") && run.stderr.contains("nothing was written"))
+        #expect(!FileManager.default.fileExists(atPath: destination.path))
+        #expect(temporary.contents().isEmpty, "no staging directory left")
+
+        // Kept anyway with --no-verify, `zoo verify` then says the same and exits non-zero.
+        let kept = try ZooBinary.run([
+            "convert", Fixtures.url("overflow_fp16").path, destination.path, "--dtype", "fp16", "--no-verify",
+        ])
+        #expect(kept.status == 0)
+        let verify = try ZooBinary.run(["verify", Fixtures.url("overflow_fp16").path, destination.path])
+        #expect(verify.status == 1 && verify.stdout.contains("activations overflowed fp16"))
+    }
+
     @Test func verifyFailsOnADifferentCheckpoint() throws {
         let run = try ZooBinary.run(["verify", Fixtures.sample.path, Fixtures.url("t5_gated_untied").path])
         #expect(run.status == 1)

@@ -172,8 +172,9 @@ private struct StepRunner {
             let written = try ChecksumManifest.write(for: directory)
             let checked = try ChecksumManifest.check(directory.appendingPathComponent(ChecksumManifest.fileName))
             let passed = checked.count == written.count && checked.allSatisfy(\.passed)
-            print("\(passed ? "ok  " : "FAIL") SHA256SUMS for \(directory.lastPathComponent): \(written.count) files hashed "
-                + "in parallel, checked back (`sha256sum -c` reads the same file)")
+            print(
+                "\(passed ? "ok  " : "FAIL") SHA256SUMS for \(directory.lastPathComponent): \(written.count) files hashed "
+                    + "in parallel, checked back (`sha256sum -c` reads the same file)")
             if !passed { failures += 1 }
         } catch {
             print("FAIL SHA256SUMS for \(directory.lastPathComponent): \(error)")
@@ -195,9 +196,10 @@ private struct StepRunner {
             let drift = zip(fp32.logits, fp16.logits).map { abs($0 - $1) }.max() ?? 0
             // What transformers' T5ForConditionalGeneration predicts here (Tests/Fixtures/forward/sample_single).
             let finite = fp16.logits.allSatisfy(\.isFinite) && top == [1034, 5, 6]
-            print("\(finite ? "ok  " : "FAIL") zoo run on the sample (input 5..11,1; decoder 0,5,6): top tokens \(top) "
-                + "(transformers gives [1034, 5, 6]); fp16 mode within \(scientific(Double(drift))) of fp32, "
-                + "\(fp16.overflowedActivations) activations overflowed")
+            print(
+                "\(finite ? "ok  " : "FAIL") zoo run on the sample (input 5..11,1; decoder 0,5,6): top tokens \(top) "
+                    + "(transformers gives [1034, 5, 6]); fp16 mode within \(scientific(Double(drift))) of fp32, "
+                    + "\(fp16.overflowedActivations) activations overflowed")
             if !finite { failures += 1 }
         } catch {
             print("FAIL zoo run on the sample: \(error)")

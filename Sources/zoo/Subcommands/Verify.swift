@@ -51,7 +51,8 @@ struct VerifyCommand: ParsableCommand {
         if let manifest = ChecksumManifest.manifest(for: url) {
             let entries = try ChecksumManifest.check(manifest)
             let bad = entries.filter { !$0.passed }
-            lines.append("  \(manifest.lastPathComponent): \(entries.count - bad.count) of \(entries.count) files match")
+            lines.append(
+                "  \(manifest.lastPathComponent): \(entries.count - bad.count) of \(entries.count) files match")
             problems += bad.map { "\($0.path): SHA-256 \($0.actual ?? "unreadable") does not match \($0.expected)" }
         }
         if case let .success(model) = analyzed.t5 {

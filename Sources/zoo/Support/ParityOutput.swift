@@ -13,6 +13,8 @@ struct ParityJSON: Encodable {
         let extra: [String]
         let max_abs_error: Double
         let max_rel_error: Double
+        /// In units in the last place of the narrower dtype: at most 0.5 for correct rounding.
+        let max_ulp_error: Double
     }
 
     struct Logits: Encodable {
@@ -47,7 +49,7 @@ struct ParityJSON: Encodable {
             compared: comparison.tensors.count, bit_identical: comparison.bitExactCount,
             failed: comparison.tensors.filter { !$0.passed }.map(\.name), missing: comparison.missing,
             extra: comparison.extra, max_abs_error: comparison.maxAbsoluteError,
-            max_rel_error: comparison.maxRelativeError)
+            max_rel_error: comparison.maxRelativeError, max_ulp_error: comparison.maxULPError)
         logits = report.logits.map {
             Logits(
                 max_abs_error: $0.maxAbsoluteError, max_rel_error: $0.maxRelativeError,
@@ -63,7 +65,8 @@ struct ParityJSON: Encodable {
         var lines = [
             "  tensors: \(tensors.compared) compared, \(tensors.bit_identical) bit-identical"
                 + (rounded_to.map {
-                    ", rounded to \($0): max abs \(sci(tensors.max_abs_error)), max rel \(sci(tensors.max_rel_error))"
+                    ", rounded to \($0): max abs \(sci(tensors.max_abs_error)), max rel \(sci(tensors.max_rel_error)), "
+                        + "max \(String(format: "%.2f", tensors.max_ulp_error)) ulp"
                 } ?? "")
         ]
         for name in tensors.failed.prefix(5) { lines.append("    differs beyond its bound: \(name)") }
