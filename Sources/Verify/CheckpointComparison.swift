@@ -1,5 +1,7 @@
 import Convert
+import Dispatch
 import Formats
+import Foundation
 
 /// A tensor-by-tensor comparison of a converted checkpoint with its source.
 public struct CheckpointComparison: Sendable {
@@ -24,13 +26,13 @@ public struct CheckpointComparison: Sendable {
             converted.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let sourceNames = Set(source.tensors.map(\.name))
         let foldable = Set(TiedEmbeddings.embeddingAliases + [TiedEmbeddings.lmHead])
-        var tensors: [TensorComparison] = []
+        var pairs: [(actual: TensorRef, expected: TensorRef)] = []
         var missing: [String] = []
         for expected in source.tensors {
             if let actual = convertedByName[expected.name] {
-                tensors.append(.compare(actual, with: expected))
+                pairs.append((actual, expected))
             } else if foldable.contains(expected.name), let shared = convertedByName[TiedEmbeddings.canonical] {
-                tensors.append(.compare(shared, with: expected))
+                pairs.append((shared, expected))
             } else {
                 missing.append(expected.name)
             }
@@ -40,13 +42,39 @@ public struct CheckpointComparison: Sendable {
         var extra: [String] = []
         for tensor in converted.tensors where !sourceNames.contains(tensor.name) {
             if foldable.contains(tensor.name), let shared = source.tensor(named: TiedEmbeddings.canonical) {
-                tensors.append(.compare(tensor, with: shared))
+                pairs.append((tensor, shared.renamed(tensor.name)))
             } else {
                 extra.append(tensor.name)
             }
         }
+        // Tensors are independent: compare them on every core.
+        let results = ComparisonSlots(count: pairs.count)
+        let work = pairs
+        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+            results.store(index, TensorComparison.compare(work[index].actual, with: work[index].expected))
+        }
+        let tensors = results.values()
         self.tensors = tensors
         self.missing = missing
         self.extra = extra
+    }
+}
+
+/// Results written by concurrent workers, one slot each.
+private final class ComparisonSlots: @unchecked Sendable {
+    // @unchecked: each worker writes only its own slot, under the lock.
+    private var slots: [TensorComparison?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func store(_ index: Int, _ result: TensorComparison) {
+        lock.withLock { slots[index] = result }
+    }
+
+    func values() -> [TensorComparison] {
+        lock.withLock { slots.compactMap { $0 } }
     }
 }

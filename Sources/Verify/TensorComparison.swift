@@ -56,71 +56,103 @@ public struct TensorComparison: Sendable {
 
         let narrower = actual.dtype.byteSize <= expected.dtype.byteSize ? actual.dtype : expected.dtype
         let tolerance = actual.dtype == expected.dtype ? Tolerance.exact : Tolerance.rounding(to: narrower)
-        var maxAbs = 0.0
-        var maxRel = 0.0
-        var maxULP = 0.0
-        var bad = 0
-        var first: Int?
-        let ulpBits = Self.mantissaBits(narrower)
-        forEachPair(actual, expected) { index, value, reference in
-            if !tolerance.accepts(value, expected: reference) {
-                bad += 1
-                if first == nil { first = index }
+        var statistics = ErrorStatistics(tolerance: tolerance, ulpFormat: Self.ulpFormat(narrower))
+        do {
+            try forEachChunkPair(actual, expected) { start, values, references in
+                statistics.add(values, references, startingAt: start)
             }
-            guard value.isFinite, reference.isFinite else { return }
-            let error = abs(value - reference)
-            maxAbs = max(maxAbs, error)
-            if reference != 0 { maxRel = max(maxRel, error / abs(reference)) }
-            if let ulpBits, error > 0 {
-                maxULP = max(maxULP, error / Self.ulp(of: reference, mantissaBits: ulpBits.0, minExponent: ulpBits.1))
-            }
+        } catch {
+            return verdict(false, tolerance, .infinity, .infinity, max(count, 1), 0)  // unreadable bytes
         }
-        return verdict(false, tolerance, maxAbs, maxRel, bad, first, ulp: maxULP)
+        return verdict(
+            false, tolerance, statistics.maxAbs, statistics.maxRel, statistics.bad, statistics.first,
+            ulp: statistics.maxULP)
     }
 
-    /// Explicit mantissa bits and smallest normal exponent of a float dtype.
-    private static func mantissaBits(_ dtype: DType) -> (Int, Int)? {
+    /// Explicit mantissa bits and smallest normal exponent of the narrower float dtype (`nil`: f64,
+    /// where a difference is never a rounding).
+    private static func ulpFormat(_ dtype: DType) -> (mantissaBits: Int, minExponent: Int)? {
         switch dtype {
         case .bf16: (7, -126)
         case .f16: (10, -14)
         case .f32: (23, -126)
-        case .f64: (52, -1022)
         default: nil
         }
     }
 
-    /// The spacing of representable values around `value` in a format with `mantissaBits`
-    /// (subnormals: the spacing at the smallest normal exponent).
-    private static func ulp(of value: Double, mantissaBits: Int, minExponent: Int) -> Double {
-        let exponent = value == 0 ? minExponent : max(Int(value.exponent), minExponent)
-        return Double(sign: .plus, exponent: exponent - mantissaBits, significand: 1)
-    }
-
-    /// Calls `body` with each element of both tensors as `Double`, decoding a chunk at a time.
-    private static func forEachPair(_ left: TensorRef, _ right: TensorRef, _ body: (Int, Double, Double) -> Void) {
+    /// Calls `body` with consecutive chunks of both tensors widened to `Double` (exact for every
+    /// float dtype), read with `pread` so that comparing two large checkpoints keeps only the
+    /// chunks resident.
+    private static func forEachChunkPair(
+        _ left: TensorRef, _ right: TensorRef,
+        _ body: (Int, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>) -> Void
+    ) throws {
         let count = left.spec.elementCount
-        let chunk = 1 << 14
-        var leftValues = [Double](repeating: 0, count: chunk)
-        var rightValues = [Double](repeating: 0, count: chunk)
+        let chunk = 1 << 16
+        let leftValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunk)
+        let rightValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunk)
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * 8, alignment: 64)
+        defer {
+            leftValues.deallocate()
+            rightValues.deallocate()
+            raw.deallocate()
+        }
         var done = 0
         while done < count {
             let n = min(chunk, count - done)
-            decode(left, from: done, count: n, into: &leftValues)
-            decode(right, from: done, count: n, into: &rightValues)
-            for index in 0..<n { body(done + index, leftValues[index], rightValues[index]) }
+            try decode(left, from: done, count: n, staging: raw, into: leftValues)
+            try decode(right, from: done, count: n, staging: raw, into: rightValues)
+            body(
+                done, UnsafeBufferPointer(rebasing: leftValues[0..<n]),
+                UnsafeBufferPointer(rebasing: rightValues[0..<n]))
             done += n
         }
     }
 
-    /// Widens `count` elements starting at element `start` to `Double` (exact for every float dtype).
-    private static func decode(_ tensor: TensorRef, from start: Int, count: Int, into output: inout [Double]) {
+    /// Reads `count` elements from element `start` and widens them to `Double`.
+    private static func decode(
+        _ tensor: TensorRef, from start: Int, count: Int, staging: UnsafeMutableRawBufferPointer,
+        into output: UnsafeMutableBufferPointer<Double>
+    ) throws {
+        guard let buffer = staging.baseAddress, let target = output.baseAddress else { return }
+        let itemSize = tensor.dtype.byteSize
+        let first = tensor.fileOffset + start * itemSize
+        try tensor.file.read(first..<(first + count * itemSize), into: buffer)
         var ignored = CastStatistics()
-        tensor.withUnsafeBytes { bytes in
-            output.withUnsafeMutableBytes { target in
-                guard let source = bytes.baseAddress, let destination = target.baseAddress else { return }
-                FloatCast.convert(
-                    source + start * tensor.dtype.byteSize, from: tensor.dtype, into: destination, to: .f64,
-                    count: count, statistics: &ignored)
+        FloatCast.convert(buffer, from: tensor.dtype, into: target, to: .f64, count: count, statistics: &ignored)
+    }
+}
+
+/// Running error statistics of a tensor comparison, over chunks.
+private struct ErrorStatistics {
+    let tolerance: Tolerance
+    let ulpFormat: (mantissaBits: Int, minExponent: Int)?
+    var maxAbs = 0.0
+    var maxRel = 0.0
+    var maxULP = 0.0
+    var bad = 0
+    var first: Int?
+
+    mutating func add(
+        _ values: UnsafeBufferPointer<Double>, _ references: UnsafeBufferPointer<Double>, startingAt start: Int
+    ) {
+        for index in 0..<values.count {
+            let value = values[index]
+            let reference = references[index]
+            if !tolerance.accepts(value, expected: reference) {
+                bad += 1
+                if first == nil { first = start + index }
+            }
+            guard value.isFinite, reference.isFinite else { continue }
+            let error = abs(value - reference)
+            guard error > 0 else { continue }
+            maxAbs = max(maxAbs, error)
+            if reference != 0 { maxRel = max(maxRel, error / abs(reference)) }
+            if let ulpFormat {
+                // 2^(exponent - mantissa bits), from the exponent field (subnormals: the smallest normal's).
+                let exponent = max(Int((reference.bitPattern >> 52) & 0x7FF) - 1023, ulpFormat.minExponent)
+                let ulp = Double(bitPattern: UInt64(exponent - ulpFormat.mantissaBits + 1023) << 52)
+                maxULP = max(maxULP, error / ulp)
             }
         }
     }
