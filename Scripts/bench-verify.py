@@ -517,7 +517,7 @@ def checksum_section(zoo: Path, work: Path, repeat: int, source: Path) -> tuple:
         "",
         f"{directory}: {', '.join(f'{p.name} ({p.stat().st_size / MB:.1f} MB)' for p in files)}, "
         f"{total / MB:.1f} MB in all (F1, F2); warm page cache. Median and min–max over {repeat} rounds after a "
-        "warm-up. zoo hashes the files in parallel (one per core) through a read-only mapping, and writes "
+        "warm-up. zoo hashes the files in parallel (one per core), reading them with pread, and writes "
         "DIR/SHA256SUMS (deleted before every run).",
         "",
         *lines,
