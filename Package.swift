@@ -26,7 +26,11 @@ let package = Package(
         // Bytes on disk <-> named tensors. Knows nothing about T5.
         .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
-        .target(name: "Convert", dependencies: ["Formats", "CZooKernels"]),
+        .target(
+            name: "Convert", dependencies: ["Formats", "CZooKernels"],
+            // The registry of the T5-Efficient family; `registry.json` at the top is a link to it.
+            resources: [.copy("Resources/registry.json")]
+        ),
         // Numbers: tensor comparison, digests.
         .target(
             name: "Verify",

@@ -12,6 +12,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case tiedTensorDiffers(path: String, tensor: String, canonical: String, byteOffset: Int)
     case invalidShardSize(String)
     case unsupportedCast(tensor: String, from: String, to: String)
+    case invalidRegistry(reason: String)
+    case unknownCheckpoint(name: String, closest: [String])
     /// `--to` names one format and the destination's extension another.
     case formatMismatch(destination: String, asked: String, named: String)
 
@@ -36,6 +38,10 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "invalid shard size '\(text)': use a byte count or a number with KB, MB or GB (e.g. 500MB, 2GB)"
         case let .unsupportedCast(tensor, from, to):
             "tensor '\(tensor)': cannot cast \(from) to \(to)"
+        case let .invalidRegistry(reason):
+            "invalid registry: \(reason)"
+        case let .unknownCheckpoint(name, closest):
+            "no such checkpoint '\(name)'; closest: \(closest.joined(separator: ", "))"
         case let .formatMismatch(destination, asked, named):
             "\(destination): --to \(asked) asked, but the file name says \(named)"
         }

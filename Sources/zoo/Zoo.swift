@@ -11,6 +11,9 @@ struct Zoo: ParsableCommand {
             casts them between fp32, fp16 and bf16, and checks the result.
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, ConvertCommand.self, VerifyCommand.self, Checksum.self, Run.self, Demo.self]
+        subcommands: [
+            List.self, Info.self, Inspect.self, ConvertCommand.self, VerifyCommand.self, Checksum.self, Run.self,
+            Demo.self,
+        ]
     )
 }

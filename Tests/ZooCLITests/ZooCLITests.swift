@@ -183,6 +183,41 @@ import Testing
         #expect(run.stdout.contains("parity: FAILED"))
     }
 
+    @Test func listsTheRegistry() throws {
+        let all = try ZooBinary.run(["list"])
+        #expect(all.status == 0 && all.stdout.contains("170 checkpoints"))
+        let large = try ZooBinary.run(["list", "--base", "large", "--supported", "--json"])
+        let rows = try #require(try JSONParser.parse(Array(large.stdout.utf8)).arrayValue)
+        #expect(!rows.isEmpty && rows.allSatisfy { $0["status"]?.stringValue == "supported" })
+        let dm128 = rows.first { $0["name"]?.stringValue == "t5-efficient-large-dm128" }
+        #expect(dm128?["parameters"]?.intValue == 92_209_408 && dm128?["d_model"]?.intValue == 128)
+        let unsupported = try ZooBinary.run(["list", "--unsupported"])
+        #expect(unsupported.stdout.contains("10 checkpoints") && unsupported.stdout.contains("t5-efficient-xl-skv"))
+        #expect(try ZooBinary.run(["list", "--base", "huge"]).status == 64)
+    }
+
+    @Test func infoExplainsACheckpointOrSuggestsNames() throws {
+        let info = try ZooBinary.run(["info", "t5-efficient-large-dm128"])
+        #expect(info.status == 0)
+        #expect(info.stdout.contains("92,209,408 (embedding 4,112,384, encoder 37,755,520, decoder 50,341,504)"))
+        #expect(info.stdout.contains("google/t5-efficient-large-dm128"))
+        let json = try JSONParser.parse(
+            Array(try ZooBinary.run(["info", "t5-efficient-tiny-sh", "--json"]).stdout.utf8))
+        #expect(json["status"]?.stringValue == "unsupported" && json["parameters"] == JSONValue.null)
+        #expect(json["architecture"]?["d_model"]?.intValue == 256)
+        let unknown = try ZooBinary.run(["info", "t5-efficient-large-dm129"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("closest: t5-efficient-large-dm128"))
+    }
+
+    @Test func inspectSaysWhetherTheArchitectureIsAFamilyMember() throws {
+        // The sample is scaled down: no T5-Efficient checkpoint has its architecture.
+        let sample = try ZooBinary.run(["inspect", Fixtures.sample.path, "--json"])
+        #expect(try JSONParser.parse(Array(sample.stdout.utf8))["registry_matches"] == .array([]))
+        #expect(
+            try ZooBinary.run(["inspect", Fixtures.sample.path]).stdout.contains(
+                "no T5-Efficient checkpoint has this architecture"))
+    }
+
     @Test func invalidOptionsAreUsageErrors() throws {
         let badSize = try ZooBinary.run(["convert", Fixtures.sample.path, "/tmp/x", "--shard-size", "lots"])
         #expect(badSize.status == 64)

@@ -78,9 +78,26 @@ public struct T5Config: Sendable, Equatable, Codable {
         return tensors
     }
 
-    /// Parameters of the model, tied embeddings counted once.
+    /// Parameters of the model, tied embeddings counted once: the same tensor list `T5Model`
+    /// checks a loaded checkpoint against.
     public var parameterCount: Int {
         expectedTensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    }
+
+    /// `parameterCount` split into the embedding (and untied LM head), the encoder and the decoder.
+    public var parameterBreakdown: (embedding: Int, encoder: Int, decoder: Int) {
+        var parts = (embedding: 0, encoder: 0, decoder: 0)
+        for (name, shape) in expectedTensors {
+            let count = shape.reduce(1, *)
+            if name.hasPrefix("encoder.") {
+                parts.encoder += count
+            } else if name.hasPrefix("decoder.") {
+                parts.decoder += count
+            } else {
+                parts.embedding += count
+            }
+        }
+        return parts
     }
 
     private func attention(_ prefix: String, relativeBias: Bool) -> [(String, [Int])] {

@@ -59,6 +59,11 @@ struct Inspect: ParsableCommand {
             print(
                 "              d_model \(config.d_model), d_ff \(config.d_ff), d_kv \(config.d_kv), heads \(config.num_heads), "
                     + "vocab \(config.vocab_size), \(config.relative_attention_num_buckets) buckets")
+            print(
+                "  registry    "
+                    + (report.registry_matches.isEmpty
+                        ? "no T5-Efficient checkpoint has this architecture"
+                        : report.registry_matches.joined(separator: ", ")))
             if !report.tied_aliases.isEmpty {
                 print("  tied        \(report.tied_aliases.joined(separator: ", ")) = shared.weight")
             }

@@ -55,6 +55,8 @@ struct InspectReport: Encodable {
     let t5_error: String?
     /// Entries that are not tensors (a training checkpoint's epoch, ...), reported and not converted.
     let skipped: [String]
+    /// Registry checkpoints with exactly this architecture (several names can share one).
+    let registry_matches: [String]
     let tensors: [Tensor]
 
     init(_ analyzed: AnalyzedCheckpoint) {
@@ -72,6 +74,11 @@ struct InspectReport: Encodable {
                 name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,
                 file: $0.file.path.split(separator: "/").last.map(String.init) ?? $0.file.path, offset: $0.fileOffset)
         }
+        var matches: [String] = []
+        if case let .success(model) = analyzed.t5, let registry = try? Registry.bundled() {
+            matches = registry.entries(matching: model.config).map(\.name)
+        }
+        registry_matches = matches
         switch analyzed.t5 {
         case let .success(model):
             config = Config(model.config)
