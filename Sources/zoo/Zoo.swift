@@ -12,7 +12,8 @@ struct Zoo: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            List.self, Info.self, Inspect.self, ConvertCommand.self, VerifyCommand.self, Checksum.self, Run.self,
+            List.self, Info.self, Pull.self, Inspect.self, ConvertCommand.self, VerifyCommand.self, Checksum.self,
+            Run.self,
             Demo.self,
         ]
     )

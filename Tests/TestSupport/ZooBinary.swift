@@ -24,10 +24,15 @@ public enum ZooBinary {
     }
 
     /// Runs `zoo arguments...` to completion and captures its output.
-    public static func run(_ arguments: [String], in directory: URL? = nil) throws -> ZooRun {
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
+        -> ZooRun
+    {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if let directory { process.currentDirectoryURL = directory }
         // Files rather than pipes: a child writing a lot to both streams can never block on a full pipe.
         let capture = TemporaryDirectory()

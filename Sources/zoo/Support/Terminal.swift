@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -26,7 +28,9 @@ enum Terminal {
 
 /// A one-line progress bar on standard error, redrawn at most a few times a second and only
 /// when standard error is a terminal.
-final class ProgressBar {
+final class ProgressBar: @unchecked Sendable {
+    // @unchecked: updates may come from a download's callback queue; `lock` orders them.
+    private let lock = NSLock()
     private let label: String
     private let enabled: Bool
     private var lastDraw: UInt64 = 0
@@ -39,6 +43,8 @@ final class ProgressBar {
 
     func update(done: Int, total: Int) {
         guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
         let now = Self.milliseconds()
         guard now - lastDraw >= 100 || done == total else { return }
         lastDraw = now
