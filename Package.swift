@@ -19,12 +19,14 @@ let package = Package(
         .target(name: "CZooSystem"),
         // OpenBLAS, for the matrix products of the reference forward pass.
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Zstandard, for compressed checkpoint files.
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
         .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate"]),
+        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(
             name: "Convert", dependencies: ["Formats", "CZooKernels"],

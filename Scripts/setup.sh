@@ -4,9 +4,9 @@
 set -euo pipefail
 
 # System libraries zoo links: libdeflate (CRC-32 of zip members), OpenBLAS (the reference
-# forward pass), libcurl (Foundation's HTTP client, for `zoo pull`), python3 (the tests' local
-# HTTP mirror). Later formats add libzstd-dev (zstd) and libprotobuf-c-dev (TensorFlow protos).
-APT_PACKAGES=(libdeflate-dev libopenblas-dev libcurl4 python3)
+# forward pass), zstd (compressed checkpoints), libcurl (Foundation's HTTP client, for `zoo pull`),
+# python3 (the tests' local HTTP mirror). TensorFlow checkpoints will add libprotobuf-c-dev.
+APT_PACKAGES=(libdeflate-dev libopenblas-dev libzstd-dev libcurl4 python3)
 
 if ! command -v swift >/dev/null 2>&1; then
     if [ -x /opt/swift/usr/bin/swift ]; then

@@ -85,7 +85,18 @@ public enum Converter {
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
             // A PyTorch shard stores its aliases too, so the index maps them to it.
             if plan.format == .pytorch { for alias in aliases { weightMap[alias.alias] = file.name } }
-            fileNames.append(plan.writesDirectory ? file.name : staged.destination.lastPathComponent)
+            if plan.request.compress {
+                // Written plain first (a PyTorch zip patches its headers at the end), then compressed.
+                // In a directory the file becomes `<name>.zst`; a single file keeps its staging name.
+                let compressed = URL(fileURLWithPath: path + Zstd.suffix)
+                try Zstd.compress(URL(fileURLWithPath: path), to: compressed)
+                try FileManager.default.removeItem(atPath: path)
+                if !plan.writesDirectory {
+                    try FileManager.default.moveItem(at: compressed, to: URL(fileURLWithPath: path))
+                }
+            }
+            let suffix = plan.request.compress && plan.writesDirectory ? Zstd.suffix : ""
+            fileNames.append(plan.writesDirectory ? file.name + suffix : staged.destination.lastPathComponent)
         }
 
         if plan.writesDirectory {

@@ -22,6 +22,7 @@ extension Checkpoint {
         if isDirectory.boolValue { return try openDirectory(url, checksums: checksums) }
 
         let (prefix, size) = try readPrefix(url)
+        if Zstd.isCompressed(prefix: prefix) { return try openCompressed(url, checksums: checksums) }
         if let reader = byteReaders.first(where: { $0.matches(prefix: prefix, fileSize: size) }) {
             return try reader.open(url, checksums: checksums)
         }
@@ -37,14 +38,32 @@ extension Checkpoint {
         throw CheckpointError.unrecognizedFormat(path: url.path, firstBytes: hex(prefix.prefix(16)))
     }
 
+    /// A `*.zst` file: decompressed (streaming) into a temporary file that is opened and unlinked at
+    /// once (the mapping keeps it readable; nothing is left behind on disk).
+    private static func openCompressed(_ url: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
+        let name =
+            url.lastPathComponent.hasSuffix(Zstd.suffix)
+            ? String(url.lastPathComponent.dropLast(Zstd.suffix.count)) : url.lastPathComponent
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zoo-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let plain = scratch.appendingPathComponent(name)
+        try Zstd.decompress(url, to: plain)
+        let inner = try open(plain, checksums: checksums)
+        return Checkpoint(
+            format: inner.format, location: url, directory: url.deletingLastPathComponent(), files: [url],
+            tensors: inner.tensors, metadata: inner.metadata, skipped: inner.skipped)
+    }
+
     private static func openDirectory(_ directory: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         if contents.contains(ShardedSafetensors.indexFileName) {
             return try ShardedSafetensors.open(
                 directory.appendingPathComponent(ShardedSafetensors.indexFileName), checksums: checksums)
         }
-        if contents.contains("model.safetensors") {
-            return try open(directory.appendingPathComponent("model.safetensors"), checksums: checksums)
+        for name in ["model.safetensors", "model.safetensors" + Zstd.suffix] where contents.contains(name) {
+            return try open(directory.appendingPathComponent(name), checksums: checksums)
         }
         let safetensors = contents.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }
         if safetensors.count == 1 {
@@ -54,8 +73,8 @@ extension Checkpoint {
             return try ShardedTorch.open(
                 directory.appendingPathComponent(ShardedTorch.indexFileName), checksums: checksums)
         }
-        if contents.contains("pytorch_model.bin") {
-            return try open(directory.appendingPathComponent("pytorch_model.bin"), checksums: checksums)
+        for name in ["pytorch_model.bin", "pytorch_model.bin" + Zstd.suffix] where contents.contains(name) {
+            return try open(directory.appendingPathComponent(name), checksums: checksums)
         }
         if contents.contains(where: { $0.hasSuffix(".index") }) {
             throw CheckpointError.unsupportedFormat(

@@ -141,4 +141,21 @@ import Testing
         #expect(ShardPlan.groups(byteCounts: [4, 4], limit: nil) == [[0, 1]])
         #expect(ShardPlan.groups(byteCounts: [], limit: 8) == [[]])
     }
+
+    @Test func compressedOutputsRoundTrip() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("zst")
+        let report = try Converter.run(
+            try ConversionPlan(
+                .init(source: Fixtures.sample, destination: destination, shardSize: 500_000, compress: true)))
+        #expect(report.files.filter { $0.hasPrefix("model-") }.allSatisfy { $0.hasSuffix(".safetensors.zst") })
+        let back = try Checkpoint.open(destination)
+        let sample = try Checkpoint.open(Fixtures.sample)
+        for tensor in back.tensors {
+            #expect(tensor.firstDifference(from: try #require(sample.tensor(named: tensor.name))) == nil)
+        }
+        let single = temporary.path("one.bin.zst")
+        _ = try Converter.run(try ConversionPlan(.init(source: destination, destination: single)))
+        #expect(try Checkpoint.open(single).format == .pytorchZip)
+    }
 }

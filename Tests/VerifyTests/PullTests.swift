@@ -103,6 +103,16 @@ import Testing
         }
     }
 
+    @Test func canKeepTheCacheCompressed() throws {
+        let home = TemporaryDirectory()
+        let report = try Puller.pull(
+            Self.name, from: .directory(try Self.mirror.get()), compress: true, cache: ModelCache(home: home.url),
+            registry: try Registry.bundled())
+        let files = try FileManager.default.contentsOfDirectory(atPath: report.destination.path).sorted()
+        #expect(files == ["SHA256SUMS", "config.json", "pytorch_model.bin.zst"])
+        #expect(try T5Model(try Checkpoint.open(report.destination)).parameterCount == 15_570_688)
+    }
+
     @Test func convertsOnTheWayIn() throws {
         let home = TemporaryDirectory()
         let destination = home.path("tiny-bf16")

@@ -234,7 +234,7 @@ import Testing
         let temporary = TemporaryDirectory()
         let run = try ZooBinary.run(["demo", "--work-directory", temporary.path("demo").path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("12 steps, 12 checks passed"))
+        #expect(run.stdout.contains("13 steps, 13 checks passed"))
         #expect(!run.stdout.contains("FAIL"))
     }
 }

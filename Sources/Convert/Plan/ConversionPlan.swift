@@ -16,10 +16,12 @@ public struct ConversionPlan: Sendable {
         public var force: Bool
         /// The output format; `nil` takes it from the destination's extension, else safetensors.
         public var format: OutputFormat?
+        /// Write the weight files zstd-compressed (`*.zst`); implied by a destination ending in `.zst`.
+        public var compress: Bool
 
         public init(
             source: URL, destination: URL, dtype: DType? = nil, shardSize: Int? = nil, force: Bool = false,
-            format: OutputFormat? = nil
+            format: OutputFormat? = nil, compress: Bool = false
         ) {
             self.source = source
             self.destination = destination
@@ -27,6 +29,7 @@ public struct ConversionPlan: Sendable {
             self.shardSize = shardSize
             self.force = force
             self.format = format
+            self.compress = compress || destination.pathExtension == "zst"
         }
     }
 

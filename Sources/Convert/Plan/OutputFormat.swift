@@ -43,8 +43,10 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         }
     }
 
-    /// The format a destination's extension names (`x.safetensors`, `x.bin`), if any.
+    /// The format a destination's extension names (`x.safetensors`, `x.bin`, and the same with
+    /// `.zst`), if any.
     public static func named(byExtensionOf url: URL) -> OutputFormat? {
-        allCases.first { $0.fileExtension == url.pathExtension }
+        let plain = url.pathExtension == "zst" ? url.deletingPathExtension() : url
+        return allCases.first { $0.fileExtension == plain.pathExtension }
     }
 }

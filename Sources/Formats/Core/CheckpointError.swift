@@ -22,6 +22,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case tensorNotIndexed(index: String, tensor: String, shard: String)
     case invalidIndex(path: String, reason: String)
     case indexTotalSizeMismatch(path: String, declared: Int, actual: Int)
+    /// A zstd-compressed file could not be compressed or decompressed.
+    case compression(path: String, reason: String)
     /// A tensor's bytes do not match the checksum the format stored for them (found when read).
     case checksumMismatch(path: String, tensor: String, offset: Int, expected: UInt32, actual: UInt32)
 
@@ -51,6 +53,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(index): tensor '\(tensor)' in \(shard) is not mapped to that shard by the index"
         case let .invalidIndex(path, reason):
             "\(path): invalid index: \(reason)"
+        case let .compression(path, reason):
+            "\(path): zstd: \(reason)"
         case let .checksumMismatch(path, tensor, offset, expected, actual):
             "\(path): tensor '\(tensor)' (bytes from offset \(offset)) fails its CRC-32 check "
                 + "(stored \(String(expected, radix: 16)), computed \(String(actual, radix: 16)))"

@@ -46,7 +46,11 @@ public enum ShardedCheckpoint {
         var skipped: [String] = []
         // Shards in name order, so reading is deterministic.
         for shard in tensorsByShard.keys.sorted() {
-            let shardURL = directory.appendingPathComponent(shard)
+            // A shard may be stored compressed beside its indexed name (`<shard>.zst`).
+            var shardURL = directory.appendingPathComponent(shard)
+            if !FileManager.default.fileExists(atPath: shardURL.path) {
+                shardURL = directory.appendingPathComponent(shard + Zstd.suffix)
+            }
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
                 throw CheckpointError.missingShard(index: index, shard: shard)
             }

@@ -17,8 +17,14 @@ public enum ShardedSafetensors: CheckpointReader {
 
     /// Opens the checkpoint an index describes; see `ShardedCheckpoint.open`.
     public static func open(_ indexURL: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
-        try ShardedCheckpoint.open(index: indexURL, format: format) {
-            try SafetensorsReader.open($0, checksums: checksums)
+        try ShardedCheckpoint.open(index: indexURL, format: format) { shard in
+            // Through `Checkpoint.open`, so a shard may also be stored zstd-compressed.
+            let checkpoint = try Checkpoint.open(shard, checksums: checksums)
+            guard checkpoint.format == .safetensors else {
+                throw CheckpointError.invalidIndex(
+                    path: indexURL.path, reason: "shard \(shard.lastPathComponent) is \(checkpoint.format.displayName)")
+            }
+            return checkpoint
         }
     }
 }

@@ -31,7 +31,7 @@ public enum Puller {
     ///   do not match the registry (those are deleted: a corrupt file cannot be resumed).
     public static func pull(
         _ name: String, from mirror: Mirror, into destination: URL? = nil, format: OutputFormat? = nil,
-        force: Bool = false, cache: ModelCache = .standard, registry: Registry,
+        force: Bool = false, compress: Bool = false, cache: ModelCache = .standard, registry: Registry,
         progress: @escaping @Sendable (String, Int, Int?) -> Void = { _, _, _ in }
     ) throws -> Report {
         let entry = try registry.requireEntry(name)
@@ -87,7 +87,8 @@ public enum Puller {
         }
 
         if let format {
-            let plan = try ConversionPlan(.init(source: partial, destination: target, force: true, format: format))
+            let plan = try ConversionPlan(
+                .init(source: partial, destination: target, force: true, format: format, compress: compress))
             _ = try Converter.run(
                 plan,
                 beforeCommit: { staged in
@@ -95,6 +96,14 @@ public enum Puller {
                 })
             try? manager.removeItem(at: partial)
         } else {
+            if compress {
+                // Keep the weights zstd-compressed in the cache; every command reads `*.zst` back.
+                for file in files.map(\.0) where !file.hasSuffix(".json") && !file.hasSuffix(".gin") {
+                    let plain = partial.appendingPathComponent(file)
+                    try Zstd.compress(plain, to: partial.appendingPathComponent(file + Zstd.suffix))
+                    try manager.removeItem(at: plain)
+                }
+            }
             try ChecksumManifest.write(for: partial)
             try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }

@@ -37,6 +37,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Skip the parity check (tensor comparison and forward pass) of the output.")
     var noVerify = false
 
+    @Option(help: "Compress the weight files (zstd writes *.zst; every command reads them back).")
+    var compress: Compression?
+
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
@@ -53,7 +56,7 @@ struct ConvertCommand: ParsableCommand {
         let request = ConversionPlan.Request(
             source: URL(fileURLWithPath: source), destination: URL(fileURLWithPath: destination), dtype: dtype?.dtype,
             shardSize: try shardSize.map { size throws(ConvertError) in try ByteSize.parse(size) }, force: force,
-            format: to)
+            format: to, compress: compress == .zstd)
         let plan = try ConversionPlan(request)
         let bar = ProgressBar(label: "converting")
         var parity: ParityJSON?
@@ -81,4 +84,9 @@ struct ConvertCommand: ParsableCommand {
             parity?.lines.forEach { print($0) }
         }
     }
+}
+
+/// `--compress` values.
+enum Compression: String, ExpressibleByArgument {
+    case zstd
 }

@@ -69,6 +69,9 @@ struct Demo: ParsableCommand {
             dtype: .bf16, shardSize: 300_000, format: .pytorch,
             compareWith: bf16.appendingPathComponent("model.safetensors"),
             expectBitExact: true)
+        runner.step(
+            "sample -> bf16, zstd-compressed (read back transparently)", from: sampleURL, to: "bf16-zstd", dtype: .bf16,
+            compress: true, compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
         runner.checkManifest(of: bf16)
         runner.runForwardPass(sampleURL, config: config, source: source)
 
@@ -100,13 +103,15 @@ private struct StepRunner {
     @discardableResult
     mutating func step(
         _ title: String, from source: URL, to name: String, dtype: DType? = nil, shardSize: Int? = nil,
-        format: OutputFormat? = nil, compareWith reference: URL, expectBitExact: Bool = false
+        format: OutputFormat? = nil, compress: Bool = false, compareWith reference: URL, expectBitExact: Bool = false
     ) -> URL {
         steps += 1
         let destination = work.appendingPathComponent(name)
         do {
             let plan = try ConversionPlan(
-                .init(source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format))
+                .init(
+                    source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format,
+                    compress: compress))
             let report = try Converter.run(plan)
             let output = try AnalyzedCheckpoint(opening: destination)
             let parity = try Parity.check(output, against: try AnalyzedCheckpoint(opening: reference))

@@ -30,6 +30,9 @@ struct Pull: ParsableCommand {
     @Flag(help: "Download again even if a verified copy is already there.")
     var force = false
 
+    @Flag(help: "Keep the weights zstd-compressed (*.zst); every zoo command reads them back.")
+    var compress = false
+
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
@@ -38,7 +41,7 @@ struct Pull: ParsableCommand {
         let bar = ProgressBar(label: "pulling \(name)")
         let report = try Puller.pull(
             name, from: Mirror(mirror), into: to.map { URL(fileURLWithPath: $0) }, format: format, force: force,
-            registry: registry
+            compress: compress, registry: registry
         ) { _, done, total in bar.update(done: done, total: total ?? max(done, 1)) }
         bar.finish()
         if json {

@@ -1,0 +1,2 @@
+// Zstandard (apt: libzstd-dev), for compressed checkpoint files (`*.zst`).
+#include <zstd.h>
