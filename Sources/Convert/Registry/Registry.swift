@@ -136,9 +136,11 @@ public struct Registry: Sendable, Decodable {
         return ranked.prefix(count).map(\.name)
     }
 
-    /// The entries whose architecture is exactly `config`'s (untied or gated configs match nothing).
+    /// The supported entries whose architecture is exactly `config`'s (untied or gated configs
+    /// match nothing). The shared-parameter variants are left out: they list their base's sizes,
+    /// but their weights do not have T5's standard layout, so a standard checkpoint is never one.
     public func entries(matching config: T5Config) -> [Entry] {
-        checkpoints.filter { Self.sameArchitecture($0.architecture.config, config) }
+        checkpoints.filter { $0.isSupported && Self.sameArchitecture($0.architecture.config, config) }
     }
 
     private static func sameArchitecture(_ a: T5Config, _ b: T5Config) -> Bool {
