@@ -17,14 +17,6 @@ public enum ShardedSafetensors: CheckpointReader {
 
     /// Opens the checkpoint an index describes; see `ShardedCheckpoint.open`.
     public static func open(_ indexURL: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
-        try ShardedCheckpoint.open(index: indexURL, format: format) { shard in
-            // Through `Checkpoint.open`, so a shard may also be stored zstd-compressed.
-            let checkpoint = try Checkpoint.open(shard, checksums: checksums)
-            guard checkpoint.format == .safetensors else {
-                throw CheckpointError.invalidIndex(
-                    path: indexURL.path, reason: "shard \(shard.lastPathComponent) is \(checkpoint.format.displayName)")
-            }
-            return checkpoint
-        }
+        try ShardedCheckpoint.open(index: indexURL, format: format, shardFormats: [.safetensors], checksums: checksums)
     }
 }

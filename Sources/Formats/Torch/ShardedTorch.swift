@@ -17,13 +17,7 @@ public enum ShardedTorch: CheckpointReader {
     /// Opens the checkpoint an index describes (each shard a zip or legacy file); see
     /// `ShardedCheckpoint.open`.
     public static func open(_ indexURL: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
-        try ShardedCheckpoint.open(index: indexURL, format: format) { shard in
-            let checkpoint = try Checkpoint.open(shard, checksums: checksums)
-            guard checkpoint.format == .pytorchZip || checkpoint.format == .pytorchLegacy else {
-                throw CheckpointError.invalidIndex(
-                    path: indexURL.path, reason: "shard \(shard.lastPathComponent) is \(checkpoint.format.displayName)")
-            }
-            return checkpoint
-        }
+        try ShardedCheckpoint.open(
+            index: indexURL, format: format, shardFormats: [.pytorchZip, .pytorchLegacy], checksums: checksums)
     }
 }

@@ -95,9 +95,7 @@ public struct T5ForwardPass {
 
     private func encode(_ ids: [Int], mask: [Int]) throws -> Matrix {
         var hidden = try embed(ids)
-        let bias = RelativePosition.bias(
-            table: try weights.matrix("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
-            queries: ids.count, keys: ids.count, bidirectional: true, maxDistance: config.relativeAttentionMaxDistance)
+        let bias = try positionBias("encoder", length: ids.count)
         let keyMask = mask.map { $0 == 0 ? Self.maskedScore : 0 }
         for layer in 0..<config.numLayers {
             let prefix = "encoder.block.\(layer).layer"
@@ -116,9 +114,7 @@ public struct T5ForwardPass {
 
     private func decode(_ ids: [Int], mask: [Int], encoded: Matrix, encoderMask: [Int]) throws -> Matrix {
         var hidden = try embed(ids)
-        let bias = RelativePosition.bias(
-            table: try weights.matrix("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
-            queries: ids.count, keys: ids.count, bidirectional: false, maxDistance: config.relativeAttentionMaxDistance)
+        let bias = try positionBias("decoder", length: ids.count)
         let crossMask = encoderMask.map { $0 == 0 ? Self.maskedScore : 0 }
         for layer in 0..<config.numDecoderLayers {
             let prefix = "decoder.block.\(layer).layer"
@@ -139,6 +135,15 @@ public struct T5ForwardPass {
             hidden = residual(hidden, transformed)
         }
         return try rmsNorm(hidden, "decoder.final_layer_norm.weight")
+    }
+
+    /// The self-attention bias every layer of `stack` shares, from its first layer's bucket table:
+    /// bidirectional in the encoder, causal in the decoder.
+    private func positionBias(_ stack: String, length: Int) throws -> [[Float]] {
+        RelativePosition.bias(
+            table: try weights.matrix("\(stack).block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+            queries: length, keys: length, bidirectional: stack == "encoder",
+            maxDistance: config.relativeAttentionMaxDistance)
     }
 
     // MARK: - Layers
