@@ -21,12 +21,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         // Zstandard, for compressed checkpoint files.
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        // Intel ISA-L, for the CRC-32C of TensorFlow checkpoints.
+        .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
         .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd"]),
+        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(
             name: "Convert", dependencies: ["Formats", "CZooKernels"],

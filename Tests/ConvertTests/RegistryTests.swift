@@ -134,7 +134,9 @@ import Testing
         #expect(model.parameterCount == entry.parameters)
         let matches = registry.entries(matching: model.config).map(\.name)
         #expect(matches.contains(name))
-        #expect(!matches.contains { $0.hasSuffix("-sh") || $0.hasSuffix("-skv") }, "a standard layout is never a shared variant")
+        #expect(
+            !matches.contains { $0.hasSuffix("-sh") || $0.hasSuffix("-skv") },
+            "a standard layout is never a shared variant")
     }
 }
 

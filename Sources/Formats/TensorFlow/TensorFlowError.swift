@@ -1,0 +1,35 @@
+/// A TensorFlow checkpoint (LevelDB-format `.index` table, bundle entries, data shards) that zoo
+/// refuses, with the file and byte offset.
+public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable, CaseNamed {
+    case tooSmall(path: String, size: Int)
+    case badFooterMagic(path: String, offset: Int)
+    case blockHandleOutOfBounds(path: String, offset: Int, size: Int, fileSize: Int)
+    case badBlockChecksum(path: String, offset: Int, expected: UInt32, actual: UInt32)
+    case compressedBlock(path: String, offset: Int, type: UInt8)
+    case malformedBlock(path: String, offset: Int, reason: String)
+    case sharedPrefixTooLong(path: String, offset: Int, shared: Int, previous: Int)
+    case unsortedKeys(path: String, offset: Int, key: String)
+
+    public var description: String {
+        switch self {
+        case let .tooSmall(path, size):
+            "\(path): \(size) bytes is too small for a TensorFlow checkpoint index (the 48-byte footer is missing)"
+        case let .badFooterMagic(path, offset):
+            "\(path): no table magic number at byte offset \(offset): not a TensorFlow checkpoint index"
+        case let .blockHandleOutOfBounds(path, offset, size, fileSize):
+            "\(path): a block handle points at bytes \(offset)..<\(offset + size), past the end of the \(fileSize)-byte file"
+        case let .badBlockChecksum(path, offset, expected, actual):
+            "\(path): block at byte offset \(offset) fails its CRC-32C (stored \(String(expected, radix: 16)), "
+                + "computed \(String(actual, radix: 16)))"
+        case let .compressedBlock(path, offset, type):
+            "\(path): block at byte offset \(offset) is compressed (type \(type), Snappy); zoo reads uncompressed tables, "
+                + "as TensorFlow writes checkpoint indexes"
+        case let .malformedBlock(path, offset, reason):
+            "\(path): malformed table block at byte offset \(offset): \(reason)"
+        case let .sharedPrefixTooLong(path, offset, shared, previous):
+            "\(path): entry at byte offset \(offset) shares \(shared) key bytes with a previous key of \(previous)"
+        case let .unsortedKeys(path, offset, key):
+            "\(path): key '\(key)' at byte offset \(offset) is not after the key before it (table keys must be sorted)"
+        }
+    }
+}
