@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         // Zstandard, for compressed checkpoint files.
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        // protobuf-c code generated from Protos/tensor_bundle.proto (Scripts/generate-protos.sh).
+        .target(name: "CTensorBundleProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
         // Intel ISA-L, for the CRC-32C of TensorFlow checkpoints.
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
@@ -28,7 +30,7 @@ let package = Package(
         // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
         .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL"]),
+        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto"]),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(
             name: "Convert", dependencies: ["Formats", "CZooKernels"],

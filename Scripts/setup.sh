@@ -4,10 +4,10 @@
 set -euo pipefail
 
 # System libraries zoo links: libdeflate (CRC-32 of zip members), ISA-L (CRC-32C of TensorFlow
-# checkpoints), OpenBLAS (the reference
-# forward pass), zstd (compressed checkpoints), libcurl (Foundation's HTTP client, for `zoo pull`),
-# python3 (the tests' local HTTP mirror). TensorFlow checkpoints will add libprotobuf-c-dev.
-APT_PACKAGES=(libdeflate-dev libopenblas-dev libzstd-dev libisal-dev libcurl4 python3)
+# checkpoints), protobuf-c (TensorFlow index entries), OpenBLAS (the reference forward pass),
+# zstd (compressed checkpoints), libcurl (Foundation's HTTP client, for `zoo pull`); python3 runs
+# the tests' local HTTP mirror.
+APT_PACKAGES=(libdeflate-dev libopenblas-dev libzstd-dev libisal-dev libprotobuf-c-dev libcurl4 python3)
 
 if ! command -v swift >/dev/null 2>&1; then
     if [ -x /opt/swift/usr/bin/swift ]; then
