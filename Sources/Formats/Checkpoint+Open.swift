@@ -11,18 +11,25 @@ extension Checkpoint {
     ///
     /// The format comes from the file's bytes, never its name. A directory is searched for
     /// `model.safetensors.index.json`, `model.safetensors`, a single `*.safetensors` file,
-    /// `pytorch_model.bin.index.json`, then `pytorch_model.bin`.
+    /// `pytorch_model.bin.index.json`, `pytorch_model.bin`, then a TensorFlow checkpoint (the
+    /// `checkpoint` file's latest prefix, or the one `*.index`). A TensorFlow checkpoint can also be
+    /// named by its prefix (`dir/model.ckpt-524288`) or its `.index` file.
     ///
     /// - Throws: `CheckpointError` when nothing readable is found, or the reader's own error.
     public static func open(_ url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws -> Checkpoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            // A TensorFlow checkpoint is named by its prefix (`model.ckpt-524288`), not a file.
+            if let index = TensorBundle.indexFile(for: url) {
+                return try TensorBundle.open(index: index, checksums: checksums)
+            }
             throw CheckpointError.io(path: url.path, operation: "open", errno: ENOENT)
         }
         if isDirectory.boolValue { return try openDirectory(url, checksums: checksums) }
 
         let (prefix, size) = try readPrefix(url)
         if Zstd.isCompressed(prefix: prefix) { return try openCompressed(url, checksums: checksums) }
+        if try endsWithTableMagic(url) { return try TensorBundle.open(index: url, checksums: checksums) }
         if let reader = byteReaders.first(where: { $0.matches(prefix: prefix, fileSize: size) }) {
             return try reader.open(url, checksums: checksums)
         }
@@ -76,11 +83,18 @@ extension Checkpoint {
         for name in ["pytorch_model.bin", "pytorch_model.bin" + Zstd.suffix] where contents.contains(name) {
             return try open(directory.appendingPathComponent(name), checksums: checksums)
         }
-        if contents.contains(where: { $0.hasSuffix(".index") }) {
-            throw CheckpointError.unsupportedFormat(
-                path: directory.path, format: CheckpointFormat.tensorflowBundle.displayName)
+        if let index = TensorBundle.indexFile(for: directory) {
+            return try TensorBundle.open(index: index, checksums: checksums)
         }
         throw CheckpointError.noCheckpointInDirectory(path: directory.path, contents: contents)
+    }
+
+    /// Whether the file's last 8 bytes are the LevelDB table magic (a TensorFlow checkpoint index).
+    static func endsWithTableMagic(_ url: URL) throws -> Bool {
+        let file = try MappedFile(path: url.path)
+        guard file.size >= SSTable.footerSize else { return false }
+        return file.withBytes(in: (file.size - 8)..<file.size) { $0.loadUnaligned(as: UInt64.self).littleEndian }
+            == SSTable.magic
     }
 
     /// Up to 64 bytes from the start of the file, and its size.

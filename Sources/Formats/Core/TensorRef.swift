@@ -1,3 +1,17 @@
+/// A checksum a format stores for a tensor's bytes.
+public enum StoredChecksum: Sendable, Equatable {
+    /// CRC-32 (zip members).
+    case crc32(UInt32)
+    /// CRC-32C, unmasked (TensorFlow bundle entries).
+    case crc32c(UInt32)
+
+    var value: UInt32 {
+        switch self {
+        case let .crc32(value), let .crc32c(value): value
+        }
+    }
+}
+
 /// A named tensor whose bytes stay in a memory-mapped file until someone asks for them.
 ///
 /// Opening a checkpoint produces `TensorRef`s only; nothing is copied. The bytes are contiguous,
@@ -8,22 +22,22 @@ public struct TensorRef: Sendable {
     public let file: MappedFile
     /// Where the tensor's bytes start in `file`.
     public let fileOffset: Int
-    /// The CRC-32 the format stored for exactly these bytes, when it is still to be checked: the
+    /// The checksum the format stored for exactly these bytes, when it is still to be checked: the
     /// check happens as the bytes are read (`forEachVerifiedChunk`), not at open.
-    public let expectedCRC32: UInt32?
+    public let expectedChecksum: StoredChecksum?
 
     /// Creates a reference; `fileOffset + spec.byteCount` must lie inside `file` (readers check
     /// this against the format's own offsets before creating one).
-    public init(spec: TensorSpec, file: MappedFile, fileOffset: Int, expectedCRC32: UInt32? = nil) {
+    public init(spec: TensorSpec, file: MappedFile, fileOffset: Int, expectedChecksum: StoredChecksum? = nil) {
         precondition(fileOffset >= 0 && fileOffset <= file.size - spec.byteCount, "tensor outside its file")
         self.spec = spec
         self.file = file
         self.fileOffset = fileOffset
-        self.expectedCRC32 = expectedCRC32
+        self.expectedChecksum = expectedChecksum
     }
 
     /// Calls `body` with the tensor's bytes a chunk at a time (read with `pread`, so nothing stays
-    /// resident), checking `expectedCRC32` once all are read.
+    /// resident), checking `expectedChecksum` once all are read.
     ///
     /// - Throws: `CheckpointError.checksumMismatch` when the bytes fail their stored checksum (after
     ///   `body` has seen them: callers write into staged output that is discarded on error).
@@ -32,12 +46,16 @@ public struct TensorRef: Sendable {
     ) throws {
         var crc: UInt32 = 0
         try file.forEachChunk(in: byteRange, chunkSize: chunkSize, alignment: alignment) { chunk in
-            if expectedCRC32 != nil { crc = CRC32.checksum(chunk, continuing: crc) }
+            switch expectedChecksum {
+            case .crc32?: crc = CRC32.checksum(chunk, continuing: crc)
+            case .crc32c?: crc = CRC32C.checksum(chunk, continuing: crc)
+            case nil: break
+            }
             try body(chunk)
         }
-        if let expectedCRC32, crc != expectedCRC32 {
+        if let expected = expectedChecksum?.value, crc != expected {
             throw CheckpointError.checksumMismatch(
-                path: file.path, tensor: name, offset: fileOffset, expected: expectedCRC32, actual: crc)
+                path: file.path, tensor: name, offset: fileOffset, expected: expected, actual: crc)
         }
     }
 
@@ -57,7 +75,7 @@ public struct TensorRef: Sendable {
 
     /// A reference to the same bytes under another name.
     public func renamed(_ newName: String) -> TensorRef {
-        TensorRef(spec: spec.renamed(newName), file: file, fileOffset: fileOffset, expectedCRC32: expectedCRC32)
+        TensorRef(spec: spec.renamed(newName), file: file, fileOffset: fileOffset, expectedChecksum: expectedChecksum)
     }
 
     /// The offset of the first byte where the two tensors' bytes differ, or `nil` if they are equal

@@ -9,6 +9,11 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
     case malformedBlock(path: String, offset: Int, reason: String)
     case sharedPrefixTooLong(path: String, offset: Int, shared: Int, previous: Int)
     case unsortedKeys(path: String, offset: Int, key: String)
+    case invalidHeader(path: String, reason: String)
+    case invalidEntry(path: String, tensor: String, offset: Int, reason: String)
+    case slicedEntry(path: String, tensor: String)
+    case missingShard(path: String, shard: String)
+    case entryOutOfBounds(path: String, tensor: String, shard: String, end: Int64, shardSize: Int)
 
     public var description: String {
         switch self {
@@ -28,6 +33,16 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): malformed table block at byte offset \(offset): \(reason)"
         case let .sharedPrefixTooLong(path, offset, shared, previous):
             "\(path): entry at byte offset \(offset) shares \(shared) key bytes with a previous key of \(previous)"
+        case let .invalidHeader(path, reason):
+            "\(path): invalid bundle header: \(reason)"
+        case let .invalidEntry(path, tensor, offset, reason):
+            "\(path): entry for '\(tensor)' at byte offset \(offset): \(reason)"
+        case let .slicedEntry(path, tensor):
+            "\(path): '\(tensor)' is a partitioned (sliced) variable; zoo reads whole tensors only"
+        case let .missingShard(path, shard):
+            "\(path): data shard \(shard) is missing"
+        case let .entryOutOfBounds(path, tensor, shard, end, shardSize):
+            "\(shard): '\(tensor)' ends at byte offset \(end), past the end of the \(shardSize)-byte shard (index \(path))"
         case let .unsortedKeys(path, offset, key):
             "\(path): key '\(key)' at byte offset \(offset) is not after the key before it (table keys must be sorted)"
         }

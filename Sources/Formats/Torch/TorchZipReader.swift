@@ -54,7 +54,8 @@ public enum TorchZipReader: CheckpointReader {
                 }
                 deferred.insert(member.name)
                 return TensorRef(
-                    spec: tensor.spec, file: file, fileOffset: tensor.fileOffset, expectedCRC32: member.crc32)
+                    spec: tensor.spec, file: file, fileOffset: tensor.fileOffset, expectedChecksum: .crc32(member.crc32)
+                )
             }
         }
         try archive.verifyChecksums(except: deferred)

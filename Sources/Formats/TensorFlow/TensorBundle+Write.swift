@@ -1,0 +1,94 @@
+import Foundation
+
+extension TensorBundle {
+    /// Writes `tensors` as a TensorFlow checkpoint: `<prefix>.data-0000K-of-0000N` shards (tensors
+    /// in key order, packed without alignment, a new shard past `shardSize` bytes), `<prefix>.index`,
+    /// and a `checkpoint` file naming the prefix. Each tensor's CRC-32C is computed as it streams.
+    ///
+    /// - Parameters:
+    ///   - prefix: e.g. `<staging dir>/model.ckpt-524288`; the caller stages the directory.
+    /// - Returns: the files written, by name.
+    @discardableResult
+    public static func write(_ tensors: [any TensorByteSource], prefix: URL, shardSize: Int? = nil) throws -> [String] {
+        let sorted = tensors.sorted {
+            Array($0.outputSpec.name.utf8).lexicographicallyPrecedes(Array($1.outputSpec.name.utf8))
+        }
+        for spec in sorted.map(\.outputSpec) where BundleEntry.dataType(of: spec.dtype) == nil {
+            throw CheckpointError.unsupportedFormat(
+                path: prefix.path, format: "a TensorFlow checkpoint with \(spec.dtype.rawValue) tensors")
+        }
+        var groups: [[any TensorByteSource]] = [[]]
+        var groupBytes = 0
+        for tensor in sorted {
+            if let shardSize, !(groups.last?.isEmpty ?? true), groupBytes + tensor.outputSpec.byteCount > shardSize {
+                groups.append([])
+                groupBytes = 0
+            }
+            groups[groups.count - 1].append(tensor)
+            groupBytes += tensor.outputSpec.byteCount
+        }
+        let name = prefix.lastPathComponent
+        let directory = prefix.deletingLastPathComponent()
+        var entries: [(key: [UInt8], value: [UInt8])] = []
+        var files: [String] = []
+        for (shard, group) in groups.enumerated() {
+            let shardFile = shardName(prefix: name, shard, of: groups.count)
+            let sink = try BackgroundFileSink(creating: directory.appendingPathComponent(shardFile).path)
+            do {
+                for tensor in group {
+                    let start = sink.bytesWritten
+                    var checked = CRC32CSink(base: sink)
+                    try tensor.emit(into: &checked)
+                    let spec = tensor.outputSpec
+                    let entry = BundleEntry(
+                        dataType: BundleEntry.dataType(of: spec.dtype) ?? 0, shape: spec.shape.map(Int64.init),
+                        shardID: Int32(shard), offset: Int64(start), size: Int64(spec.byteCount),
+                        maskedCRC32C: CRC32C.mask(checked.crc))
+                    entries.append((Array(spec.name.utf8), BundleProtos.encode(entry)))
+                }
+                try sink.close()
+            } catch {
+                sink.abandon()
+                throw error
+            }
+            files.append(shardFile)
+        }
+        let header = BundleProtos.encode(BundleHeader(shardCount: Int32(groups.count)))
+        let table = SSTableWriter.table([([], header)] + entries)
+        try write(table, to: directory.appendingPathComponent(name + ".index"))
+        try write(
+            Array("model_checkpoint_path: \"\(name)\"\nall_model_checkpoint_paths: \"\(name)\"\n".utf8),
+            to: directory.appendingPathComponent("checkpoint"))
+        return files + [name + ".index", "checkpoint"]
+    }
+
+    private static func write(_ bytes: [UInt8], to url: URL) throws {
+        var sink = try FileSink(creating: url.path)
+        try sink.write(bytes)
+        try sink.close()
+    }
+}
+
+/// Passes bytes through to another sink, keeping their CRC-32C.
+struct CRC32CSink<Base: ByteSink>: ByteSink {
+    var base: Base
+    private(set) var crc: UInt32 = 0
+
+    init(base: Base) {
+        self.base = base
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        crc = CRC32C.checksum(bytes, continuing: crc)
+        try base.write(bytes)
+    }
+
+    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        var running = crc
+        try base.write(count: count) { buffer in
+            try fill(buffer)
+            running = CRC32C.checksum(UnsafeRawBufferPointer(buffer), continuing: running)
+        }
+        crc = running
+    }
+}
