@@ -12,10 +12,20 @@ and in transformers.  Until zoo supports a step (it exits with an
 "unsupported"/"not readable" error, or a usage error for `--to pytorch`), that
 step prints SKIP instead of FAIL; skips are counted in the last line.
 
+TensorFlow section: zoo reads the Mesh-TF checkpoints in Tests/Fixtures/tf/
+(written by TensorFlow; the result must equal what transformers'
+load_tf_weights_in_t5 makes of them, Tests/Fixtures/tf/expected/) and writes
+`--to tf` output, which must load with tf.train.load_checkpoint (every
+variable, Mesh-TF name and [in, out] layout, equal to the sample's weights)
+and with transformers' load_tf_weights_in_t5.  Skipped step by step like the
+PyTorch section while zoo does not support it, and as a whole when TensorFlow
+is not installed.
+
 Setup: the same venv as Scripts/make-fixtures.py:
 
     python3 -m venv /work/pyenv
     /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
+    /work/pyenv/bin/pip install tensorflow-cpu==2.21.0   # the TensorFlow section only
 
 Run (from any directory):
 
@@ -42,7 +52,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from transformers import T5ForConditionalGeneration
+from transformers import T5Config, T5ForConditionalGeneration
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "Sources" / "zoo" / "Sample" / "t5-efficient-sample"
@@ -50,6 +60,12 @@ SAMPLE_SHARDED = ROOT / "Tests" / "Fixtures" / "sample_sharded"
 TORCH_FIXTURES = ROOT / "Tests" / "Fixtures" / "torch"
 SAMPLE_BIN = TORCH_FIXTURES / "sample_bin"          # save_pretrained(safe_serialization=False)
 LEGACY_BIN = TORCH_FIXTURES / "legacy.bin"          # torch.save(..., _use_new_zipfile_serialization=False)
+TF_FIXTURES = ROOT / "Tests" / "Fixtures" / "tf"
+# Each Mesh-TF fixture and the Hugging Face checkpoint it was made from.
+MESHTF_FIXTURES = {
+    "sample_meshtf": SAMPLE,
+    "gated_untied_meshtf": ROOT / "Tests" / "Fixtures" / "t5_gated_untied",
+}
 # The sample ties these to shared.weight (tie_word_embeddings); torch checkpoints
 # usually store them as extra names for shared.weight's storage.
 T5_TIED = ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight")
@@ -325,6 +341,193 @@ def torch_checks(zoo: Path, out: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
+# TensorFlow (Mesh-TF) checkpoints
+# ---------------------------------------------------------------------------
+
+def import_tensorflow():
+    """tensorflow, or None when it is not installed (the section is then skipped)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    return tf
+
+
+def meshtf_name(hf_name: str) -> tuple:
+    """(Mesh-TF variable name, stored transposed?) of an HF T5 tensor name (the
+    table in shared/FORMATS.md; the same rule as Scripts/make-fixtures.py)."""
+    if hf_name == "shared.weight":
+        return "shared/embedding", False
+    if hf_name == "lm_head.weight":
+        return "decoder/logits/kernel", True
+    match = re.fullmatch(r"(encoder|decoder)\.final_layer_norm\.weight", hf_name)
+    if match:
+        return f"{match[1]}/final_layer_norm/scale", False
+    match = re.fullmatch(r"(encoder|decoder)\.block\.(\d+)\.layer\.(\d+)\.(.+)\.weight", hf_name)
+    if not match:
+        raise ValueError(f"no Mesh-TF name for {hf_name}")
+    layer = f"{match[1]}/block_{int(match[2]):03d}/layer_{int(match[3]):03d}"
+    if match[4] == "layer_norm":
+        return f"{layer}/layer_norm/scale", False
+    module, param = match[4].split(".")
+    if module == "DenseReluDense":
+        return f"{layer}/{module}/{param}/kernel", True
+    return f"{layer}/{module}/{param}", True
+
+
+def from_numpy(array) -> torch.Tensor:
+    """A numpy array read by TensorFlow as a torch tensor, bits preserved (TF's
+    bfloat16 is ml_dtypes.bfloat16, which torch.from_numpy does not know)."""
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.view("int16").copy()).view(BF16)
+    return torch.from_numpy(array.copy())
+
+
+def check_from_tf(tf, name: str, output: Path) -> None:
+    """zoo's conversion of Tests/Fixtures/tf/<name> against what transformers'
+    load_tf_weights_in_t5 made of the same checkpoint (expected/<name>): the
+    same tensor names, and the same values -- the checkpoint holds bfloat16, so
+    zoo may keep bf16 or widen to fp32 as transformers does; either way the
+    values are exact.  Then transformers loads the directory (config.json
+    included) to the same state_dict and logits as the HF fixture cast alike."""
+    label = f"from-tf-{name}"
+    try:
+        actual = load_checkpoint(output)
+    except Exception as error:  # noqa: BLE001
+        report(False, f"{label}: safetensors load", repr(error))
+        return
+    report(True, f"{label}: safetensors load", output.name)
+    expected = load_file(TF_FIXTURES / "expected" / f"{name}.safetensors")
+    missing, unexpected = sorted(set(expected) - set(actual)), sorted(set(actual) - set(expected))
+    if missing or unexpected:
+        report(False, f"{label}: tensor names are transformers'",
+               f"{len(missing)} missing {missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}")
+        return
+    stored = actual["shared.weight"].dtype
+    compare_tensors(f"{label} (vs transformers' load_tf_weights_in_t5, as {str(stored).removeprefix('torch.')})",
+                    actual, {n: t.to(stored) for n, t in expected.items()})
+    source = MESHTF_FIXTURES[name]
+    if not report((output / "config.json").exists(), f"{label}: config.json written",
+                  "" if (output / "config.json").exists() else
+                  "transformers cannot load the directory without it (zoo must infer it from the "
+                  "checkpoint's shapes and operative_config.gin)"):
+        return
+    # As transformers reads them (fields left out of config.json take T5Config's defaults).
+    got, want = T5Config.from_pretrained(output), T5Config.from_pretrained(source)
+    fields = ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+              "feed_forward_proj", "tie_word_embeddings", "relative_attention_num_buckets",
+              "relative_attention_max_distance", "layer_norm_epsilon")
+    wrong = {f: (getattr(got, f), getattr(want, f)) for f in fields if getattr(got, f) != getattr(want, f)}
+    report(not wrong, f"{label}: config.json architecture equals the original's",
+           f"(zoo's, original): {wrong}" if wrong else
+           ", ".join(f"{f}={getattr(want, f)}" for f in fields[:9]))
+    compare_models(label, output, source, [BF16] if stored == BF16 else [BF16, F32])
+
+
+def check_to_tf(tf, label: str, output: Path, dtype) -> None:
+    """zoo's `--to tf` output of the sample: a `checkpoint` file naming the
+    prefix; tf.train.load_checkpoint reads exactly the Mesh-TF names of the
+    sample's tensors (plus an optional int64 global_step; no object graph, no
+    optimizer slots), each in Mesh-TF layout ([in, out]: transposed kernels)
+    and equal to the sample's values cast by torch to the dtype zoo wrote
+    (`dtype` when zoo was asked for one); transformers' load_tf_weights_in_t5
+    reads it back to the sample's weights."""
+    prefix = tf.train.latest_checkpoint(str(output))
+    if not report(prefix is not None, f"{label}: `checkpoint` file names the checkpoint (tf.train.latest_checkpoint)",
+                  prefix and Path(prefix).name or f"files: {sorted(p.name for p in output.iterdir())}"):
+        indexes = sorted(output.glob("*.index"))
+        if len(indexes) != 1:
+            return
+        prefix = str(indexes[0].with_suffix(""))
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+    except Exception as error:  # noqa: BLE001
+        report(False, f"{label}: tf.train.load_checkpoint", repr(error))
+        return
+    shards = sorted(Path(prefix).parent.glob(Path(prefix).name + ".data-*"))
+    report(True, f"{label}: tf.train.load_checkpoint", f"{len(shapes)} variables in {len(shards)} data file(s)")
+    source = load_checkpoint(SAMPLE)
+    names = {meshtf_name(n)[0]: n for n in source}
+    missing = sorted(set(names) - set(shapes))
+    unexpected = sorted(set(shapes) - set(names) - {"global_step"})
+    if not report(not missing and not unexpected, f"{label}: variable names are the sample's Mesh-TF names",
+                  f"missing {missing[:5]}, unexpected {unexpected[:5]}" if missing or unexpected else
+                  f"{len(names)} weights" + (" + global_step" if "global_step" in shapes else "")):
+        return
+    if "global_step" in shapes:
+        report(dtypes["global_step"] == tf.int64 and shapes["global_step"] == [],
+               f"{label}: global_step is an int64 scalar", f"{dtypes['global_step'].name} {shapes['global_step']}")
+    bad, wrong_dtype, kinds = [], [], set()
+    for tf_name, hf_name in sorted(names.items()):
+        tensor = from_numpy(reader.get_tensor(tf_name))
+        kinds.add(str(tensor.dtype).removeprefix("torch."))
+        if dtype is not None and tensor.dtype != dtype:
+            wrong_dtype.append(tf_name)
+        want = source[hf_name].t() if meshtf_name(hf_name)[1] else source[hf_name]
+        if tensor.dtype not in (F32, F16, BF16) or not same_bits(tensor, want.contiguous().to(tensor.dtype)):
+            bad.append(tf_name)
+    if dtype is not None:
+        report(not wrong_dtype, f"{label}: every variable is {str(dtype).removeprefix('torch.')}",
+               f"not: {wrong_dtype[:5]}" if wrong_dtype else "")
+    report(not bad, f"{label}: shapes ([in, out]) and values equal the sample's, cast by torch",
+           f"mismatched: {bad[:5]}" if bad else f"dtypes {sorted(kinds)}")
+
+    from transformers.models.t5.modeling_t5 import load_tf_weights_in_t5
+    config = T5Config.from_pretrained(SAMPLE)
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(config).eval()
+    try:
+        load_tf_weights_in_t5(model, config, prefix)
+    except Exception as error:  # noqa: BLE001
+        report(False, f"{label}: transformers' load_tf_weights_in_t5", repr(error))
+        return
+    state = model.state_dict()
+    cast = [BF16, F32] if kinds == {"bfloat16"} else []
+    wrong = sorted(n for n, t in source.items() if not same_bits(state[n], cast_chain(t, cast)))
+    report(not wrong, f"{label}: transformers' load_tf_weights_in_t5 reads back the sample"
+           + (" (as bf16 -> fp32)" if cast else ""), f"mismatched: {wrong[:5]}" if wrong else f"{len(source)} tensors")
+
+
+def tf_checks(zoo: Path, out: Path) -> None:
+    """The TensorFlow section (see the module docstring)."""
+    tf = import_tensorflow()
+    if tf is None:
+        skip("TensorFlow section", "tensorflow is not installed: pip install tensorflow-cpu")
+        return
+    for name in MESHTF_FIXTURES:
+        label = f"from-tf-{name}"
+        print(f"--- {label} (read a Mesh-TF TensorFlow checkpoint)")
+        if run_zoo_optional(zoo, ["convert", TF_FIXTURES / name, out / label], "reading TensorFlow checkpoints"):
+            check_from_tf(tf, name, out / label)
+
+    # (label, extra zoo arguments, dtype every variable must have, or None: zoo's choice)
+    for label, extra, dtype in [("to-tf", [], None), ("to-tf-bf16", ["--dtype", "bf16"], BF16)]:
+        print(f"--- {label}")
+        if run_zoo_optional(zoo, ["convert", SAMPLE, out / label, "--to", "tf", *extra], "--to tf"):
+            check_to_tf(tf, label, out / label, dtype)
+
+    print("--- to-tf round trip (zoo reads its own --to tf output)")
+    if not (out / "to-tf").is_dir():
+        skip("to-tf round trip", "no to-tf output to read back")
+    elif run_zoo_optional(zoo, ["convert", out / "to-tf", out / "to-tf-back"], "reading TensorFlow checkpoints"):
+        try:
+            actual = load_checkpoint(out / "to-tf-back")
+        except Exception as error:  # noqa: BLE001
+            report(False, "to-tf-back: safetensors load", repr(error))
+            return
+        # Whatever dtype zoo wrote the TF checkpoint in, and then the safetensors in.
+        written = from_numpy(tf.train.load_variable(tf.train.latest_checkpoint(str(out / "to-tf"))
+                                                    or str(next((out / "to-tf").glob("*.index")).with_suffix("")),
+                                                    "shared/embedding")).dtype
+        stored = actual["shared.weight"].dtype if "shared.weight" in actual else F32
+        compare_tensors("to-tf-back", actual,
+                        {n: cast_chain(t, [written, stored]) for n, t in load_checkpoint(SAMPLE).items()})
+
+
+# ---------------------------------------------------------------------------
 # The conversions
 # ---------------------------------------------------------------------------
 
@@ -390,6 +593,7 @@ def main() -> int:
             compare_models(label, output, source, casts)
 
     torch_checks(zoo, out)
+    tf_checks(zoo, out)
 
     print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)"
           + (f", {skipped} skipped (not supported by this zoo yet)" if skipped else ""))

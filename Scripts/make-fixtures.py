@@ -10,6 +10,13 @@ Setup (once; needs CPython 3.11, because the torch wheel in /opt/wheels is cp311
 
     python3 -m venv /work/pyenv
     /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
+    /work/pyenv/bin/pip install tensorflow-cpu==2.21.0
+
+TensorFlow (group J only) goes into the same venv: tensorflow-cpu 2.21.0
+accepts numpy 2 (the venv keeps numpy 2.4.6; pip changes none of the packages
+above, it adds keras, protobuf, ml_dtypes, h5py and the like).  It is imported
+only when group J runs, after every other group, with USE_TF=0 still keeping
+transformers away from it.
 
 Run (from any directory; output paths are relative to the repository root,
 which is found from this file's location):
@@ -36,12 +43,21 @@ Fixture groups (one function each):
     H  torch_bad_files()   Tests/Fixtures/torch_bad/      (+ manifest.json)
     I  forward_references() Tests/Fixtures/forward/       (transformers' forward outputs)
        overflow_fp16()     Tests/Fixtures/overflow_fp16/  (+ forward/overflow_fp16*)
+    J  tf_checkpoints()    Tests/Fixtures/tf/{sample_meshtf,gated_untied_meshtf}/
+                           (A and C as Mesh-TF TensorFlow checkpoints, written by TF;
+                           + tf/expected/<name>.{safetensors,json}: transformers'
+                           load_tf_weights_in_t5 result)
+       tf_bad_files()      Tests/Fixtures/tf_bad/         (+ manifest.json; valid/ is the base)
+
+TensorFlow's checkpoint bytes are deterministic too (no timestamps, no random
+names; the `checkpoint` file is checked to hold only the two path lines), and
+the Adafactor slot values come from a seeded numpy Generator.
 """
 
 import os
 
-# transformers must not try to import TensorFlow (it is not installed, and
-# probing for it is slow and noisy).  Must be set before importing transformers.
+# transformers must not try to import TensorFlow (group J imports it itself,
+# last; probing for it is slow and noisy).  Must be set before importing transformers.
 os.environ["USE_TF"] = "0"
 
 # Force torch's portable scalar CPU kernels.  Must be set before importing torch.
@@ -62,19 +78,23 @@ os.environ["ATEN_CPU_CAPABILITY"] = "default"
 import collections
 import io
 import json
+import logging
 import math
 import pickle
 import pickletools
 import random
+import re
 import shutil
 import struct
 import subprocess  # only to name subprocess.Popen inside a hostile fixture; nothing is run
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 from safetensors.torch import load_file, save_file
 from transformers import T5Config, T5ForConditionalGeneration
 from transformers.models.t5.modeling_t5 import T5Attention
@@ -1672,6 +1692,847 @@ def forward_references() -> None:
         torch.set_num_threads(threads)
 
 
+# ---------------------------------------------------------------------------
+# J: TensorFlow checkpoints (TensorBundle) with Mesh-TF T5 names, written by
+#    TensorFlow itself; what transformers' TF loader makes of them; and a
+#    corpus of broken bundles made by patching a small TF-written one
+# ---------------------------------------------------------------------------
+
+TF_DIR = FIXTURES / "tf"
+TF_EXPECTED = TF_DIR / "expected"
+TF_BAD_DIR = FIXTURES / "tf_bad"
+MESHTF_STEP = 524288
+MESHTF_PREFIX = f"model.ckpt-{MESHTF_STEP}"
+# Mesh-TF's AdafactorOptimizer factors the second-moment slot of a variable
+# whose two largest dimensions are both >= min_dim_size_to_factor (128 in the
+# T5 gins).  The fixtures' dimensions are 4..2048 with d_model 64 / 32, so 128
+# would factor nothing; 32 (also what their operative_config.gin says) factors
+# every 2-D weight except relative_attention_bias [heads = 4, 32], so all three
+# slot kinds (_slot_vr, _slot_vc, _slot_v) occur.
+ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR = 32
+# TensorFlow's DataType enum (tensorflow/core/framework/types.proto), as far as used here.
+TF_DTYPES = {1: "float32", 7: "string", 9: "int64", 14: "bfloat16"}
+TABLE_MAGIC = 0xDB4775248B80FB57
+
+
+def import_tensorflow():
+    """TensorFlow, imported by group J only, after every other group has run
+    (nothing else runs with it loaded; it is large and brings its own kernels)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # no C++ info/warning logs
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # no oneDNN banner; nothing here computes
+    import tensorflow as tf
+    return tf
+
+
+# -- CRC-32C, varints, protobuf, LevelDB tables: enough to read what TF wrote and
+#    to write the broken variants.  Checked against TF's own bytes before use.
+
+def _crc32c_table() -> list:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), bitwise-reflected, as TF and LevelDB compute it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    """The stored form: rotated right by 15 bits, plus a constant (mod 2^32)."""
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+
+
+def varint(value: int) -> bytes:
+    """Protobuf/LevelDB base-128 varint; negative numbers as 64-bit two's complement (10 bytes)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_varint(data: bytes, pos: int) -> tuple:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def protobuf_fields(data: bytes) -> list:
+    """(field number, wire type, value) of a serialized message: varints as
+    unsigned ints, length-delimited fields as bytes, fixed32/64 as ints."""
+    fields, pos = [], 0
+    while pos < len(data):
+        tag, pos = read_varint(data, pos)
+        field, wire = tag >> 3, tag & 7
+        if wire == 0:
+            value, pos = read_varint(data, pos)
+        elif wire == 2:
+            size, pos = read_varint(data, pos)
+            value, pos = data[pos:pos + size], pos + size
+        elif wire == 5:
+            (value,), pos = struct.unpack_from("<I", data, pos), pos + 4
+        elif wire == 1:
+            (value,), pos = struct.unpack_from("<Q", data, pos), pos + 8
+        else:
+            raise ValueError(f"wire type {wire}")
+        fields.append((field, wire, value))
+    assert pos == len(data), "truncated protobuf"
+    return fields
+
+
+def signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def decode_bundle_header(data: bytes) -> dict:
+    """BundleHeaderProto {int32 num_shards = 1; Endianness endianness = 2
+    (LITTLE = 0, BIG = 1); VersionDef version = 3 {producer = 1,
+    min_consumer = 2, repeated bad_consumers = 3}}, proto3 defaults filled in."""
+    header = {"num_shards": 0, "endianness": "LITTLE", "version": {"producer": 0, "min_consumer": 0, "bad_consumers": []}}
+    for field, _, value in protobuf_fields(data):
+        if field == 1:
+            header["num_shards"] = value
+        elif field == 2:
+            header["endianness"] = {0: "LITTLE", 1: "BIG"}[value]
+        elif field == 3:
+            for vfield, _, vvalue in protobuf_fields(value):
+                key = {1: "producer", 2: "min_consumer", 3: "bad_consumers"}[vfield]
+                if key == "bad_consumers":
+                    header["version"][key].append(vvalue)
+                else:
+                    header["version"][key] = vvalue
+        else:
+            raise ValueError(f"unexpected header field {field}")
+    return header
+
+
+def encode_bundle_header(num_shards: int, producer: int = 1, min_consumer: int = 0) -> bytes:
+    """What TF writes for a little-endian bundle: endianness LITTLE is proto3's default, so omitted."""
+    version = (varint(1 << 3) + varint(producer)) if producer else b""
+    version += (varint(2 << 3) + varint(min_consumer)) if min_consumer else b""
+    out = (varint(1 << 3) + varint(num_shards)) if num_shards else b""
+    return out + varint(3 << 3 | 2) + varint(len(version)) + version
+
+
+def decode_bundle_entry(data: bytes) -> dict:
+    """BundleEntryProto {DataType dtype = 1; TensorShapeProto shape = 2 {repeated
+    Dim dim = 2 {int64 size = 1; string name = 2}}; int32 shard_id = 3; int64
+    offset = 4; int64 size = 5; fixed32 crc32c = 6; repeated TensorSliceProto
+    slices = 7}."""
+    entry = {"dtype": 0, "shape": None, "shard_id": 0, "offset": 0, "size": 0, "crc32c": 0, "slices": []}
+    for field, _, value in protobuf_fields(data):
+        if field == 1:
+            entry["dtype"] = value
+        elif field == 2:
+            entry["shape"] = [signed64(dict((f, v) for f, _, v in protobuf_fields(dim)).get(1, 0))
+                              for f, _, dim in protobuf_fields(value) if f == 2]
+        elif field in (3, 4, 5):
+            entry[{3: "shard_id", 4: "offset", 5: "size"}[field]] = signed64(value)
+        elif field == 6:
+            entry["crc32c"] = value
+        elif field == 7:
+            entry["slices"].append(value)
+        else:
+            raise ValueError(f"unexpected entry field {field}")
+    return entry
+
+
+def encode_bundle_entry(entry: dict) -> bytes:
+    """The inverse of decode_bundle_entry, in TF's field order with proto3's
+    zero defaults omitted; the shape is always written (an empty message for a
+    scalar), as TF does."""
+    dims = b"".join(varint(2 << 3 | 2) + varint(len(d)) + d
+                    for d in ((varint(1 << 3) + varint(size)) if size else b"" for size in entry["shape"]))
+    out = (varint(1 << 3) + varint(entry["dtype"])) if entry["dtype"] else b""
+    out += varint(2 << 3 | 2) + varint(len(dims)) + dims
+    for field, key in ((3, "shard_id"), (4, "offset"), (5, "size")):
+        if entry[key]:
+            out += varint(field << 3) + varint(entry[key])
+    if entry["crc32c"]:
+        out += varint(6 << 3 | 5) + struct.pack("<I", entry["crc32c"])
+    for piece in entry["slices"]:
+        out += varint(7 << 3 | 2) + varint(len(piece)) + piece
+    return out
+
+
+def block_contents(entries: list, restart_interval: int) -> bytes:
+    """A LevelDB block: entries prefix-compressed against the previous key
+    (varint shared, varint non_shared, varint value length, key suffix, value),
+    a full key every restart_interval entries, then the restart offsets (u32)
+    and their count (u32).  Entries are written in the order given."""
+    out, restarts, previous, count = bytearray(), [0], b"", 0
+    for key, value in entries:
+        if count == restart_interval:
+            restarts.append(len(out))
+            previous, count = b"", 0
+        shared = 0
+        while shared < min(len(key), len(previous)) and key[shared] == previous[shared]:
+            shared += 1
+        out += varint(shared) + varint(len(key) - shared) + varint(len(value)) + key[shared:] + value
+        previous, count = key, count + 1
+    return bytes(out) + b"".join(struct.pack("<I", r) for r in restarts) + struct.pack("<I", len(restarts))
+
+
+def stored_block(contents: bytes, kind: int = 0) -> bytes:
+    """A block as stored in the file: contents, the compression type byte, and
+    the masked CRC-32C of contents + type."""
+    return contents + bytes([kind]) + struct.pack("<I", masked_crc32c(contents + bytes([kind])))
+
+
+def short_successor(key: bytes) -> bytes:
+    """LevelDB's BytewiseComparator::FindShortSuccessor: the index key after the last block."""
+    for i, byte in enumerate(key):
+        if byte != 0xFF:
+            return key[:i] + bytes([byte + 1])
+    return key
+
+
+def snappy_literals(data: bytes) -> bytes:
+    """A valid Snappy stream holding `data` as literals only (no copies): the
+    uncompressed length as a varint, then literal elements of at most 64 KiB."""
+    out = bytearray(varint(len(data)))
+    for start in range(0, len(data), 65536):
+        chunk = data[start:start + 65536]
+        n = len(chunk) - 1
+        if n < 60:
+            out.append(n << 2)
+        elif n < 256:
+            out += bytes([60 << 2, n])
+        else:
+            out += bytes([61 << 2]) + struct.pack("<H", n)
+        out += chunk
+    return bytes(out)
+
+
+def sstable(entries: list, compressed: bool = False, data_handle: bytes = None) -> bytes:
+    """A table the way TF's table::TableBuilder writes a small checkpoint index
+    (everything fits its 256 KiB data block): one data block (restart interval
+    16), an empty metaindex block, an index block (restart interval 1) whose one
+    entry maps the short successor of the last key to the data block's handle,
+    and the 48-byte footer (two handles padded to 40 bytes, the magic number).
+    compressed: store the data block Snappy-compressed (type 1) with a correct
+    CRC; data_handle: write this handle in the index block instead of the real one."""
+    data = block_contents(entries, 16)
+    stored = snappy_literals(data) if compressed else data
+    out = stored_block(stored, 1 if compressed else 0)
+    handle = varint(0) + varint(len(stored))
+    metaindex = block_contents([], 16)
+    metaindex_handle = varint(len(out)) + varint(len(metaindex))
+    out += stored_block(metaindex)
+    index = block_contents([(short_successor(entries[-1][0]), data_handle or handle)], 1)
+    index_handle = varint(len(out)) + varint(len(index))
+    out += stored_block(index)
+    return out + (metaindex_handle + index_handle).ljust(40, b"\0") + struct.pack("<Q", TABLE_MAGIC)
+
+
+def read_block(data: bytes, offset: int, size: int) -> list:
+    """(key, value) pairs of one uncompressed block of a valid table (CRC checked)."""
+    contents, kind = data[offset:offset + size], data[offset + size]
+    (crc,) = struct.unpack_from("<I", data, offset + size + 1)
+    assert kind == 0 and crc == masked_crc32c(contents + bytes([kind])), f"block at {offset}"
+    (restarts,) = struct.unpack_from("<I", contents, size - 4)
+    limit, pos, key, entries = size - 4 * (restarts + 1), 0, b"", []
+    while pos < limit:
+        shared, pos = read_varint(contents, pos)
+        non_shared, pos = read_varint(contents, pos)
+        length, pos = read_varint(contents, pos)
+        key = key[:shared] + contents[pos:pos + non_shared]
+        pos += non_shared
+        entries.append((key, contents[pos:pos + length]))
+        pos += length
+    return entries
+
+
+def read_table(data: bytes) -> tuple:
+    """(entries, data block handles) of a valid table."""
+    (magic,) = struct.unpack_from("<Q", data, len(data) - 8)
+    assert magic == TABLE_MAGIC
+    footer = data[-48:]
+    _, pos = read_varint(footer, 0)
+    _, pos = read_varint(footer, pos)
+    index_offset, pos = read_varint(footer, pos)
+    index_size, pos = read_varint(footer, pos)
+    entries, handles = [], []
+    for _, handle in read_block(data, index_offset, index_size):
+        offset, pos = read_varint(handle, 0)
+        size, _ = read_varint(handle, pos)
+        handles.append((offset, size))
+        entries += read_block(data, offset, size)
+    return entries, handles
+
+
+def read_bundle(prefix: Path) -> tuple:
+    """(header, {name: entry}, data block handles) of a TF-written bundle, each
+    tensor's bytes checked against its entry's masked CRC-32C (so these helpers
+    agree with TF on every field they are later used to forge)."""
+    index = Path(f"{prefix}.index").read_bytes()
+    entries, handles = read_table(index)
+    assert len(handles) == 1 and sstable(entries) == index, "sstable() no longer writes what TF writes"
+    assert entries[0][0] == b"", "the header key '' must come first"
+    header = decode_bundle_header(entries[0][1])
+    tensors = {}
+    shards = [Path(f"{prefix}.data-{i:05d}-of-{header['num_shards']:05d}").read_bytes()
+              for i in range(header["num_shards"])]
+    for key, value in entries[1:]:
+        entry = decode_bundle_entry(value)
+        assert encode_bundle_entry(entry) == value, f"entry encoding differs from TF's for {key!r}"
+        if not entry["slices"]:
+            raw = shards[entry["shard_id"]][entry["offset"]:entry["offset"] + entry["size"]]
+            assert len(raw) == entry["size"] and masked_crc32c(raw) == entry["crc32c"], key
+        tensors[key.decode("latin-1")] = entry
+    return header, tensors, handles
+
+
+# -- Mesh-TF checkpoints of the HF fixtures.
+
+def meshtf_name(hf_name: str) -> tuple:
+    """(Mesh-TF variable name, whether it is stored transposed) for an HF T5
+    tensor name: kernels are [in, out] in Mesh-TF, [out, in] in torch."""
+    if hf_name == "shared.weight":
+        return "shared/embedding", False
+    if hf_name == "lm_head.weight":
+        return "decoder/logits/kernel", True
+    match = re.fullmatch(r"(encoder|decoder)\.final_layer_norm\.weight", hf_name)
+    if match:
+        return f"{match[1]}/final_layer_norm/scale", False
+    match = re.fullmatch(r"(encoder|decoder)\.block\.(\d+)\.layer\.(\d+)\.(.+)\.weight", hf_name)
+    assert match, f"no Mesh-TF name for {hf_name}"
+    layer = f"{match[1]}/block_{int(match[2]):03d}/layer_{int(match[3]):03d}"
+    if match[4] == "layer_norm":
+        return f"{layer}/layer_norm/scale", False
+    module, param = match[4].split(".")
+    if module in ("SelfAttention", "EncDecAttention"):
+        return f"{layer}/{module}/{param}", True
+    assert module == "DenseReluDense" and param in ("wi", "wo", "wi_0", "wi_1"), hf_name
+    return f"{layer}/{module}/{param}/kernel", True
+
+
+def adafactor_slots(shape: tuple) -> list:
+    """(suffix, shape) of the slot variables Mesh-TF's AdafactorOptimizer
+    (beta1 = 0: no _slot_m) keeps for a variable of `shape`.  Factored when the
+    second-largest dimension is >= min_dim_size_to_factor: _slot_vr drops the
+    largest dimension (d0), _slot_vc the second largest (d1), ties broken by
+    dimension order (mtf sorts with Python's stable sort).  Otherwise one
+    _slot_v of the variable's shape (vectors, scalars, small matrices)."""
+    if len(shape) < 2:
+        return [("_slot_v", tuple(shape))]
+    d0, d1 = sorted(range(len(shape)), key=lambda i: -shape[i])[:2]
+    if shape[d1] < ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR:
+        return [("_slot_v", tuple(shape))]
+    return [("_slot_vr", tuple(s for i, s in enumerate(shape) if i != d0)),
+            ("_slot_vc", tuple(s for i, s in enumerate(shape) if i != d1))]
+
+
+def bf16_array(tensor: torch.Tensor, bfloat16) -> np.ndarray:
+    """torch's fp32 -> bf16 cast (round to nearest even), as a numpy array of
+    TF's bfloat16 type (ml_dtypes)."""
+    return tensor.to(torch.bfloat16).contiguous().view(torch.int16).numpy().view(bfloat16)
+
+
+def meshtf_variables(tf, hf_checkpoint: Path) -> tuple:
+    """(variables, mapping).  variables: Mesh-TF name -> numpy value, in this
+    order: the weights of an HF model.safetensors as Mesh-TF stores them
+    ([in, out], bfloat16: get_variable_dtype's master_dtype), their Adafactor
+    slots (float32; deterministic positive values, as second moments are), and
+    global_step (int64 scalar).  mapping: weight name -> (HF name, transposed)."""
+    variables, mapping = {}, {}
+    for hf_name, tensor in load_file(hf_checkpoint).items():
+        name, transposed = meshtf_name(hf_name)
+        variables[name] = bf16_array(tensor.t() if transposed else tensor, tf.bfloat16.as_numpy_dtype)
+        mapping[name] = (hf_name, transposed)
+        # TF's own cast rounds the same way (both round to nearest even).
+        cast = tf.cast(tf.constant((tensor.t() if transposed else tensor).contiguous().numpy()), tf.bfloat16).numpy()
+        assert cast.tobytes() == variables[name].tobytes(), f"tf.cast to bfloat16 differs from torch for {name}"
+    rng = np.random.default_rng(MESHTF_STEP)
+    for name in list(variables):
+        for suffix, shape in adafactor_slots(variables[name].shape):
+            variables[name + suffix] = (rng.random(shape, dtype=np.float32) * np.float32(1e-3)).astype(np.float32)
+    variables["global_step"] = np.array(MESHTF_STEP, dtype=np.int64)
+    return variables, mapping
+
+
+def balanced_placement(variables: dict, num_shards: int) -> dict:
+    """Variable -> device (= data shard) index: each variable, in order, onto the
+    device holding the fewest bytes so far (as Mesh-TF's balanced variable
+    placer spreads variables over the hosts); global_step on device 0."""
+    loads, placement = [0] * num_shards, {}
+    for name, value in variables.items():
+        device = 0 if name == "global_step" else min(range(num_shards), key=lambda i: (loads[i], i))
+        placement[name] = device
+        loads[device] += value.nbytes
+    return placement
+
+
+def write_tf_checkpoint(tf, directory: Path, variables: dict, placement: dict, num_shards: int,
+                        step=None) -> Path:
+    """Save `variables` (name -> numpy value) with tf.compat.v1.train.Saver, in
+    a graph, each variable pinned to /device:CPU:<placement>, in a session with
+    num_shards CPU devices.  Saver(sharded=True) writes one data file per
+    device (shard i = CPU:i: it sorts the devices) and merges their indexes into
+    one; the dict's keys are the checkpoint keys, exactly (no object graph:
+    that is tf.train.Checkpoint's).  No .meta graph is written; the
+    `checkpoint` file names the prefix relatively (save_relative_paths)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf_variables = {}
+        for name, value in variables.items():
+            with tf.device(f"/device:CPU:{placement[name]}"):
+                tf_variables[name] = tf.compat.v1.Variable(value, name=name, trainable=False)
+        saver = tf.compat.v1.train.Saver(var_list=tf_variables, sharded=num_shards > 1,
+                                         save_relative_paths=True, max_to_keep=None)
+        config = tf.compat.v1.ConfigProto(device_count={"CPU": num_shards}, inter_op_parallelism_threads=1,
+                                          intra_op_parallelism_threads=1)
+        with tf.compat.v1.Session(graph=graph, config=config) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            prefix = saver.save(session, str(directory / "model.ckpt"), global_step=step, write_meta_graph=False)
+    prefix = Path(prefix)
+    assert prefix.parent == directory
+    reader = tf.train.load_checkpoint(str(prefix))
+    assert sorted(reader.get_variable_to_shape_map()) == sorted(variables)
+    for name, value in variables.items():
+        stored = reader.get_tensor(name)
+        assert stored.dtype == value.dtype and stored.shape == value.shape and stored.tobytes() == value.tobytes(), name
+    return prefix
+
+
+def operative_config(config: T5Config, min_dim_size_to_factor: int) -> str:
+    """operative_config.gin as a Mesh-TF T5 run writes it (the gin library's
+    operative-config format: imports, macros, then one section per
+    configurable, sorted, scoped ones as scope/Name), trimmed to what defines
+    the model and its checkpoint.  Relu models: DenseReluDense.activation =
+    'relu'; gated-GELU (T5 v1.1): ['gelu', 'linear'], whose two input kernels
+    Mesh-TF names wi_0, wi_1.  Tied embeddings: Bitransformer.shared_embedding
+    (encoder and decoder share shared/embedding) plus
+    Unitransformer.shared_embedding_and_softmax_weights = True (no
+    decoder/logits/kernel); untied: the latter False."""
+    gated = config.is_gated_act
+    assert config.dense_act_fn == ("gelu_new" if gated else "relu")
+    activation = "['gelu', 'linear']" if gated else "'relu'"
+    tied = config.tie_word_embeddings
+    assert config.relative_attention_num_buckets == 32 and config.relative_attention_max_distance == 128
+    rule = "# " + "=" * 78
+
+    def section(name: str, *lines: str) -> str:
+        return f"# Parameters for {name}:\n{rule}\n" + "\n".join(lines) + "\n"
+
+    def layers(stack: str, *kinds: str) -> str:
+        names = [f"@mesh_tensorflow.transformer.transformer_layers.{kind}" for kind in kinds]
+        return f"{stack}/make_layer_stack.layers = \\\n    [" + ",\n     ".join(names) + "]"
+
+    def per_stack(name: str, *lines: str) -> list:
+        return [section(f"{stack}/{name}", *(f"{stack}/{name}.{line}" for line in lines))
+                for stack in ("decoder", "encoder")]
+
+    sections = [
+        "# zoo test fixture (Scripts/make-fixtures.py): a Mesh-TF T5 run's operative config,\n"
+        "# trimmed to the settings that define the model.  Like a real one it does not state\n"
+        f"# the vocabulary size: that is the first dimension of shared/embedding (here {config.vocab_size}),\n"
+        "# the SentencePiece vocabulary's size padded up to a multiple of vocab_divisor.\n"
+        "import mesh_tensorflow.optimize\n"
+        "import mesh_tensorflow.transformer.dataset\n"
+        "import mesh_tensorflow.transformer.learning_rate_schedules\n"
+        "import mesh_tensorflow.transformer.transformer\n"
+        "import mesh_tensorflow.transformer.transformer_layers\n"
+        "import mesh_tensorflow.transformer.utils\n"
+        "import t5.models.mesh_transformer\n",
+        f"# Macros:\n{rule}\n"
+        f"d_ff = {config.d_ff}\n"
+        f"d_kv = {config.d_kv}\n"
+        f"d_model = {config.d_model}\n"
+        f"dropout_rate = {config.dropout_rate}\n"
+        f"num_heads = {config.num_heads}\n"
+        f"num_layers = {config.num_decoder_layers}\n",
+        section("AdafactorOptimizer",
+                "AdafactorOptimizer.beta1 = 0.0",
+                "AdafactorOptimizer.clipping_threshold = 1.0",
+                "AdafactorOptimizer.decay_rate = None",
+                "AdafactorOptimizer.epsilon1 = 1e-30",
+                "AdafactorOptimizer.epsilon2 = 0.001",
+                "AdafactorOptimizer.factored = True",
+                f"AdafactorOptimizer.min_dim_size_to_factor = {min_dim_size_to_factor}",
+                "AdafactorOptimizer.multiply_by_parameter_scale = True"),
+        section("Bitransformer", "Bitransformer.shared_embedding = True"),
+        *per_stack("DenseReluDense", f"activation = {activation}", "dropout_rate = %dropout_rate",
+                   "hidden_size = %d_ff", "use_bias = False"),
+        section("decoder/EncDecAttention", "decoder/EncDecAttention.relative_attention_type = None"),
+        section("get_variable_dtype", "get_variable_dtype.activation_dtype = 'bfloat16'"),
+        *per_stack("LayerStack", "dropout_rate = %dropout_rate", f"norm_epsilon = {config.layer_norm_epsilon}",
+                   "recompute_grads = False"),
+        section("make_bitransformer", "make_bitransformer.decoder_name = 'decoder'",
+                "make_bitransformer.encoder_name = 'encoder'"),
+        section("decoder/make_layer_stack", "decoder/make_layer_stack.block_scope = True",
+                layers("decoder", "SelfAttention", "EncDecAttention", "DenseReluDense"),
+                "decoder/make_layer_stack.num_layers = %num_layers"),
+        section("encoder/make_layer_stack", "encoder/make_layer_stack.block_scope = True",
+                layers("encoder", "SelfAttention", "DenseReluDense"),
+                f"encoder/make_layer_stack.num_layers = {config.num_layers}"),
+        section("run", "run.autostack = True", "run.model_type = 'bitransformer'",
+                "run.optimizer = @optimize.AdafactorOptimizer", "run.save_checkpoints_steps = 5000",
+                f"run.train_steps = {MESHTF_STEP}"),
+        *per_stack("SelfAttention", "attention_func = None", "attention_kwargs = None", "combine_dims = True",
+                   "dropout_rate = %dropout_rate", "keep_query_heads_dims = False", "key_value_size = %d_kv",
+                   "num_heads = %num_heads", "num_memory_heads = 0",
+                   f"relative_attention_num_buckets = {config.relative_attention_num_buckets}",
+                   "relative_attention_type = 'bias_shared'", "shared_kv = False"),
+        *per_stack("Unitransformer", "d_model = %d_model", "ensemble = None", "input_full_attention = False",
+                   "label_smoothing = 0.0", "loss_denominator = None", "loss_fn = None",
+                   "loss_on_targets_only = False", "max_length = 512", "positional_embedding = False",
+                   f"shared_embedding_and_softmax_weights = {tied}", "sinusoid_positional_embedding = False",
+                   "token_dropout_rate = 0.0", "vocab_divisor = 128", "z_loss = 0.0001"),
+    ]
+    # The two sections per_stack() makes come out decoder first, as gin sorts
+    # scopes; the sections themselves are in gin's order (by configurable name,
+    # case-insensitively).
+    assert config.vocab_size % 128 == 0, "Mesh-TF pads the vocabulary to a multiple of vocab_divisor"
+    return "\n".join(sections)
+
+
+def capture_t5_loader_log():
+    """A logging handler collecting the INFO messages of transformers' T5
+    module (load_tf_weights_in_t5 logs what it skips and what it leaves),
+    installed with propagation off so nothing is printed."""
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    logger = logging.getLogger("transformers.models.t5.modeling_t5")
+    handler = Collect()
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def restore():
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    return handler.messages, restore
+
+
+def tf_expected(tf, name: str, config: T5Config, prefix: Path, hf_checkpoint: Path, mapping: dict,
+                bundle: tuple) -> None:
+    """expected/<name>.safetensors: what transformers' own TF -> PyTorch path
+    (convert_t5_original_tf_checkpoint_to_pytorch.py) makes of the checkpoint:
+    T5ForConditionalGeneration(config), load_tf_weights_in_t5, save_pretrained
+    (safetensors; tied aliases of shared.weight are not stored).  The loader
+    casts every array to float32 (bf16 -> fp32 is exact), so the result is the
+    HF fixture's weights rounded to bf16, as float32.
+    expected/<name>.json: the loader's report (what it skipped, what it left),
+    which TF variable became which HF tensor, and the bundle as TF wrote it
+    (header, and every entry's dtype, shape, shard, offset, size)."""
+    from transformers.models.t5.modeling_t5 import load_tf_weights_in_t5
+
+    seed_everything(0)
+    model = T5ForConditionalGeneration(config).eval()
+    messages, restore = capture_t5_loader_log()
+    try:
+        load_tf_weights_in_t5(model, config, str(prefix))
+    finally:
+        restore()
+    skipped = [m.removeprefix("Skipping ") for m in messages if m.startswith("Skipping ")]
+    (left,) = [m for m in messages if m.startswith("Weights not copied to PyTorch model: ")]
+    left = left.removeprefix("Weights not copied to PyTorch model: ").removesuffix(".")
+    not_copied = left.split(", ") if left else []
+
+    # Every parameter came from the checkpoint: equal to the HF fixture's
+    # weights rounded to bf16 (nothing left at its random initial value).
+    source = load_file(hf_checkpoint)
+    state = model.state_dict()
+    for hf_name, tensor in source.items():
+        assert state[hf_name].dtype == torch.float32
+        assert torch.equal(state[hf_name], tensor.to(torch.bfloat16).float()), f"{hf_name} not loaded"
+    tied = sorted(n for n in state if n not in source)
+    for alias in tied:
+        assert state[alias].data_ptr() == state["shared.weight"].data_ptr(), alias
+
+    out = TF_EXPECTED / f"{name}.safetensors"
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        shutil.copyfile(Path(tmp) / "model.safetensors", out)
+    assert sorted(load_file(out)) == sorted(source)
+
+    header, entries, handles = bundle
+    reader = tf.train.load_checkpoint(str(prefix))
+    tf_dtypes = {n: d.name for n, d in reader.get_variable_to_dtype_map().items()}
+    info = {
+        "checkpoint": str(prefix.relative_to(TF_DIR)),
+        "made_by": f"transformers {transformers.__version__}: T5ForConditionalGeneration(config), "
+                   "load_tf_weights_in_t5(model, config, checkpoint), save_pretrained(safe_serialization=True); "
+                   f"tensorflow {tf.__version__}",
+        "hf_dtype": "float32",
+        "loaded": {tf_name: {"hf": hf_name, "transposed": transposed, "tf_dtype": tf_dtypes[tf_name],
+                             "tf_shape": entries[tf_name]["shape"], "hf_shape": list(state[hf_name].shape)}
+                   for tf_name, (hf_name, transposed) in sorted(mapping.items())},
+        "skipped": skipped,
+        "not_copied": not_copied,
+        "tied_not_stored": tied,
+        "bundle": {
+            "header": header,
+            "index_data_blocks": len(handles),
+            "entries": {key: {"dtype": TF_DTYPES[e["dtype"]], "shape": e["shape"], "shard_id": e["shard_id"],
+                              "offset": e["offset"], "size": e["size"]} for key, e in entries.items()},
+        },
+    }
+    (TF_EXPECTED / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def tf_meshtf(tf, name: str, hf_dir: Path, num_shards: int) -> None:
+    """J1, J2.  An HF fixture as the original Mesh-TF T5 checkpoints look:
+    tf/<name>/model.ckpt-524288.{index,data-0000K-of-0000N} + checkpoint +
+    operative_config.gin, written by TensorFlow's Saver, plus what transformers'
+    loader reads from it (tf_expected)."""
+    config = T5Config.from_pretrained(hf_dir)
+    out = fresh_dir(TF_DIR / name)
+    variables, mapping = meshtf_variables(tf, hf_dir / "model.safetensors")
+    placement = balanced_placement(variables, num_shards)
+    prefix = write_tf_checkpoint(tf, out, variables, placement, num_shards, step=MESHTF_STEP)
+    assert prefix.name == MESHTF_PREFIX
+    assert (out / "checkpoint").read_text() == (f'model_checkpoint_path: "{MESHTF_PREFIX}"\n'
+                                                f'all_model_checkpoint_paths: "{MESHTF_PREFIX}"\n')
+    (out / "operative_config.gin").write_text(operative_config(config, ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR))
+    shards = [f"{MESHTF_PREFIX}.data-{i:05d}-of-{num_shards:05d}" for i in range(num_shards)]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["checkpoint", "operative_config.gin", f"{MESHTF_PREFIX}.index", *shards])
+    bundle = read_bundle(prefix)
+    header, entries, _ = bundle
+    assert header == {"num_shards": num_shards, "endianness": "LITTLE",
+                      "version": {"producer": 1, "min_consumer": 0, "bad_consumers": []}}, header
+    assert sorted(entries) == sorted(variables)
+    assert all(entries[n]["shard_id"] == placement[n] for n in variables), "Saver's shard order is not the device order"
+    tf_expected(tf, name, config, prefix, hf_dir / "model.safetensors", mapping, bundle)
+
+
+# -- J3: broken bundles.
+
+def tf_bad_files(tf) -> None:
+    """J3.  Malformed TensorFlow checkpoints, each a prefix tf_bad/<case>/model.ckpt
+    (.index + .data-0000K-of-0000N).  All but one are the valid two-shard bundle
+    in tf_bad/valid/ (written by TF's Saver; not in the manifest) with one
+    defect patched in: CRCs are recomputed wherever the defect is not the CRC
+    itself, so each case isolates one error.  The exception, sliced_entry, is a
+    bundle TF itself writes for a partitioned variable.  None is ever loaded with
+    TF.  manifest.json maps case directory -> {"error": <case>, "why": <sentence>}."""
+    out = fresh_dir(TF_BAD_DIR)
+    bfloat16 = tf.bfloat16.as_numpy_dtype
+    variables = {
+        "encoder/final_layer_norm/scale": np.array([1.0, 0.5], dtype=bfloat16),
+        "encoder/final_layer_norm/scale_slot_v": np.array([0.25, 0.125], dtype=np.float32),
+        "global_step": np.array(MESHTF_STEP, dtype=np.int64),
+        "shared/embedding": np.arange(8, dtype=np.float32).reshape(4, 2).astype(bfloat16),
+    }
+    placement = {"encoder/final_layer_norm/scale": 0, "encoder/final_layer_norm/scale_slot_v": 1,
+                 "global_step": 1, "shared/embedding": 0}
+    valid_dir = fresh_dir(out / "valid")
+    prefix = write_tf_checkpoint(tf, valid_dir, variables, placement, 2)
+    (valid_dir / "checkpoint").unlink()
+    header, entries, _ = read_bundle(prefix)
+    assert header["num_shards"] == 2
+    index = Path(f"{prefix}.index").read_bytes()
+    shard_names = [f"model.ckpt.data-0000{i}-of-00002" for i in range(2)]
+    shards = [(valid_dir / n).read_bytes() for n in shard_names]
+    table, handles = read_table(index)
+    assert table[0] == (b"", encode_bundle_header(2))
+    keys = [k for k, _ in table]
+    assert keys == [b"", b"encoder/final_layer_norm/scale", b"encoder/final_layer_norm/scale_slot_v",
+                    b"global_step", b"shared/embedding"], keys
+    values = dict(table)
+    data_size = handles[0][1]
+    cases = {}
+
+    def case(name, error, why, index_bytes=index, data=None, missing=()):
+        directory = fresh_dir(out / name)
+        (directory / "model.ckpt.index").write_bytes(index_bytes)
+        for i, shard in enumerate(data or shards):
+            if i not in missing:
+                (directory / shard_names[i]).write_bytes(shard)
+        cases[name] = {"error": error, "why": why}
+
+    def with_entry(key: bytes, **changes) -> list:
+        entry = decode_bundle_entry(values[key])
+        entry.update(changes)
+        return [(k, encode_bundle_entry(entry) if k == key else v) for k, v in table]
+
+    def replaced(data: bytes, offset: int, new: bytes) -> bytes:
+        return data[:offset] + new + data[offset + len(new):]
+
+    def reblocked(data: bytes, offset: int, new: bytes) -> bytes:
+        """The index with bytes of the data block replaced and the block's CRC recomputed."""
+        patched = replaced(data, offset, new)
+        return replaced(patched, data_size + 1, struct.pack("<I", masked_crc32c(patched[:data_size + 1])))
+
+    # -- The table (the .index file).
+    at = index.index(b"global_step") + len("global_st")
+    case("bad_block_checksum", "badBlockChecksum",
+         "One byte of the data block is changed (the key 'global_step' becomes 'global_stop', still in "
+         "order) and the block's stored masked CRC-32C is not updated.",
+         replaced(index, at, b"o"))
+    crc_at = len(index) - 48 - 4  # the index block is the last one before the footer
+    (index_crc,) = struct.unpack_from("<I", index, crc_at)
+    case("bad_index_block_checksum", "badBlockChecksum",
+         "The index block's stored masked CRC-32C has its lowest bit flipped; every block's contents are intact.",
+         replaced(index, crc_at, struct.pack("<I", index_crc ^ 1)))
+    case("bad_footer_magic", "badFooterMagic",
+         "The last byte of the footer's magic number 0xdb4775248b80fb57 is 0xdc instead of 0xdb.",
+         index[:-1] + b"\xdc")
+    case("too_small", "tooSmall",
+         "The index is only its valid version's last 40 bytes: shorter than the 48-byte footer.",
+         index[-40:])
+    footer = index[-48:]
+    pos = read_varint(footer, read_varint(footer, 0)[1])[1]
+    index_offset, _ = read_varint(footer, pos)
+    far = len(index) + 1000
+    case("index_handle_past_eof", "blockHandleOutOfBounds",
+         f"The footer's index-block handle says {far} bytes at offset {index_offset}, past the end of the "
+         f"{len(index)}-byte file.",
+         index[:-48] + (footer[:pos] + varint(index_offset) + varint(far)).ljust(40, b"\0") + footer[40:])
+    case("data_block_handle_past_eof", "blockHandleOutOfBounds",
+         "The index block maps the data block to offset 0, size 1 MiB (past the end of the file); the index "
+         "block's CRC matches the changed handle.",
+         sstable(table, data_handle=varint(0) + varint(1 << 20)))
+    previous = b"encoder/final_layer_norm/scale"
+    at = index.index(b"_slot_v") - 3  # varint shared (30), varint non_shared, varint value length
+    assert index[at] == len(previous) == 30 and index[at + 1] == len(b"_slot_v")
+    case("shared_prefix_too_long", "sharedPrefixTooLong",
+         "The entry after 'encoder/final_layer_norm/scale' (30 bytes) claims to share 31 bytes with it; "
+         "the block's CRC is recomputed.",
+         reblocked(index, at, bytes([31])))
+    at = data_size - 4
+    assert struct.unpack_from("<I", index, at)[0] == 1
+    case("malformed_block", "malformedBlock",
+         "The data block's restart count (its last u32) is 1000: the restart array would be 4000 bytes, more "
+         f"than the {data_size}-byte block; the block's CRC is recomputed.",
+         reblocked(index, at, struct.pack("<I", 1000)))
+    swapped = [table[0], table[1], table[2], table[4], table[3]]
+    case("unsorted_keys", "unsortedKeys",
+         "'shared/embedding' comes before 'global_step' in the data block; every CRC is valid.",
+         sstable(swapped))
+    case("duplicate_key", "unsortedKeys",
+         "The entry 'global_step' appears twice in a row (same value): keys must be strictly increasing; "
+         "every CRC is valid.",
+         sstable(table[:4] + [table[3]] + table[4:]))
+    case("compressed_block", "compressedBlock",
+         "The data block is stored Snappy-compressed (compression type 1; a valid Snappy stream of literals "
+         "that decompresses to the original block) with a correct CRC; TF writes checkpoint indexes "
+         "uncompressed.",
+         sstable(table, compressed=True))
+
+    # -- The bundle header (key "").
+    case("num_shards_2_31", "invalidHeader",
+         "The header's num_shards is 2^31 (varint 80 80 80 80 08): as an int32 it is negative, as an "
+         "unsigned count 2 billion data files; the data block's CRC is valid.",
+         sstable([(b"", encode_bundle_header(1 << 31))] + table[1:]))
+    case("num_shards_zero", "invalidHeader",
+         "The header has no num_shards (proto3's default, 0), yet the entries name shards 0 and 1.",
+         sstable([(b"", encode_bundle_header(0))] + table[1:]))
+    case("unsupported_version", "unsupportedVersion",
+         "The header's version is {producer: 1, min_consumer: 2}: the bundle needs a reader of format "
+         "version 2 or later (TF's is 1, and TF refuses it).",
+         sstable([(b"", encode_bundle_header(2, min_consumer=2))] + table[1:]))
+    case("missing_header", "missingHeader",
+         "The table has no entry with the empty key, so no BundleHeaderProto (num_shards, endianness, version).",
+         sstable(table[1:]))
+
+    # -- Entries (BundleEntryProto values).
+    truncated = values[b"shared/embedding"][:-2]
+    case("truncated_entry", "invalidEntry",
+         "The value of 'shared/embedding' is cut 2 bytes short, in the middle of its fixed32 crc32c field.",
+         sstable(table[:4] + [(b"shared/embedding", truncated)]))
+    embedding = entries["shared/embedding"]
+    case("entry_size_mismatch", "entrySizeMismatch",
+         f"'shared/embedding' is bfloat16 [4, 2] (16 bytes) but its entry says size 14 (crc32c of those 14 "
+         "bytes, so only the size check catches it).",
+         sstable(with_entry(b"shared/embedding", size=14,
+                            crc32c=masked_crc32c(shards[0][embedding["offset"]:embedding["offset"] + 14]))))
+    case("string_dtype", "unsupportedDType",
+         "'global_step' has dtype DT_STRING (7) instead of DT_INT64 (9); shape, size and CRC are unchanged.",
+         sstable(with_entry(b"global_step", dtype=7)))
+    case("shard_id_out_of_range", "shardIdOutOfRange",
+         "'global_step' is in shard 2, but the header says num_shards 2 (shards 0 and 1).",
+         sstable(with_entry(b"global_step", shard_id=2)))
+    step = entries["global_step"]
+    assert step["shard_id"] == 1 and step["offset"] + step["size"] == len(shards[1])
+    case("entry_out_of_bounds", "entryOutOfBounds",
+         f"'global_step' (8 bytes) is at offset {len(shards[1]) - 4} of the {len(shards[1])}-byte shard 1, so "
+         "it runs 4 bytes past the end.",
+         sstable(with_entry(b"global_step", offset=len(shards[1]) - 4)))
+    case("entry_offset_negative", "entryOutOfBounds",
+         "'global_step' has offset -8 (a 10-byte varint, as protobuf writes negative int64s).",
+         sstable(with_entry(b"global_step", offset=-8)))
+    case("truncated_shard", "entryOutOfBounds",
+         "Shard 1 is cut 4 bytes short, inside 'global_step', the last tensor in it; the index is intact.",
+         data=[shards[0], shards[1][:-4]])
+    offset = embedding["offset"]
+    case("bad_tensor_checksum", "badTensorChecksum",
+         "The first byte of 'shared/embedding''s data in shard 0 has its lowest bit flipped; its entry's "
+         "crc32c is unchanged.",
+         data=[replaced(shards[0], offset, bytes([shards[0][offset] ^ 1])), shards[1]])
+    case("missing_shard", "missingShard",
+         "model.ckpt.data-00001-of-00002 is absent; the header says 2 shards and two entries are in shard 1.",
+         missing=(1,))
+
+    # -- A bundle TF writes for a partitioned variable: the full tensor's entry
+    # lists its slices, whose data sit under separate binary keys.
+    directory = fresh_dir(out / "sliced_entry")
+    graph = tf.Graph()
+    with graph.as_default():
+        weight = tf.compat.v1.get_variable("w", initializer=tf.constant(np.arange(8, dtype=np.float32).reshape(4, 2)),
+                                           partitioner=tf.compat.v1.fixed_size_partitioner(2))
+        saver = tf.compat.v1.train.Saver(var_list={"w": weight}, save_relative_paths=True)
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            saver.save(session, str(directory / "model.ckpt"), write_meta_graph=False)
+    (directory / "checkpoint").unlink()
+    _, sliced, _ = read_bundle(directory / "model.ckpt")
+    assert len(sliced["w"]["slices"]) == 2 and len(sliced) == 3, sliced
+    cases["sliced_entry"] = {
+        "error": "slicedEntry",
+        "why": "Written by TF's Saver for a variable 'w' [4, 2] float32 split in two by fixed_size_partitioner: "
+               "the entry 'w' has no data but two `slices` ([0:2, :] and [2:4, :]), stored under two binary "
+               "keys (TF's EncodeTensorNameSlice: '\\x00w\\x00...') that sort before 'w'; one shard.",
+    }
+
+    for name in cases:
+        assert sum(f.stat().st_size for f in (out / name).iterdir()) < 10_000
+    assert len(cases) >= 12
+    write_manifest(out / "manifest.json", cases)
+
+
+def tf_checkpoints() -> None:
+    """J.  See tf_meshtf and tf_bad_files."""
+    tf = import_tensorflow()
+    fresh_dir(TF_DIR)
+    TF_EXPECTED.mkdir()
+    tf_meshtf(tf, "sample_meshtf", SAMPLE_DIR, num_shards=4)        # J1
+    tf_meshtf(tf, "gated_untied_meshtf", GATED_DIR, num_shards=2)   # J2
+    tf_bad_files(tf)                                                # J3
+
+
 def main() -> None:
     model = sample_model()      # A
     sample_sharded(model)       # B
@@ -1690,6 +2551,7 @@ def main() -> None:
     torch_half(model)           # G7
     torch_bad_files()           # H
     forward_references()        # I
+    tf_checkpoints()            # J (last: imports TensorFlow)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):
         print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")

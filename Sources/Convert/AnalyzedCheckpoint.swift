@@ -6,8 +6,12 @@ public struct AnalyzedCheckpoint: Sendable {
     public let checkpoint: Checkpoint
     /// The parsed `config.json` beside the checkpoint, if there is one.
     public let configJSON: JSONValue?
-    /// The T5 reading of the tensors, or why they are not (or not a valid) T5 model.
+    /// The T5 reading of the tensors, or why they are not (or not a valid) T5 model. For a Mesh-TF
+    /// checkpoint it describes the transformers model the variables map to.
     public let t5: Result<T5Model, ConvertError>
+    /// The name mapping of a Mesh-TF T5 checkpoint (`nil` for any other checkpoint, and for a
+    /// Mesh-TF one whose mapping failed: `t5` then holds why).
+    public let meshTF: MeshTFLayout?
 
     /// Opens `url` (file, index or directory) and analyses it.
     ///
@@ -31,7 +35,26 @@ public struct AnalyzedCheckpoint: Sendable {
         }
         self.checkpoint = checkpoint
         self.configJSON = configJSON
-        t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
+        if MeshTFLayout.isMeshTF(checkpoint) {
+            (meshTF, t5) = Self.analyzeMeshTF(checkpoint)
+        } else {
+            meshTF = nil
+            t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
+        }
+    }
+
+    /// Maps a Mesh-TF checkpoint's variables and reads the model they form, cross-checked against
+    /// its `operative_config.gin`.
+    private static func analyzeMeshTF(_ checkpoint: Checkpoint) -> (MeshTFLayout?, Result<T5Model, ConvertError>) {
+        do throws(ConvertError) {
+            let layout = try MeshTFLayout(checkpoint)
+            let hasHead = layout.tensors.contains { $0.name == TiedEmbeddings.lmHead }
+            let model = try T5Model(layout.architectureView(of: checkpoint), tiedHead: !hasHead)
+            try layout.crossCheck(model.config)
+            return (layout, .success(model))
+        } catch {
+            return (nil, .failure(error))
+        }
     }
 
     /// The T5 model, `nil` for checkpoints that are not T5 at all.

@@ -16,6 +16,12 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownCheckpoint(name: String, closest: [String])
     /// `--to` names one format and the destination's extension another.
     case formatMismatch(destination: String, asked: String, named: String)
+    /// A Mesh-TF variable the name table does not know: refused, never dropped.
+    case unmappedTensor(path: String, tensor: String)
+    /// A T5-Efficient variant transformers' T5 cannot represent (`sh`, `skv`, `shkv`).
+    case unsupportedVariant(path: String, variant: String, reason: String)
+    /// `operative_config.gin` says one thing and the tensors another.
+    case ginMismatch(path: String, field: String, gin: String, tensors: String)
 
     public var description: String {
         switch self {
@@ -44,6 +50,13 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "no such checkpoint '\(name)'; closest: \(closest.joined(separator: ", "))"
         case let .formatMismatch(destination, asked, named):
             "\(destination): --to \(asked) asked, but the file name says \(named)"
+        case let .unmappedTensor(path, tensor):
+            "\(path): variable '\(tensor)' has no counterpart in transformers' T5 (not a known Mesh-TF T5 "
+                + "name, optimizer slot or step counter); refusing rather than dropping it"
+        case let .unsupportedVariant(path, variant, reason):
+            "\(path): unsupported T5-Efficient variant '\(variant)': \(reason)"
+        case let .ginMismatch(path, field, gin, tensors):
+            "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }
     }
 }

@@ -60,13 +60,7 @@ public enum Converter {
         for file in plan.files {
             let path =
                 plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
-            let sources: [any TensorByteSource] = file.tensorIndices.map { index in
-                let tensor = plan.tensors[index]
-                guard tensor.isCast, let casting = CastingTensor(tensor.source, to: tensor.output.dtype) else {
-                    return tensor.source
-                }
-                return casting
-            }
+            let sources = file.tensorIndices.map { plan.tensors[$0].byteSource() }
             let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
             let aliases = plan.aliases.filter { names.contains($0.target) }
             try plan.format.writer.writeFile(
@@ -78,9 +72,17 @@ public enum Converter {
                         })
                 },
                 aliases: aliases, metadata: plan.metadata, at: path)
-            for case let casting as CastingTensor in sources {
-                casts.append(
-                    (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
+            for source in sources {
+                if let casting = source as? CastingTensor {
+                    casts.append(
+                        (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
+                } else if let transposing = source as? TransposingTensor, transposing.isCast {
+                    casts.append(
+                        (
+                            transposing.outputSpec.name, transposing.source.dtype, transposing.outputSpec.dtype,
+                            transposing.statistics
+                        ))
+                }
             }
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
             // A PyTorch shard stores its aliases too, so the index maps them to it.

@@ -30,6 +30,41 @@ import Testing
         #expect(run.stdout.contains("encoder 2 layers, decoder 3 layers"))
     }
 
+    @Test func inspectOfAMeshTFCheckpointShowsTheMappingSkipsAndConfig() throws {
+        let run = try ZooBinary.run(["inspect", Fixtures.url("tf/sample_meshtf").path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONParser.parse(Array(run.stdout.utf8))
+        #expect(report["format"]?.stringValue == "tensorflow-bundle")
+        #expect(report["parameters"]?.intValue == 460_032, "slots and global_step are not parameters")
+        let meshTF = try #require(report["mesh_tf"])
+        #expect(meshTF["mapped_variables"]?.intValue == 63)
+        #expect(meshTF["skipped_variables"]?.arrayValue?.count == 109)
+        #expect(meshTF["gin"]?.stringValue?.hasSuffix("operative_config.gin") == true)
+        #expect(
+            report["config"]?["num_layers"]?.intValue == 4 && report["config"]?["num_decoder_layers"]?.intValue == 2)
+    }
+
+    @Test func convertsAMeshTFCheckpointWithParity() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("hf")
+        let run = try ZooBinary.run([
+            "convert", Fixtures.url("tf/gated_untied_meshtf").path, destination.path, "--dtype", "fp32",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            run.stdout.contains("skipped 116 Mesh-TF variables (115 Adafactor optimizer slot, 1 training step counter)")
+        )
+        #expect(run.stdout.contains("parity: passed"))
+        #expect(temporary.contents() == ["hf"], "the temporary parity reference is gone")
+    }
+
+    @Test func refusesAHostileTensorFlowIndexWithItsOffset() throws {
+        let index = Fixtures.url("tf_bad/bad_block_checksum/model.ckpt.index")
+        let run = try ZooBinary.run(["inspect", index.path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(index.path) && run.stderr.contains("byte offset"), "\(run.stderr)")
+    }
+
     @Test func convertThenInspectShowsTheNewDType() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("bf16")

@@ -37,7 +37,18 @@ public struct ConversionPlan: Sendable {
     public struct Tensor: Sendable {
         public let source: TensorRef
         public let output: TensorSpec
+        /// Transposed on the way (a Mesh-TF kernel becoming a transformers weight).
+        public var transposed = false
         public var isCast: Bool { source.dtype != output.dtype }
+
+        /// The bytes to write: the source renamed, cast or transposed as planned.
+        func byteSource() -> any TensorByteSource {
+            if transposed, let transposing = TransposingTensor(source, to: output.dtype, name: output.name) {
+                return transposing
+            }
+            if isCast, let casting = CastingTensor(source, to: output.dtype, name: output.name) { return casting }
+            return source.name == output.name ? source : source.renamed(output.name)
+        }
     }
 
     /// One output file and the tensors in it, by index into `tensors`.
@@ -77,17 +88,25 @@ public struct ConversionPlan: Sendable {
         try Self.checkNoOverlap(destination: request.destination, source: source.checkpoint)
 
         let folded = model?.aliases ?? []
-        var tensors: [Tensor] = []
-        for tensor in source.checkpoint.tensors where !folded.contains(tensor.name) {
-            var output = tensor.spec
-            if let target = request.dtype, tensor.dtype != target, FloatCast.canCast(from: tensor.dtype, to: target) {
-                guard let cast = tensor.spec.withDType(target) else {
-                    throw ConvertError.unsupportedCast(
-                        tensor: tensor.name, from: tensor.dtype.rawValue, to: target.rawValue)
-                }
-                output = cast
+        // A Mesh-TF source is written under transformers' names and layout; its optimizer slots
+        // and step counter are left out (and reported).
+        let inputs: [(source: TensorRef, name: String, shape: [Int], transposed: Bool)] =
+            if let layout = source.meshTF {
+                layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed) }
+            } else {
+                source.checkpoint.tensors.filter { !folded.contains($0.name) }.map { ($0, $0.name, $0.shape, false) }
             }
-            tensors.append(Tensor(source: tensor, output: output))
+        var tensors: [Tensor] = []
+        for input in inputs {
+            var dtype = input.source.dtype
+            if let target = request.dtype, dtype != target, FloatCast.canCast(from: dtype, to: target) {
+                dtype = target
+            }
+            guard let output = TensorSpec(name: input.name, dtype: dtype, shape: input.shape) else {
+                throw ConvertError.unsupportedCast(
+                    tensor: input.source.name, from: input.source.dtype.rawValue, to: dtype.rawValue)
+            }
+            tensors.append(Tensor(source: input.source, output: output, transposed: input.transposed))
         }
 
         let named = OutputFormat.named(byExtensionOf: request.destination)

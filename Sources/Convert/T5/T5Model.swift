@@ -13,7 +13,13 @@ public struct T5Model: Sendable {
     ///
     /// - Throws: `ConvertError` if the tensors do not form a T5 model, a tied copy differs from
     ///   the shared embedding, or the config disagrees with the tensors.
-    public init(_ checkpoint: Checkpoint, config configJSON: JSONValue? = nil) throws(ConvertError) {
+    ///
+    /// - Parameter tiedHead: whether the head is tied, when the format itself says so (a Mesh-TF
+    ///   checkpoint has an untied head exactly when it stores `decoder/logits/kernel`); otherwise a
+    ///   head equal to the embedding is taken as tied.
+    public init(_ checkpoint: Checkpoint, config configJSON: JSONValue? = nil, tiedHead: Bool? = nil)
+        throws(ConvertError)
+    {
         let path = checkpoint.location.path
         let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         guard let shared = byName[TiedEmbeddings.canonical] else {
@@ -33,7 +39,7 @@ public struct T5Model: Sendable {
         let declared = try configJSON.map { json throws(ConvertError) in try T5Config(json: json, path: path) }
         var inferred = try Self.inferConfig(byName, shared: shared, path: path)
         let lmHead = byName[TiedEmbeddings.lmHead]
-        let lmHeadIsCopy = lmHead.map { $0.firstDifference(from: shared) == nil } ?? true
+        let lmHeadIsCopy = tiedHead ?? lmHead.map { $0.firstDifference(from: shared) == nil } ?? true
         // A config may declare an untied head that happens to equal the embedding; without one,
         // a head equal to the embedding is a tied copy.
         inferred.tieWordEmbeddings = declared?.tieWordEmbeddings ?? lmHeadIsCopy

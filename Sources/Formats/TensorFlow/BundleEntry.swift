@@ -72,10 +72,13 @@ public struct BundleHeader: Sendable, Equatable {
     /// 0 little-endian, 1 big-endian.
     public var endianness: Int32
     public var producerVersion: Int32
+    /// The oldest reader version that can read the bundle (TensorFlow's `min_consumer`).
+    public var minConsumerVersion: Int32
 
-    public init(shardCount: Int32, endianness: Int32 = 0, producerVersion: Int32 = 1) {
+    public init(shardCount: Int32, endianness: Int32 = 0, producerVersion: Int32 = 1, minConsumerVersion: Int32 = 0) {
         self.shardCount = shardCount
         self.endianness = endianness
         self.producerVersion = producerVersion
+        self.minConsumerVersion = minConsumerVersion
     }
 }

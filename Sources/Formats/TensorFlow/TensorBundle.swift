@@ -54,13 +54,18 @@ public enum TensorBundle {
         let directory = index.deletingLastPathComponent()
 
         guard let headerEntry = table.entries.first, headerEntry.key.isEmpty else {
-            throw TensorFlowError.invalidHeader(path: path, reason: "the table has no header entry under the empty key")
+            throw TensorFlowError.missingHeader(path: path)
         }
         guard let header = table.file.withBytes(in: headerEntry.value, { BundleProtos.decodeHeader($0) }) else {
             throw TensorFlowError.invalidHeader(path: path, reason: "the header is not a BundleHeaderProto")
         }
         guard header.shardCount >= 1, header.shardCount <= maxShards else {
             throw TensorFlowError.invalidHeader(path: path, reason: "num_shards is \(header.shardCount)")
+        }
+        // TensorFlow's bundle version is 1 (kTensorBundleVersion); a header asking for more is from
+        // a format zoo does not know.
+        guard header.minConsumerVersion <= 1 else {
+            throw TensorFlowError.unsupportedVersion(path: path, minConsumer: header.minConsumerVersion)
         }
         guard header.endianness == 0 else {
             throw TensorFlowError.invalidHeader(path: path, reason: "the checkpoint is big-endian")
@@ -97,9 +102,7 @@ public enum TensorBundle {
         _ name: String, _ entry: BundleEntry, at offset: Int, shards: [MappedFile], path: String
     ) throws -> TensorRef {
         guard let dtype = entry.dtype else {
-            throw TensorFlowError.invalidEntry(
-                path: path, tensor: name, offset: offset,
-                reason: "dtype \(entry.dataType) is not a numeric type zoo reads")
+            throw TensorFlowError.unsupportedDType(path: path, tensor: name, offset: offset, dataType: entry.dataType)
         }
         guard entry.shape.allSatisfy({ $0 >= 0 && $0 <= Int64(Int.max) }),
             let spec = TensorSpec(name: name, dtype: dtype, shape: entry.shape.map { Int($0) })
@@ -108,13 +111,12 @@ public enum TensorBundle {
                 path: path, tensor: name, offset: offset, reason: "shape \(entry.shape) is invalid")
         }
         guard entry.size == Int64(spec.byteCount) else {
-            throw TensorFlowError.invalidEntry(
-                path: path, tensor: name, offset: offset,
-                reason: "size \(entry.size) but dtype and shape need \(spec.byteCount) bytes")
+            throw TensorFlowError.entrySizeMismatch(
+                path: path, tensor: name, offset: offset, size: entry.size, expected: spec.byteCount)
         }
         guard entry.shardID >= 0, Int(entry.shardID) < shards.count else {
-            throw TensorFlowError.invalidEntry(
-                path: path, tensor: name, offset: offset, reason: "shard \(entry.shardID) does not exist")
+            throw TensorFlowError.shardIdOutOfRange(
+                path: path, tensor: name, offset: offset, shardID: entry.shardID, shardCount: shards.count)
         }
         let shard = shards[Int(entry.shardID)]
         let (end, overflow) = entry.offset.addingReportingOverflow(entry.size)

@@ -9,8 +9,14 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
     case malformedBlock(path: String, offset: Int, reason: String)
     case sharedPrefixTooLong(path: String, offset: Int, shared: Int, previous: Int)
     case unsortedKeys(path: String, offset: Int, key: String)
+    case missingHeader(path: String)
     case invalidHeader(path: String, reason: String)
+    /// The bundle asks for a newer reader (`version.min_consumer` above TensorFlow's bundle version 1).
+    case unsupportedVersion(path: String, minConsumer: Int32)
     case invalidEntry(path: String, tensor: String, offset: Int, reason: String)
+    case unsupportedDType(path: String, tensor: String, offset: Int, dataType: Int32)
+    case entrySizeMismatch(path: String, tensor: String, offset: Int, size: Int64, expected: Int)
+    case shardIdOutOfRange(path: String, tensor: String, offset: Int, shardID: Int32, shardCount: Int)
     case slicedEntry(path: String, tensor: String)
     case missingShard(path: String, shard: String)
     case entryOutOfBounds(path: String, tensor: String, shard: String, end: Int64, shardSize: Int)
@@ -33,8 +39,19 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): malformed table block at byte offset \(offset): \(reason)"
         case let .sharedPrefixTooLong(path, offset, shared, previous):
             "\(path): entry at byte offset \(offset) shares \(shared) key bytes with a previous key of \(previous)"
+        case let .missingHeader(path):
+            "\(path): the table has no bundle header (the entry under the empty key)"
         case let .invalidHeader(path, reason):
             "\(path): invalid bundle header: \(reason)"
+        case let .unsupportedVersion(path, minConsumer):
+            "\(path): the bundle needs a reader of version \(minConsumer) or later; TensorFlow's bundle format, "
+                + "which zoo reads, is version 1"
+        case let .unsupportedDType(path, tensor, offset, dataType):
+            "\(path): entry for '\(tensor)' at byte offset \(offset) has TensorFlow dtype \(dataType), not a numeric type zoo reads"
+        case let .entrySizeMismatch(path, tensor, offset, size, expected):
+            "\(path): entry for '\(tensor)' at byte offset \(offset) says \(size) bytes, but its dtype and shape need \(expected)"
+        case let .shardIdOutOfRange(path, tensor, offset, shardID, shardCount):
+            "\(path): entry for '\(tensor)' at byte offset \(offset) is in shard \(shardID) of a \(shardCount)-shard checkpoint"
         case let .invalidEntry(path, tensor, offset, reason):
             "\(path): entry for '\(tensor)' at byte offset \(offset): \(reason)"
         case let .slicedEntry(path, tensor):

@@ -66,7 +66,9 @@ struct ConvertCommand: ParsableCommand {
             if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
             guard !noVerify else { return }
             // Checked before the rename: a failing output never reaches the destination.
-            let result = ParityJSON(try Parity.check(try AnalyzedCheckpoint(opening: staged), against: plan.source))
+            let reference = try ParityReference(for: plan.source)
+            let result = ParityJSON(
+                try Parity.check(try AnalyzedCheckpoint(opening: staged), against: reference.checkpoint))
             parity = result
             if !result.passed {
                 result.lines.forEach { Terminal.writeError($0 + "\n") }

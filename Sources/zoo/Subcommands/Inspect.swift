@@ -51,6 +51,11 @@ struct Inspect: ParsableCommand {
                     + report.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
             )
         }
+        if let meshTF = report.mesh_tf {
+            print("  Mesh-TF     \(meshTF.mapped_variables) variables map to transformers' T5 (kernels transposed)")
+            if let skipped = meshTF.skipped_summary { print("              " + skipped) }
+            if let gin = meshTF.gin { print("              config cross-checked with \(gin)") }
+        }
         if let config = report.config {
             print(
                 "  T5 config   \(config.feed_forward_proj) FFN, \(config.tie_word_embeddings ? "tied" : "untied") embeddings"

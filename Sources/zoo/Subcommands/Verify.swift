@@ -29,7 +29,8 @@ struct VerifyCommand: ParsableCommand {
         guard let b else { return try verifyOne() }
         let source = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: a))
         let converted = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: b))
-        let report = ParityJSON(try Parity.check(converted, against: source))
+        let reference = try ParityReference(for: source)
+        let report = ParityJSON(try Parity.check(converted, against: reference.checkpoint))
         if json {
             try printJSON(report)
         } else {

@@ -26,8 +26,18 @@ struct ConversionJSON: Encodable {
     let folded_aliases: [String]
     let wrote_config: Bool
     let casts: [Cast]
+    /// Mesh-TF variables left out (optimizer slots, step counter), with the reason.
+    let skipped_variables: [SkippedVariable]
+
+    struct SkippedVariable: Encodable {
+        let name: String
+        let reason: String
+    }
 
     init(plan: ConversionPlan, report: ConversionReport) {
+        skipped_variables = (plan.source.meshTF?.skipped ?? []).map {
+            SkippedVariable(name: $0.name, reason: $0.reason.rawValue)
+        }
         source = plan.source.checkpoint.location.path
         source_format = plan.source.checkpoint.format.rawValue
         destination = report.destination.path
@@ -78,8 +88,27 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
             "  skipped \(plan.source.checkpoint.skipped.count) non-tensor entries: "
                 + plan.source.checkpoint.skipped.prefix(8).joined(separator: ", "))
     }
+    if let layout = plan.source.meshTF {
+        lines.append("  mapped \(layout.tensors.count) Mesh-TF variables to transformers names (kernels transposed)")
+        lines.append(contentsOf: describeSkipped(layout.skipped).map { "  " + $0 })
+        if let gin = layout.ginURL {
+            lines.append("  config from \(gin.lastPathComponent), cross-checked with the shapes")
+        }
+    }
     if !report.foldedAliases.isEmpty {
         lines.append("  tied: \(report.foldedAliases.joined(separator: ", ")) equal shared.weight; written once")
     }
     return lines
+}
+
+/// "skipped 109 Mesh-TF variables: 108 Adafactor optimizer slot, 1 training step counter", and the
+/// first few names.
+func describeSkipped(_ skipped: [MeshTFLayout.SkippedVariable]) -> [String] {
+    guard !skipped.isEmpty else { return [] }
+    let counts = MeshTFSkipReason.allCases.compactMap { reason -> String? in
+        let count = skipped.filter { $0.reason == reason }.count
+        return count == 0 ? nil : "\(count) \(reason.rawValue)"
+    }
+    let names = skipped.prefix(3).map(\.name).joined(separator: ", ") + (skipped.count > 3 ? ", ..." : "")
+    return ["skipped \(skipped.count) Mesh-TF variables (\(counts.joined(separator: ", "))): \(names)"]
 }

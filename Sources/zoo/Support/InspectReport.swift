@@ -58,8 +58,26 @@ struct InspectReport: Encodable {
     /// Registry checkpoints with exactly this architecture (several names can share one).
     let registry_matches: [String]
     let tensors: [Tensor]
+    /// For a Mesh-TF checkpoint: how its variables map to transformers' T5.
+    let mesh_tf: MeshTF?
+
+    struct MeshTF: Encodable {
+        let mapped_variables: Int
+        /// Variables left out of a conversion (optimizer slots, step counter), with the reason.
+        let skipped_variables: [ConversionJSON.SkippedVariable]
+        /// The `operative_config.gin` the config was cross-checked with, if there is one.
+        let gin: String?
+        /// One line counting the skipped variables by reason.
+        let skipped_summary: String?
+    }
 
     init(_ analyzed: AnalyzedCheckpoint) {
+        mesh_tf = analyzed.meshTF.map { layout in
+            MeshTF(
+                mapped_variables: layout.tensors.count,
+                skipped_variables: layout.skipped.map { .init(name: $0.name, reason: $0.reason.rawValue) },
+                gin: layout.ginURL?.path, skipped_summary: describeSkipped(layout.skipped).first)
+        }
         let checkpoint = analyzed.checkpoint
         path = checkpoint.location.path
         format = checkpoint.format.rawValue

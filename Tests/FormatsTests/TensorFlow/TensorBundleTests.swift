@@ -86,7 +86,9 @@ import Testing
         let cases: [(BundleHeader, [(String, [UInt8])], String)] = [
             (BundleHeader(shardCount: Int32.max), [("a", entry)], "invalidHeader"),
             (BundleHeader(shardCount: 0), [("a", entry)], "invalidHeader"),
-            (BundleHeader(shardCount: 1), [("a", Array(entry.dropLast(2)))], "invalidEntry"),
+            // Cut inside the size field: the proto still parses, and the size no longer fits the shape.
+            (BundleHeader(shardCount: 1), [("a", Array(entry.dropLast(2)))], "entrySizeMismatch"),
+            (BundleHeader(shardCount: 1, minConsumerVersion: 2), [("a", entry)], "unsupportedVersion"),
             (BundleHeader(shardCount: 1), [("a", entry + [0x3A, 0x00])], "slicedEntry"),  // field 7: one slice
             (
                 BundleHeader(shardCount: 1),
@@ -108,7 +110,7 @@ import Testing
                             BundleEntry(dataType: 7, shape: [4], shardID: 0, offset: 0, size: 16, maskedCRC32C: 0))
                     )
                 ],
-                "invalidEntry"
+                "unsupportedDType"
             ),  // DT_STRING
         ]
         for (header, entries, expected) in cases {
@@ -121,5 +123,33 @@ import Testing
                 #expect(error.caseName == expected, "\(error)")
             }
         }
+    }
+}
+
+@Suite struct TensorBundleHostileInputTests {
+    /// Each file of the corpus is refused with the error its manifest names, naming the file.
+    @Test(arguments: try Fixtures.manifest("tf_bad"))
+    func rejectsHostileBundle(_ entry: (file: String, error: String)) throws {
+        let url = Fixtures.url("tf_bad/\(entry.file)")
+        do {
+            let checkpoint = try Checkpoint.open(url, checksums: .verifyOnOpen)
+            Issue.record("\(entry.file) was accepted with \(checkpoint.tensors.count) tensors")
+        } catch let error as TensorFlowError {
+            #expect(error.caseName == entry.error, "\(entry.file): \(error)")
+            #expect(error.description.contains(url.path), "\(entry.file): \(error)")
+        } catch let error as CheckpointError {
+            // A tensor failing its CRC-32C is the same error in every format.
+            guard case .checksumMismatch = error else {
+                Issue.record("\(entry.file): \(error)")
+                return
+            }
+            #expect(entry.error == "badTensorChecksum", "\(entry.file): \(error)")
+            #expect(error.description.contains(url.path), "\(entry.file): \(error)")
+        }
+    }
+
+    @Test func theCorpusBaseIsValid() throws {
+        let checkpoint = try Checkpoint.open(Fixtures.url("tf_bad/valid"), checksums: .verifyOnOpen)
+        #expect(checkpoint.format == .tensorflowBundle && !checkpoint.tensors.isEmpty)
     }
 }

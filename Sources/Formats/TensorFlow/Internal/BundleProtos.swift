@@ -32,7 +32,8 @@ enum BundleProtos {
         let header = message.pointee
         return BundleHeader(
             shardCount: header.num_shards, endianness: Int32(header.endianness.rawValue),
-            producerVersion: header.version?.pointee.producer ?? 0)
+            producerVersion: header.version?.pointee.producer ?? 0,
+            minConsumerVersion: header.version?.pointee.min_consumer ?? 0)
     }
 
     static func encode(_ entry: BundleEntry) -> [UInt8] {
@@ -80,6 +81,7 @@ enum BundleProtos {
         var version = Tensorflow__VersionDef()
         tensorflow__version_def__init(&version)
         version.producer = header.producerVersion
+        version.min_consumer = header.minConsumerVersion
         return withUnsafeMutablePointer(to: &version) { versionPointer in
             message.version = versionPointer
             let size = tensorflow__bundle_header_proto__get_packed_size(&message)

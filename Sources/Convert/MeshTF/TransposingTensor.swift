@@ -1,0 +1,100 @@
+import Formats
+
+/// A 2-D tensor emitted transposed (`[rows, columns]` in, `[columns, rows]` out), optionally cast
+/// to another float dtype on the way: Mesh-TF stores kernels as `[in, out]`, transformers as `[out, in]`.
+///
+/// The source's stored checksum is checked first (one sequential read), then output rows are
+/// gathered a block at a time from the mapping, so the extra memory is one block, not the tensor.
+public final class TransposingTensor: TensorByteSource {
+    public let source: TensorRef
+    public let outputSpec: TensorSpec
+    /// Overflow, underflow and NaN counts of the last `emit` (zero unless it casts).
+    public private(set) var statistics = CastStatistics()
+
+    /// Output bytes gathered per block: large enough to amortise the sink's write call.
+    private static let blockBytes = 1 << 20
+
+    /// A source emitting the transpose of the 2-D `source` as `dtype` under `name`.
+    ///
+    /// - Returns: `nil` unless `source` is 2-D, of a 2, 4 or 8-byte dtype, and `dtype` is its own
+    ///   or one `FloatCast` converts it to.
+    public init?(_ source: TensorRef, to dtype: DType? = nil, name: String) {
+        let dtype = dtype ?? source.dtype
+        guard source.shape.count == 2, [2, 4, 8].contains(source.dtype.byteSize),
+            dtype == source.dtype || FloatCast.canCast(from: source.dtype, to: dtype),
+            let spec = TensorSpec(name: name, dtype: dtype, shape: [source.shape[1], source.shape[0]])
+        else { return nil }
+        self.source = source
+        outputSpec = spec
+    }
+
+    public var isCast: Bool { source.dtype != outputSpec.dtype }
+
+    public func emit(into sink: inout some ByteSink) throws {
+        try source.forEachVerifiedChunk { _ in }
+        let rows = source.shape[0]
+        let columns = source.shape[1]
+        let from = source.dtype
+        let to = outputSpec.dtype
+        guard rows > 0, columns > 0 else { return }
+        // Output row j is source column j; gather a block of output rows at a time.
+        let outputRowsPerBlock = max(1, Self.blockBytes / (rows * from.byteSize))
+        let scratch = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: outputRowsPerBlock * rows * from.byteSize, alignment: 64)
+        defer { scratch.deallocate() }
+        var statistics = CastStatistics()
+        try source.withUnsafeBytes { (input: UnsafeRawBufferPointer) throws in
+            guard let inputBase = input.baseAddress, let scratchBase = scratch.baseAddress else { return }
+            var firstRow = 0
+            while firstRow < columns {
+                let blockRows = min(outputRowsPerBlock, columns - firstRow)
+                let count = blockRows * rows
+                Self.gather(
+                    from: inputBase, rows: rows, columns: columns, outputRows: firstRow..<(firstRow + blockRows),
+                    into: scratchBase, elementSize: from.byteSize)
+                if from == to {
+                    try sink.write(UnsafeRawBufferPointer(start: scratchBase, count: count * from.byteSize))
+                } else {
+                    try sink.write(count: count * to.byteSize) { output in
+                        guard let outputBase = output.baseAddress else { return }
+                        FloatCast.convert(
+                            UnsafeRawPointer(scratchBase), from: from, into: outputBase, to: to, count: count,
+                            statistics: &statistics)
+                    }
+                }
+                firstRow += blockRows
+            }
+        }
+        self.statistics = statistics
+    }
+
+    /// Writes `outputRows` of the transpose of the `[rows, columns]` matrix at `input` to `output`.
+    static func gather(
+        from input: UnsafeRawPointer, rows: Int, columns: Int, outputRows: Range<Int>,
+        into output: UnsafeMutableRawPointer, elementSize: Int
+    ) {
+        switch elementSize {
+        case 2: gather(UInt16.self, input, rows, columns, outputRows, output)
+        case 4: gather(UInt32.self, input, rows, columns, outputRows, output)
+        default: gather(UInt64.self, input, rows, columns, outputRows, output)
+        }
+    }
+
+    private static func gather<Element: FixedWidthInteger>(
+        _: Element.Type, _ input: UnsafeRawPointer, _ rows: Int, _ columns: Int, _ outputRows: Range<Int>,
+        _ output: UnsafeMutableRawPointer
+    ) {
+        // The source may sit at any byte offset of its shard (TensorFlow packs tensors unaligned),
+        // so elements are loaded unaligned.
+        let destination = output.assumingMemoryBound(to: Element.self)
+        let stride = MemoryLayout<Element>.size
+        // Consecutive output rows read neighbouring columns, so each source cache line fetched for
+        // one output row serves the next ones too.
+        for (outputRow, column) in outputRows.enumerated() {
+            let rowStart = destination + outputRow * rows
+            for row in 0..<rows {
+                rowStart[row] = input.loadUnaligned(fromByteOffset: (row * columns + column) * stride, as: Element.self)
+            }
+        }
+    }
+}
