@@ -22,6 +22,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedVariant(path: String, variant: String, reason: String)
     /// `operative_config.gin` says one thing and the tensors another.
     case ginMismatch(path: String, field: String, gin: String, tensors: String)
+    /// Options that cannot go together.
+    case incompatibleOptions(String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "name, optimizer slot or step counter); refusing rather than dropping it"
         case let .unsupportedVariant(path, variant, reason):
             "\(path): unsupported T5-Efficient variant '\(variant)': \(reason)"
+        case let .incompatibleOptions(reason):
+            reason
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }

@@ -57,13 +57,17 @@ public enum Converter {
         var fileNames: [String] = []
         var weightMap: [String: String] = [:]
 
+        if plan.format == .tensorflow {
+            return try writeTensorFlow(plan, into: staged, progress: progress)
+        }
         for file in plan.files {
             let path =
                 plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
             let sources = file.tensorIndices.map { plan.tensors[$0].byteSource() }
             let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
             let aliases = plan.aliases.filter { names.contains($0.target) }
-            try plan.format.writer.writeFile(
+            guard let writer = plan.format.writer else { preconditionFailure("\(plan.format) has no file writer") }
+            try writer.writeFile(
                 sources.map {
                     ProgressReporting(
                         base: $0,
@@ -72,18 +76,7 @@ public enum Converter {
                         })
                 },
                 aliases: aliases, metadata: plan.metadata, at: path)
-            for source in sources {
-                if let casting = source as? CastingTensor {
-                    casts.append(
-                        (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics))
-                } else if let transposing = source as? TransposingTensor, transposing.isCast {
-                    casts.append(
-                        (
-                            transposing.outputSpec.name, transposing.source.dtype, transposing.outputSpec.dtype,
-                            transposing.statistics
-                        ))
-                }
-            }
+            casts += castStatistics(sources)
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
             // A PyTorch shard stores its aliases too, so the index maps them to it.
             if plan.format == .pytorch { for alias in aliases { weightMap[alias.alias] = file.name } }
@@ -117,6 +110,49 @@ public enum Converter {
             destination: staged.destination, files: fileNames, tensorCount: plan.tensors.count, tensorBytes: total,
             casts: casts, foldedAliases: plan.foldedAliases, wroteConfig: plan.writesDirectory && plan.configJSON != nil
         )
+    }
+
+    /// A Mesh-TF checkpoint directory: the bundle (sharded by `TensorBundle.write` in key order),
+    /// its `checkpoint` file and the `operative_config.gin`.
+    private static func writeTensorFlow(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
+        -> ConversionReport
+    {
+        let total = plan.outputTensorBytes
+        var written = 0
+        let sources = plan.tensors.map { $0.byteSource() }
+        var files = try TensorBundle.write(
+            sources.map {
+                ProgressReporting(
+                    base: $0,
+                    onDone: { bytes in
+                        written += bytes; progress?(written, total)
+                    })
+            },
+            prefix: staged.staging.appendingPathComponent(plan.format.singleFileName), shardSize: plan.request.shardSize
+        )
+        if let gin = plan.operativeConfig {
+            try writeText(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
+            files.append(MeshTFLayout.ginFileName)
+        }
+        return ConversionReport(
+            destination: staged.destination, files: files, tensorCount: plan.tensors.count, tensorBytes: total,
+            casts: castStatistics(sources), foldedAliases: plan.foldedAliases, wroteConfig: plan.operativeConfig != nil)
+    }
+
+    /// What each cast did, for the sources that cast.
+    private static func castStatistics(_ sources: [any TensorByteSource]) -> [(String, DType, DType, CastStatistics)] {
+        sources.compactMap { source in
+            if let casting = source as? CastingTensor {
+                return (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics)
+            }
+            if let transposing = source as? TransposingTensor, transposing.isCast {
+                return (
+                    transposing.outputSpec.name, transposing.source.dtype, transposing.outputSpec.dtype,
+                    transposing.statistics
+                )
+            }
+            return nil
+        }
     }
 
     private static func writeText(_ text: String, to url: URL) throws {

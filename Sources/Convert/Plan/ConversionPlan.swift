@@ -76,6 +76,8 @@ public struct ConversionPlan: Sendable {
     public let metadata: [String: String]
     /// The `config.json` to write, for directory outputs of T5 models or with a source config.
     public let configJSON: JSONValue?
+    /// The `operative_config.gin` to write, for TensorFlow outputs.
+    public let operativeConfig: String?
 
     /// Plans converting `request.source` as `request` says.
     ///
@@ -90,12 +92,30 @@ public struct ConversionPlan: Sendable {
         let folded = model?.aliases ?? []
         // A Mesh-TF source is written under transformers' names and layout; its optimizer slots
         // and step counter are left out (and reported).
-        let inputs: [(source: TensorRef, name: String, shape: [Int], transposed: Bool)] =
+        var inputs: [PlannedInput] =
             if let layout = source.meshTF {
                 layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed) }
             } else {
                 source.checkpoint.tensors.filter { !folded.contains($0.name) }.map { ($0, $0.name, $0.shape, false) }
             }
+        let named = OutputFormat.named(byExtensionOf: request.destination)
+        if let asked = request.format, let named, asked != named {
+            throw ConvertError.formatMismatch(
+                destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
+        }
+        let format = request.format ?? named ?? .safetensors
+        if format == .tensorflow {
+            guard model != nil else {
+                throw ConvertError.notT5(
+                    path: source.checkpoint.location.path, reason: "--to tf writes Mesh-TF T5 checkpoints only")
+            }
+            if request.compress {
+                throw ConvertError.incompatibleOptions(
+                    "--compress: TensorFlow reads its checkpoints uncompressed, so --to tf cannot compress them")
+            }
+            inputs = try Self.meshTFNamed(inputs, path: source.checkpoint.location.path)
+        }
+
         var tensors: [Tensor] = []
         for input in inputs {
             var dtype = input.source.dtype
@@ -109,15 +129,11 @@ public struct ConversionPlan: Sendable {
             tensors.append(Tensor(source: input.source, output: output, transposed: input.transposed))
         }
 
-        let named = OutputFormat.named(byExtensionOf: request.destination)
-        if let asked = request.format, let named, asked != named {
-            throw ConvertError.formatMismatch(
-                destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
-        }
-        let format = request.format ?? named ?? .safetensors
         let writesDirectory = named == nil
+        // TensorFlow bundles shard themselves (`TensorBundle.write`), in key order.
         let groups = ShardPlan.groups(
-            byteCounts: tensors.map(\.output.byteCount), limit: writesDirectory ? request.shardSize : nil)
+            byteCounts: tensors.map(\.output.byteCount),
+            limit: writesDirectory && format != .tensorflow ? request.shardSize : nil)
         files = groups.enumerated().map { number, indices in
             File(
                 name: groups.count == 1 ? format.singleFileName : format.shardFileName(number + 1, of: groups.count),
@@ -157,7 +173,27 @@ public struct ConversionPlan: Sendable {
         self.foldedAliases = folded
         self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
         self.metadata = metadata
-        configJSON = writesDirectory ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
+        configJSON =
+            writesDirectory && format != .tensorflow
+            ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
+        operativeConfig = format == .tensorflow ? model.map { MeshTFGinWriter.operativeConfig(for: $0.config) } : nil
+    }
+
+    /// One tensor to write, before its dtype is decided.
+    private typealias PlannedInput = (source: TensorRef, name: String, shape: [Int], transposed: Bool)
+
+    /// `inputs` (transformers names) under their Mesh-TF names; a transpose on the way in and one
+    /// on the way out cancel (a Mesh-TF source rewritten as Mesh-TF is copied).
+    private static func meshTFNamed(_ inputs: [PlannedInput], path: String) throws(ConvertError) -> [PlannedInput] {
+        try inputs.map { input throws(ConvertError) in
+            guard let mesh = MeshTFNames.meshTFName(forHF: input.name) else {
+                throw .unmappedTensor(path: path, tensor: input.name)
+            }
+            return (
+                input.source, mesh.name, mesh.transposed ? input.shape.reversed() : input.shape,
+                input.transposed != mesh.transposed
+            )
+        }
     }
 
     /// The aliases a previous zoo conversion recorded under `zoo.tied` (ignored if malformed: they

@@ -5,27 +5,35 @@ import Foundation
 public enum OutputFormat: String, CaseIterable, Sendable {
     case safetensors
     case pytorch
+    /// A Mesh-TF TensorFlow checkpoint directory (`model.ckpt.index`, data shards, `checkpoint`,
+    /// `operative_config.gin`), written by `TensorBundle.write` rather than a per-file writer.
+    case tensorflow = "tf"
 
-    var writer: any CheckpointWriter.Type {
+    /// The writer of one weights file (`nil` for TensorFlow, whose bundle is written whole).
+    var writer: (any CheckpointWriter.Type)? {
         switch self {
         case .safetensors: SafetensorsWriter.self
         case .pytorch: TorchZipWriter.self
+        case .tensorflow: nil
         }
     }
 
-    /// The extension of a single-file output (`model.safetensors`, `pytorch_model.bin`).
-    public var fileExtension: String {
+    /// The extension of a single-file output (`model.safetensors`, `pytorch_model.bin`); a
+    /// TensorFlow checkpoint is always a directory.
+    public var fileExtension: String? {
         switch self {
         case .safetensors: "safetensors"
         case .pytorch: "bin"
+        case .tensorflow: nil
         }
     }
 
-    /// The file name of an unsharded model directory's weights.
+    /// The file name of an unsharded model directory's weights (the prefix, for TensorFlow).
     public var singleFileName: String {
         switch self {
         case .safetensors: "model.safetensors"
         case .pytorch: "pytorch_model.bin"
+        case .tensorflow: Self.tensorFlowPrefix
         }
     }
 
@@ -33,6 +41,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         switch self {
         case .safetensors: ShardedSafetensors.indexFileName
         case .pytorch: ShardedTorch.indexFileName
+        case .tensorflow: Self.tensorFlowPrefix + ".index"
         }
     }
 
@@ -40,8 +49,12 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         switch self {
         case .safetensors: ShardedSafetensors.shardFileName(number, of: count)
         case .pytorch: ShardedTorch.shardFileName(number, of: count)
+        case .tensorflow: TensorBundle.shardName(prefix: Self.tensorFlowPrefix, number - 1, of: count)
         }
     }
+
+    /// The checkpoint prefix zoo writes (TensorFlow's `Saver` default without a step number).
+    static let tensorFlowPrefix = "model.ckpt"
 
     /// The format a destination's extension names (`x.safetensors`, `x.bin`, and the same with
     /// `.zst`), if any.

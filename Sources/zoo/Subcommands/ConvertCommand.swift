@@ -22,7 +22,10 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output file (*.safetensors, *.bin) or model directory.")
     var destination: String
 
-    @Option(help: "Output format (default: from DST's extension, else safetensors).")
+    @Option(
+        help:
+            "Output format: safetensors, pytorch, or tf (a Mesh-TF checkpoint directory); default: from DST's extension, else safetensors."
+    )
     var to: OutputFormat?
 
     @Option(help: "Cast floating-point tensors to this dtype (fp32, fp16, bf16, fp64); integers are kept.")
@@ -66,9 +69,10 @@ struct ConvertCommand: ParsableCommand {
             if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
             guard !noVerify else { return }
             // Checked before the rename: a failing output never reaches the destination.
+            // Mesh-TF sides are compared in transformers' layout (see ParityReference).
             let reference = try ParityReference(for: plan.source)
-            let result = ParityJSON(
-                try Parity.check(try AnalyzedCheckpoint(opening: staged), against: reference.checkpoint))
+            let output = try ParityReference(for: try AnalyzedCheckpoint(opening: staged))
+            let result = ParityJSON(try Parity.check(output.checkpoint, against: reference.checkpoint))
             parity = result
             if !result.passed {
                 result.lines.forEach { Terminal.writeError($0 + "\n") }

@@ -72,6 +72,13 @@ struct Demo: ParsableCommand {
         runner.step(
             "sample -> bf16, zstd-compressed (read back transparently)", from: sampleURL, to: "bf16-zstd", dtype: .bf16,
             compress: true, compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
+        let meshTF = runner.step(
+            "sample -> Mesh-TF TensorFlow checkpoint, bf16 (--to tf, --shard-size 300KB)", from: sampleURL,
+            to: "meshtf-bf16", dtype: .bf16, shardSize: 300_000, format: .tensorflow,
+            compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
+        runner.step(
+            "Mesh-TF checkpoint -> transformers safetensors (bit-identical to the first bf16)", from: meshTF,
+            to: "meshtf-to-hf", compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
         runner.checkManifest(of: bf16)
         runner.runForwardPass(sampleURL, config: config, source: source)
 
@@ -114,11 +121,18 @@ private struct StepRunner {
                     compress: compress))
             let report = try Converter.run(plan)
             let output = try AnalyzedCheckpoint(opening: destination)
-            let parity = try Parity.check(output, against: try AnalyzedCheckpoint(opening: reference))
+            // Mesh-TF sides are compared in transformers' layout (see ParityReference).
+            let parity = try Parity.check(
+                try ParityReference(for: output).checkpoint,
+                against: try ParityReference(for: try AnalyzedCheckpoint(opening: reference)).checkpoint)
             let comparison = parity.tensors
             var problems: [String] = []
             let expectedFormats: Set<CheckpointFormat> =
-                format == .pytorch ? [.pytorchZip, .pytorchSharded] : [.safetensors, .safetensorsSharded]
+                switch format {
+                case .pytorch?: [.pytorchZip, .pytorchSharded]
+                case .tensorflow?: [.tensorflowBundle]
+                default: [.safetensors, .safetensorsSharded]
+                }
             if !expectedFormats.contains(output.checkpoint.format) {
                 problems.append("output reads back as \(output.checkpoint.format.displayName)")
             }
