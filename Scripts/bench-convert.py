@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `zoo convert --dtype bf16` against cp and a Python (torch) peer.
+"""Benchmark `zoo convert` against cp and a Python (torch / transformers) peer.
 
 The question this answers: is zoo's fp32 -> bf16 conversion close to the cost
 of just copying the bytes, how does it compare with what people do today in
@@ -14,6 +14,7 @@ Setup (once; needs CPython 3.11, because the torch wheel in /opt/wheels is cp311
 
     python3 -m venv /work/pyenv
     /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
+    /work/pyenv/bin/pip install tensorflow-cpu   # the tf scenario only
 
 and a release build of zoo:
 
@@ -21,11 +22,11 @@ and a release build of zoo:
 
 Run (from any directory):
 
-    /work/pyenv/bin/python Scripts/bench-convert.py [--scenario safetensors|pytorch|all]
+    /work/pyenv/bin/python Scripts/bench-convert.py [--scenario safetensors|pytorch|tf|all]
                                                     [--zoo .build/release/zoo] [--work /tmp/zoo-bench]
                                                     [--repeat 5] [--markdown FILE]
 
-Scenarios (--scenario; `all` runs both, and --markdown then holds both tables):
+Scenarios (--scenario; `all` runs every one, and --markdown then holds every table):
 
   safetensors (default)  WORK/large-dm128-fp32/model.safetensors (fp32) -> bf16 safetensors.
   pytorch                The same model saved by transformers as pytorch_model.bin
@@ -35,6 +36,17 @@ Scenarios (--scenario; `all` runs both, and --markdown then holds both tables):
                          WORK/large-dm128-bin/ -> bf16 safetensors.  A second table
                          times the writer, fp32 safetensors -> pytorch_model.bin
                          (`--to pytorch`), for information (no target).
+  tf                     The same model as an original Mesh-TF T5 checkpoint, cached in
+                         WORK/large-dm128-meshtf/: model.ckpt-524288.index + 4 data shards
+                         (+ `checkpoint`, operative_config.gin for the model: relu, tied
+                         embeddings, so no decoder/logits/kernel), written by real
+                         TensorFlow with Scripts/make-fixtures.py's Mesh-TF writers
+                         (imported, not copied): bf16 weights with [in, out] kernels,
+                         float32 Adafactor slots (_slot_vr/_slot_vc for factored
+                         variables, _slot_v otherwise; min_dim_size_to_factor 128 as
+                         in the T5 gins) and an int64 global_step
+                         -> fp32 transformers checkpoint (model.safetensors + config.json).
+                         Peer: transformers' own TF -> PyTorch path.
 
 What is measured, per command: the median wall time over --repeat runs, after
 one untimed warm-up run of every command (so the source is in the page cache
@@ -42,7 +54,8 @@ for all of them), and the peak RSS (max over the timed runs).  Before every
 run, untimed: the command's output is deleted and `sync` flushes dirty pages,
 so no run pays for the previous run's writeback.
 
-  cp            cp SRC_FILE WORK/cp-out.EXT
+  cp            cp SRC_FILE WORK/cp-out.EXT  (tf: cp of the index and every data shard
+                into a fresh WORK/cp-out-tf/)
   cp + fsync    the same, then `sync FILE` (fsync).  zoo fsyncs its output
                 before renaming it into place and cp does not, so the fair
                 "copy the bytes durably" baseline is this one.
@@ -50,6 +63,10 @@ so no run pays for the previous run's writeback.
                 (pytorch: WORK/large-dm128-bin -> WORK/zoo-bin-bf16)
   zoo (file)    zoo convert SRC_FILE WORK/zoo-bf16.safetensors --dtype bf16 --force
                 (pytorch: .../pytorch_model.bin -> WORK/zoo-bin-bf16.safetensors)
+  zoo (tf)      zoo convert WORK/large-dm128-meshtf WORK/zoo-tf-fp32 --dtype fp32 --force
+                (with zoo's own parity check), and the same with --no-verify
+                (WORK/zoo-tf-fp32-no-verify).  A failing parity check (exit 1)
+                is still timed, and reported as a FAIL.
   peer          python -c PEER_CODE: what a user would write.  safetensors:
                 load_file, .to(bfloat16) on every float tensor, save_file.
                 pytorch: torch.load(weights_only=True) -- and a second peer
@@ -60,6 +77,10 @@ so no run pays for the previous run's writeback.
                 `import torch`), and also as reported by the peer itself
                 excluding imports, so the comparison is fair both ways.  The
                 "peer ÷ this" columns use the fastest peer.  (Peers do not fsync.)
+                tf: T5ForConditionalGeneration(T5Config.from_json_file(config.json)),
+                load_tf_weights_in_t5(model, config, prefix),
+                save_pretrained(WORK/peer-tf-fp32, safe_serialization=True), with
+                USE_TF=0 and tensorflow imported before its own clock starts.
 
   writer table (pytorch scenario): cp / cp + fsync of model.safetensors,
                 zoo convert WORK/large-dm128-fp32 WORK/zoo-to-bin --to pytorch --force,
@@ -84,11 +105,14 @@ peer's) must hold the same tensor names as the peer's output, every tensor
 bf16 and bit-identical to torch's cast.  The `--to pytorch` output must load
 with torch.load(weights_only=True) and hold every source tensor with the same
 dtype, shape and bits; extra names are allowed only as aliases sharing a
-source tensor's storage (transformers' tied names).  Exit status 1 if not (or
+source tensor's storage (transformers' tied names).  tf: every zoo output
+must hold the peer's tensor names, all fp32 and bit-identical, with a
+config.json beside it, and `zoo convert` must exit 0 saying "parity: passed".  Exit status 1 if not (or
 if a command fails).
 """
 
 import argparse
+import collections
 import datetime
 import fcntl
 import json
@@ -121,7 +145,11 @@ RSS_BUDGET_MB = 64  # zoo's target: peak RSS below this + the largest tensor
 MAX_TIMES_CP = 1.5  # zoo's target: at most this many times the time of cp
 MIN_TIMES_FASTER = 3.0  # zoo's target: at least this many times faster than the peer
 MISMATCH = 3  # the verify steps' exit status for a mismatch (1 is Python's for a crash)
-SCENARIOS = ("safetensors", "pytorch")
+SCENARIOS = ("safetensors", "pytorch", "tf")
+# The tf scenario's Mesh-TF checkpoint: as many data shards as Mesh-TF spreads
+# a model over hosts (>= 2), and the min_dim_size_to_factor of the T5 gins.
+MESHTF_SHARDS = 4
+MESHTF_MIN_DIM_SIZE_TO_FACTOR = 128
 
 # The Python peers, run as `python -c CODE SRC DST [mmap]`.  What a user would
 # write; each prints its own timing, excluding interpreter start and imports.
@@ -161,6 +189,25 @@ torch.save(load_file(sys.argv[1]), sys.argv[2])
 print(f"peer_seconds_excluding_imports {time.perf_counter() - start:.6f}")
 """
 
+# transformers' own TF -> PyTorch path (convert_t5_original_tf_checkpoint_to_pytorch.py),
+# run as `python -c CODE TF_PREFIX OUT_DIR CONFIG_JSON`.  tensorflow is imported
+# up front (load_tf_weights_in_t5 imports it itself) so that the peer's own
+# timing excludes it, like every other import.
+PEER_CODE_TF = """\
+import os, sys, time
+os.environ["USE_TF"] = "0"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow
+from transformers import T5Config, T5ForConditionalGeneration
+from transformers.models.t5.modeling_t5 import load_tf_weights_in_t5
+start = time.perf_counter()
+config = T5Config.from_json_file(sys.argv[3])
+model = T5ForConditionalGeneration(config)
+load_tf_weights_in_t5(model, config, sys.argv[1])
+model.save_pretrained(sys.argv[2], safe_serialization=True)
+print(f"peer_seconds_excluding_imports {time.perf_counter() - start:.6f}")
+"""
+
 
 # ---------------------------------------------------------------------------
 # Child-process steps (these import torch; the parent must not)
@@ -186,6 +233,96 @@ def generate_pytorch_checkpoint(source: str, directory: str) -> None:
 
     model = T5ForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
     model.save_pretrained(directory, safe_serialization=False)
+
+
+def make_fixtures_module():
+    """Scripts/make-fixtures.py, imported as a module (its Mesh-TF writers are
+    reused, not copied).  Importing it imports torch and transformers and sets
+    USE_TF=0 and ATEN_CPU_CAPABILITY=default; its main() does not run."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_fixtures", ROOT / "Scripts" / "make-fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def generate_meshtf_checkpoint(source: str, directory: str) -> None:
+    """Writes the fp32 safetensors checkpoint in `source` to `directory` as an
+    original Mesh-TF T5 checkpoint, with make-fixtures.py's writers and real
+    TensorFlow: model.ckpt-524288.index + MESHTF_SHARDS data shards (Saver,
+    one shard per device, variables balanced over them), `checkpoint`, and an
+    operative_config.gin for the model.  Weights bf16 in Mesh-TF's layout
+    ([in, out] kernels; tied embeddings: no decoder/logits/kernel), Adafactor
+    slots float32 (_slot_vr/_slot_vc when factored, else _slot_v, with
+    min_dim_size_to_factor 128 as in the T5 gins), global_step int64."""
+    fixtures = make_fixtures_module()
+    from transformers import T5Config
+
+    fixtures.ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR = MESHTF_MIN_DIM_SIZE_TO_FACTOR  # adafactor_slots reads it
+    tf = fixtures.import_tensorflow()
+    out = Path(directory)
+    variables, _ = fixtures.meshtf_variables(tf, Path(source) / "model.safetensors")
+    placement = fixtures.balanced_placement(variables, MESHTF_SHARDS)
+    prefix = fixtures.write_tf_checkpoint(tf, out, variables, placement, MESHTF_SHARDS, step=fixtures.MESHTF_STEP)
+    assert prefix.name == fixtures.MESHTF_PREFIX, prefix
+    config = T5Config.from_json_file(str(Path(source) / "config.json"))
+    gin = fixtures.operative_config(config, MESHTF_MIN_DIM_SIZE_TO_FACTOR)
+    gin = gin.replace("# zoo test fixture (Scripts/make-fixtures.py)",
+                      "# zoo benchmark source (Scripts/bench-convert.py, via make-fixtures.py)", 1)
+    (out / "operative_config.gin").write_text(gin)
+
+
+def describe_meshtf_checkpoint(directory: str) -> None:
+    """Prints, as JSON, what the Mesh-TF checkpoint in `directory` holds, read
+    from its index with make-fixtures.py's bundle reader: the prefix, shards,
+    weight parameters and dtypes, slot variables by kind, and the largest weight."""
+    fixtures = make_fixtures_module()
+    prefix = Path(directory) / fixtures.MESHTF_PREFIX
+    header, entries, _ = fixtures.read_bundle(prefix)
+    weights = {n: e for n, e in entries.items() if "_slot_" not in n and n != "global_step"}
+    slots = collections.Counter(n[n.index("_slot_"):] for n in entries if "_slot_" in n)
+    largest = max(weights, key=lambda n: numel(weights[n]["shape"]))
+    print(json.dumps({
+        "prefix": str(prefix),
+        "num_shards": header["num_shards"],
+        "weights": len(weights),
+        "parameters": sum(numel(e["shape"]) for e in weights.values()),
+        "dtypes": sorted({fixtures.TF_DTYPES[e["dtype"]] for e in weights.values()}),
+        "slots": dict(sorted(slots.items())),
+        "slot_dtypes": sorted({fixtures.TF_DTYPES[entries[n]["dtype"]] for n in entries if "_slot_" in n}),
+        "global_step": fixtures.TF_DTYPES[entries["global_step"]["dtype"]] if "global_step" in entries else None,
+        "largest": [largest, weights[largest]["shape"]],
+    }))
+
+
+def verify_fp32_outputs(peer: str, *zoo_outputs: str) -> None:
+    """Prints PASS/FAIL per zoo output: same tensor names as the peer's, all
+    float32, same shapes, bit-identical (compared as int32 bit patterns).
+    Exits MISMATCH on any FAIL."""
+    import torch
+    from safetensors.torch import load_file
+
+    expected = load_file(peer)
+    failed = False
+    for path in zoo_outputs:
+        actual = load_file(path)
+        problems = []
+        if set(actual) != set(expected):
+            problems.append(f"missing {sorted(set(expected) - set(actual))}, "
+                            f"unexpected {sorted(set(actual) - set(expected))}")
+        common = sorted(set(actual) & set(expected))
+        wrong_dtype = [n for n in common if actual[n].dtype != torch.float32 or expected[n].dtype != torch.float32]
+        wrong_shape = [n for n in common if actual[n].shape != expected[n].shape]
+        checkable = [n for n in common if n not in wrong_dtype and n not in wrong_shape]
+        wrong_bits = [n for n in checkable
+                      if not torch.equal(actual[n].view(torch.int32), expected[n].view(torch.int32))]
+        for label, names in (("not fp32", wrong_dtype), ("shape differs", wrong_shape), ("bits differ", wrong_bits)):
+            if names:
+                problems.append(f"{label}: {names[:5]}{' ...' if len(names) > 5 else ''}")
+        failed |= bool(problems)
+        detail = "; ".join(problems) if problems else f"{len(actual)} tensors, all fp32, bit-identical"
+        print(f"{'FAIL' if problems else 'PASS'}  {path} == {peer}  ({detail})")
+    sys.exit(MISMATCH if failed else 0)
 
 
 def describe_pytorch_checkpoint(path: str) -> None:
@@ -285,14 +422,20 @@ def print_versions() -> None:
     import safetensors
     import torch
     import transformers
+    from importlib import metadata
+    tensorflow = next((f"{name} {metadata.version(name)}" for name in ("tensorflow-cpu", "tensorflow")
+                       if metadata.distributions(name=name)), "no tensorflow")
     print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, "
-          f"safetensors {safetensors.__version__}, transformers {transformers.__version__}")
+          f"safetensors {safetensors.__version__}, transformers {transformers.__version__}, {tensorflow}")
 
 
 CHILD_STEPS = {
     "_generate": generate_checkpoint,
     "_generate_pytorch": generate_pytorch_checkpoint,
     "_describe_pytorch": describe_pytorch_checkpoint,
+    "_generate_meshtf": generate_meshtf_checkpoint,
+    "_describe_meshtf": describe_meshtf_checkpoint,
+    "_verify_fp32": verify_fp32_outputs,
     "_verify": verify_outputs,
     "_verify_pytorch": verify_pytorch_output,
     "_versions": print_versions,
@@ -367,6 +510,23 @@ def ensure_pytorch_source(work: Path, source: Path) -> tuple:
     return directory, description
 
 
+def ensure_meshtf_source(work: Path, source: Path) -> tuple:
+    """The cached Mesh-TF checkpoint directory (made from `source` on first
+    use), checked from its index to hold EXPECTED_PARAMETERS bf16 weight
+    parameters over MESHTF_SHARDS shards, Adafactor slots and global_step.
+    Returns (directory, its description from the child)."""
+    directory = work / "large-dm128-meshtf"
+    if not (directory / "operative_config.gin").exists():
+        generate_once(directory, "_generate_meshtf", str(source))
+    description = json.loads(run_step("_describe_meshtf", str(directory)).stdout)
+    if (description["parameters"] != EXPECTED_PARAMETERS or description["dtypes"] != ["bfloat16"]
+            or description["num_shards"] != MESHTF_SHARDS or description["global_step"] != "int64"
+            or not description["slots"]):
+        sys.exit(f"{directory} holds {description}, expected {EXPECTED_PARAMETERS:,} bfloat16 weight parameters "
+                 f"in {MESHTF_SHARDS} shards with Adafactor slots and an int64 global_step; delete it to regenerate")
+    return directory, description
+
+
 # ---------------------------------------------------------------------------
 # Timing
 # ---------------------------------------------------------------------------
@@ -378,8 +538,9 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
-def run_once(argv: list, output: Path, work: Path) -> tuple:
-    """One run of `argv` from a clean state; returns (seconds, peak RSS in KiB, stdout)."""
+def run_once(argv: list, output: Path, work: Path, allowed_status: tuple = (0,)) -> tuple:
+    """One run of `argv` from a clean state; returns (seconds, peak RSS in KiB,
+    stdout + stderr, exit status).  Exits if the status is not allowed."""
     remove(output)
     os.sync()
     launcher = [GNU_TIME, "-f", "%M", "-o", str(work / "rss.txt")] if Path(GNU_TIME).exists() else []
@@ -392,11 +553,11 @@ def run_once(argv: list, output: Path, work: Path) -> tuple:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
+    if process.returncode not in allowed_status:
         sys.exit(f"command failed ({process.returncode}): {shlex.join(argv)}\n{stdout}{stderr}")
     # GNU time writes %M on the last line (after a "Command exited ..." line on failure).
     rss_kib = int((work / "rss.txt").read_text().split()[-1]) if launcher else usage.ru_maxrss
-    return seconds, rss_kib, stdout
+    return seconds, rss_kib, stdout + stderr, process.returncode
 
 
 def measure(commands: list, repeat: int, work: Path) -> dict:
@@ -407,14 +568,16 @@ def measure(commands: list, repeat: int, work: Path) -> dict:
     results = {c["name"]: {"seconds": [], "rss_kib": [], "inner": []} for c in commands}
     for command in commands:
         print(f"warm-up: {command['name']}", flush=True)
-        run_once(command["argv"], command["output"], work)
+        run_once(command["argv"], command["output"], work, command.get("allowed_status", (0,)))
     for round_number in range(1, repeat + 1):
         print(f"round {round_number}/{repeat}", flush=True)
         for command in commands:
-            seconds, rss_kib, stdout = run_once(command["argv"], command["output"], work)
+            seconds, rss_kib, stdout, status = run_once(command["argv"], command["output"], work,
+                                                        command.get("allowed_status", (0,)))
             result = results[command["name"]]
             result["seconds"].append(seconds)
             result["rss_kib"].append(rss_kib)
+            result["stdout"], result["status"] = stdout, status
             for line in stdout.splitlines():
                 if line.startswith("peer_seconds_excluding_imports "):
                     result["inner"].append(float(line.split()[1]))
@@ -428,6 +591,19 @@ def copy_commands(source_file: Path, output: Path) -> list:
         {"name": "cp", "output": output, "argv": ["cp", str(source_file), str(output)]},
         {"name": "cp + fsync", "output": output,
          "argv": ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", str(source_file), str(output)]},
+    ]
+
+
+def copy_files_commands(source_files: list, output: Path) -> list:
+    """The baselines for a multi-file source: cp of every file into a fresh
+    directory, and the same followed by an fsync of every copy."""
+    files = [str(path) for path in source_files]
+    return [
+        {"name": "cp", "output": output,
+         "argv": ["sh", "-c", 'out="$1"; shift; mkdir "$out" && cp "$@" "$out"/', "sh", str(output), *files]},
+        {"name": "cp + fsync", "output": output,
+         "argv": ["sh", "-c", 'out="$1"; shift; mkdir "$out" && cp "$@" "$out"/ && sync "$out"/*',
+                  "sh", str(output), *files]},
     ]
 
 
@@ -635,10 +811,66 @@ def pytorch_scenario(zoo: Path, work: Path, repeat: int, source: Path, bin_sourc
                    all(v.returncode == 0 for v in verifications))
 
 
+def tf_scenario(zoo: Path, work: Path, repeat: int, source: Path, tf_source: Path, described: dict) -> Outcome:
+    """Mesh-TF checkpoint (bf16 weights, Adafactor slots, 4 data shards) ->
+    fp32 transformers checkpoint (model.safetensors + config.json)."""
+    prefix = Path(described["prefix"])
+    tf_files = sorted(tf_source.glob(f"{prefix.name}.*"))  # the index and every data shard
+    assert len(tf_files) == MESHTF_SHARDS + 1, tf_files
+    zoo_out, zoo_out_unverified, peer_out = work / "zoo-tf-fp32", work / "zoo-tf-fp32-no-verify", work / "peer-tf-fp32"
+    zoo_names = ["zoo convert", "zoo convert --no-verify"]
+    commands = [
+        *copy_files_commands(tf_files, work / "cp-out-tf"),
+        # Status 1 is allowed (and reported as a FAIL below): zoo exits 1 when its parity check fails.
+        {**zoo_command(zoo_names[0], zoo, tf_source, zoo_out, "--dtype", "fp32"), "allowed_status": (0, 1)},
+        zoo_command(zoo_names[1], zoo, tf_source, zoo_out_unverified, "--dtype", "fp32", "--no-verify"),
+        peer_command("python peer (load_tf_weights_in_t5)", PEER_CODE_TF, prefix, peer_out, source / "config.json"),
+    ]
+    results = measure(commands, repeat, work)
+    remove(work / "cp-out-tf")
+    zoo_outputs = [out for out in (zoo_out, zoo_out_unverified) if (out / "model.safetensors").exists()]
+    verification = run_step("_verify_fp32", str(peer_out / "model.safetensors"),
+                            *(str(out / "model.safetensors") for out in zoo_outputs), allowed_status=(0, MISMATCH))
+    zoo_result = results[zoo_names[0]]
+    parity_ok = zoo_result["status"] == 0 and "parity: passed" in zoo_result["stdout"]
+    config_ok = all((out / "config.json").exists() for out in zoo_outputs)
+    checks = verification.stdout + f"{'PASS' if config_ok else 'FAIL'}  zoo wrote config.json beside model.safetensors\n"
+    checks += (f"{'PASS' if parity_ok else 'FAIL'}  {zoo_names[0]}: exit status {zoo_result['status']} "
+               "(last timed run); it said:\n")
+    checks += "".join(f"    {line}\n" for line in zoo_result["stdout"].strip().splitlines())
+
+    # The largest tensor zoo holds: the biggest weight, as written (fp32).
+    largest_name, largest_shape = described["largest"]
+    largest = numel(largest_shape) * 4
+    summary = summarize(results, commands)
+    target_lines, misses = targets(summary, zoo_names, f"{largest_name} (fp32, as written)", largest)
+    source_bytes = sum(path.stat().st_size for path in tf_files)
+    slots = ", ".join(f"{count} {kind}" for kind, count in described["slots"].items())
+    report = [
+        f"Mesh-TF -> fp32 transformers checkpoint, t5-efficient-large-dm128 shape: {EXPECTED_PARAMETERS:,} bf16 "
+        f"weight parameters in {described['weights']} variables, plus float32 Adafactor slots ({slots}) and "
+        f"int64 global_step; {prefix.name}.index + {described['num_shards']} data shards, "
+        f"{source_bytes / MB:.1f} MB (cp copies all of it); median of {repeat} runs after a warm-up "
+        "(warm page cache).",
+        "",
+        *table(summary, zoo_names),
+        "",
+        *target_lines,
+        "",
+        FOOTNOTE + " `zoo convert` includes its parity check (tensor comparison and forward pass); "
+        "`--no-verify` skips it.",
+    ]
+    if not parity_ok:
+        report[-1] += (f" **`{zoo_names[0]}` exited {zoo_result['status']} (parity: FAILED, nothing written)**; "
+                       "its time is that of the whole conversion and check, without the final rename.")
+    return Outcome(report, checks, misses, verification.returncode == 0 and config_ok and parity_ok
+                   and zoo_out_unverified in zoo_outputs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="safetensors",
-                        help="source format to convert from (default: safetensors); all runs both")
+                        help="source format to convert from (default: safetensors); all runs every scenario")
     parser.add_argument("--zoo", type=Path, default=ROOT / ".build" / "release" / "zoo", help="zoo binary")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zoo-bench"), help="work directory (cache + outputs)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per command")
@@ -668,6 +900,8 @@ def main() -> None:
     source = ensure_source(work)
     if "pytorch" in scenarios:
         bin_source, described = ensure_pytorch_source(work, source)
+    if "tf" in scenarios:
+        tf_source, tf_described = ensure_meshtf_source(work, source)
     load_before = os.getloadavg()[0]
 
     outcomes = []
@@ -675,8 +909,10 @@ def main() -> None:
         print(f"== scenario: {scenario}", flush=True)
         if scenario == "safetensors":
             outcomes.append(safetensors_scenario(zoo, work, arguments.repeat, source))
-        else:
+        elif scenario == "pytorch":
             outcomes.append(pytorch_scenario(zoo, work, arguments.repeat, source, bin_source, described))
+        else:
+            outcomes.append(tf_scenario(zoo, work, arguments.repeat, source, tf_source, tf_described))
 
     command_line = shlex.join([sys.executable, *sys.argv])
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

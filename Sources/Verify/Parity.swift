@@ -61,8 +61,11 @@ public struct LogitComparison: Sendable {
         }
         maxAbsoluteError = maxAbs
         maxRelativeError = maxRel
+        // sqrt(normA * normB), not sqrt(normA) * sqrt(normB): for identical logits the first is
+        // exactly normA (sqrt of a square is exact in IEEE arithmetic), so the cosine is exactly 1,
+        // where the second can round below 1 and fail the `identical` limits.
         cosineSimilarity =
-            normA > 0 && normB > 0 ? dot / (normA.squareRoot() * normB.squareRoot()) : (normA == normB ? 1 : 0)
+            normA > 0 && normB > 0 ? dot / (normA * normB).squareRoot() : (normA == normB ? 1 : 0)
         topOneAgreement = positions > 0 ? Double(agreeing) / Double(positions) : 1
         referenceScale = scale
         self.finite = finite

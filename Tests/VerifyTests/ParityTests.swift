@@ -45,6 +45,19 @@ import Testing
         #expect(report.logits?.maxAbsoluteError == 0)
     }
 
+    /// sqrt(2) * sqrt(2) is 2.0000000000000004: identical logits whose squared norm is 2 must still
+    /// have a cosine of exactly 1 (a large-dm128 Mesh-TF conversion failed its parity this way).
+    @Test func identicalLogitsHaveACosineOfExactlyOne() {
+        let comparison = LogitComparison([1, 1], [1, 1], vocabularySize: 2, limits: .identical)
+        #expect(comparison.cosineSimilarity == 1)
+        #expect(comparison.passed)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let logits = (0..<97).map { _ in Float.random(in: -30...30, using: &generator) }
+            #expect(LogitComparison(logits, logits, vocabularySize: 97, limits: .identical).cosineSimilarity == 1)
+        }
+    }
+
     @Test func oneElementPerturbedFails() throws {
         let name = "decoder.block.1.layer.2.DenseReluDense.wo.weight"
         var values = try floats(name)

@@ -3,8 +3,8 @@ import Formats
 /// A 2-D tensor emitted transposed (`[rows, columns]` in, `[columns, rows]` out), optionally cast
 /// to another float dtype on the way: Mesh-TF stores kernels as `[in, out]`, transformers as `[out, in]`.
 ///
-/// The source's stored checksum is checked first (one sequential read), then output rows are
-/// gathered a block at a time from the mapping, so the extra memory is one block, not the tensor.
+/// The source is read once into memory of its own (its stored checksum checked on the way), then
+/// output rows are gathered a block at a time: memory is one tensor plus one block.
 public final class TransposingTensor: TensorByteSource {
     public let source: TensorRef
     public let outputSpec: TensorSpec
@@ -31,39 +31,47 @@ public final class TransposingTensor: TensorByteSource {
     public var isCast: Bool { source.dtype != outputSpec.dtype }
 
     public func emit(into sink: inout some ByteSink) throws {
-        try source.forEachVerifiedChunk { _ in }
         let rows = source.shape[0]
         let columns = source.shape[1]
         let from = source.dtype
         let to = outputSpec.dtype
-        guard rows > 0, columns > 0 else { return }
+        // The source is read once, sequentially with `pread` (its checksum checked on the way), into
+        // memory of its own: a transpose needs random access, and gathering from the file mapping
+        // instead would leave the whole checkpoint resident. Memory: the largest transposed tensor.
+        let matrix = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.spec.byteCount, 1), alignment: 64)
+        defer { matrix.deallocate() }
+        var filled = 0
+        try source.forEachVerifiedChunk { chunk in
+            UnsafeMutableRawBufferPointer(rebasing: matrix[filled..<(filled + chunk.count)]).copyMemory(from: chunk)
+            filled += chunk.count
+        }
+        guard rows > 0, columns > 0, let input = matrix.baseAddress else { return }
+
         // Output row j is source column j; gather a block of output rows at a time.
         let outputRowsPerBlock = max(1, Self.blockBytes / (rows * from.byteSize))
         let scratch = UnsafeMutableRawBufferPointer.allocate(
             byteCount: outputRowsPerBlock * rows * from.byteSize, alignment: 64)
         defer { scratch.deallocate() }
+        guard let scratchBase = scratch.baseAddress else { return }
         var statistics = CastStatistics()
-        try source.withUnsafeBytes { (input: UnsafeRawBufferPointer) throws in
-            guard let inputBase = input.baseAddress, let scratchBase = scratch.baseAddress else { return }
-            var firstRow = 0
-            while firstRow < columns {
-                let blockRows = min(outputRowsPerBlock, columns - firstRow)
-                let count = blockRows * rows
-                Self.gather(
-                    from: inputBase, rows: rows, columns: columns, outputRows: firstRow..<(firstRow + blockRows),
-                    into: scratchBase, elementSize: from.byteSize)
-                if from == to {
-                    try sink.write(UnsafeRawBufferPointer(start: scratchBase, count: count * from.byteSize))
-                } else {
-                    try sink.write(count: count * to.byteSize) { output in
-                        guard let outputBase = output.baseAddress else { return }
-                        FloatCast.convert(
-                            UnsafeRawPointer(scratchBase), from: from, into: outputBase, to: to, count: count,
-                            statistics: &statistics)
-                    }
+        var firstRow = 0
+        while firstRow < columns {
+            let blockRows = min(outputRowsPerBlock, columns - firstRow)
+            let count = blockRows * rows
+            Self.gather(
+                from: UnsafeRawPointer(input), rows: rows, columns: columns,
+                outputRows: firstRow..<(firstRow + blockRows), into: scratchBase, elementSize: from.byteSize)
+            if from == to {
+                try sink.write(UnsafeRawBufferPointer(start: scratchBase, count: count * from.byteSize))
+            } else {
+                try sink.write(count: count * to.byteSize) { output in
+                    guard let outputBase = output.baseAddress else { return }
+                    FloatCast.convert(
+                        UnsafeRawPointer(scratchBase), from: from, into: outputBase, to: to, count: count,
+                        statistics: &statistics)
                 }
-                firstRow += blockRows
             }
+            firstRow += blockRows
         }
         self.statistics = statistics
     }
@@ -84,8 +92,7 @@ public final class TransposingTensor: TensorByteSource {
         _: Element.Type, _ input: UnsafeRawPointer, _ rows: Int, _ columns: Int, _ outputRows: Range<Int>,
         _ output: UnsafeMutableRawPointer
     ) {
-        // The source may sit at any byte offset of its shard (TensorFlow packs tensors unaligned),
-        // so elements are loaded unaligned.
+        // Loaded unaligned: callers may pass any buffer (tests pass byte arrays).
         let destination = output.assumingMemoryBound(to: Element.self)
         let stride = MemoryLayout<Element>.size
         // Consecutive output rows read neighbouring columns, so each source cache line fetched for
