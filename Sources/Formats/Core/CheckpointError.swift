@@ -25,7 +25,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     /// A zstd-compressed file could not be compressed or decompressed.
     case compression(path: String, reason: String)
     /// A tensor's bytes do not match the checksum the format stored for them (found when read).
-    case checksumMismatch(path: String, tensor: String, offset: Int, expected: UInt32, actual: UInt32)
+    case checksumMismatch(
+        path: String, tensor: String, offset: Int, algorithm: String, expected: UInt32, actual: UInt32)
 
     public var description: String {
         switch self {
@@ -55,8 +56,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): invalid index: \(reason)"
         case let .compression(path, reason):
             "\(path): zstd: \(reason)"
-        case let .checksumMismatch(path, tensor, offset, expected, actual):
-            "\(path): tensor '\(tensor)' (bytes from offset \(offset)) fails its CRC-32 check "
+        case let .checksumMismatch(path, tensor, offset, algorithm, expected, actual):
+            "\(path): tensor '\(tensor)' (bytes from offset \(offset)) fails its \(algorithm) check "
                 + "(stored \(String(expected, radix: 16)), computed \(String(actual, radix: 16)))"
         case let .indexTotalSizeMismatch(path, declared, actual):
             "\(path): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes"

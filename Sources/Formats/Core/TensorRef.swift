@@ -10,6 +10,14 @@ public enum StoredChecksum: Sendable, Equatable {
         case let .crc32(value), let .crc32c(value): value
         }
     }
+
+    /// The algorithm's name, for error messages.
+    var algorithm: String {
+        switch self {
+        case .crc32: "CRC-32"
+        case .crc32c: "CRC-32C"
+        }
+    }
 }
 
 /// A named tensor whose bytes stay in a memory-mapped file until someone asks for them.
@@ -53,9 +61,10 @@ public struct TensorRef: Sendable {
             }
             try body(chunk)
         }
-        if let expected = expectedChecksum?.value, crc != expected {
+        if let expectedChecksum, crc != expectedChecksum.value {
             throw CheckpointError.checksumMismatch(
-                path: file.path, tensor: name, offset: fileOffset, expected: expected, actual: crc)
+                path: file.path, tensor: name, offset: fileOffset, algorithm: expectedChecksum.algorithm,
+                expected: expectedChecksum.value, actual: crc)
         }
     }
 

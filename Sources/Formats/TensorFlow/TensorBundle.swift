@@ -122,7 +122,8 @@ public enum TensorBundle {
         let (end, overflow) = entry.offset.addingReportingOverflow(entry.size)
         guard entry.offset >= 0, !overflow, end <= Int64(shard.size) else {
             throw TensorFlowError.entryOutOfBounds(
-                path: path, tensor: name, shard: shard.path, end: overflow ? .max : end, shardSize: shard.size)
+                path: path, tensor: name, shard: shard.path, start: entry.offset, end: overflow ? .max : end,
+                shardSize: shard.size)
         }
         return TensorRef(
             spec: spec, file: shard, fileOffset: Int(entry.offset),

@@ -19,7 +19,7 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
     case shardIdOutOfRange(path: String, tensor: String, offset: Int, shardID: Int32, shardCount: Int)
     case slicedEntry(path: String, tensor: String)
     case missingShard(path: String, shard: String)
-    case entryOutOfBounds(path: String, tensor: String, shard: String, end: Int64, shardSize: Int)
+    case entryOutOfBounds(path: String, tensor: String, shard: String, start: Int64, end: Int64, shardSize: Int)
 
     public var description: String {
         switch self {
@@ -58,8 +58,8 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): '\(tensor)' is a partitioned (sliced) variable; zoo reads whole tensors only"
         case let .missingShard(path, shard):
             "\(path): data shard \(shard) is missing"
-        case let .entryOutOfBounds(path, tensor, shard, end, shardSize):
-            "\(shard): '\(tensor)' ends at byte offset \(end), past the end of the \(shardSize)-byte shard (index \(path))"
+        case let .entryOutOfBounds(path, tensor, shard, start, end, shardSize):
+            "\(shard): '\(tensor)' spans bytes \(start)..<\(end), outside the \(shardSize)-byte shard (index \(path))"
         case let .unsortedKeys(path, offset, key):
             "\(path): key '\(key)' at byte offset \(offset) is not after the key before it (table keys must be sorted)"
         }
