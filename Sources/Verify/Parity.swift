@@ -164,8 +164,10 @@ public enum Parity {
 
     /// The narrowest dtype a tensor was cast to (by byte size), if any tensor was cast.
     private static func narrowestRounding(_ comparison: CheckpointComparison) -> DType? {
+        // Narrowing casts round, and so do casts between the two 16-bit formats (bf16 -> fp16 loses
+        // the small values fp16 holds only as subnormals; fp16 -> bf16 loses mantissa bits).
         comparison.tensors.filter {
-            $0.expectedDType != $0.actualDType && $0.actualDType.byteSize < $0.expectedDType.byteSize
+            $0.expectedDType != $0.actualDType && $0.actualDType.byteSize <= $0.expectedDType.byteSize
         }
         .map(\.actualDType).min { lhs, rhs in
             // bf16 keeps fewer mantissa bits than f16: the looser limits.

@@ -102,6 +102,20 @@ import Testing
         #expect(report.tensors.bitExactCount == 0)
     }
 
+    /// bf16 -> fp16 keeps the size but rounds (tiny values become fp16 subnormals): it is checked
+    /// with fp16's limits and run in fp16, not held to bit-identical logits.
+    @Test func aBF16ToFP16ConversionIsCheckedAsRounding() throws {
+        let bf16 = temporary.path("gated-bf16")
+        _ = try Converter.run(
+            try ConversionPlan(.init(source: Fixtures.url("t5_gated_untied"), destination: bf16, dtype: .bf16)))
+        let fp16 = temporary.path("gated-fp16")
+        _ = try Converter.run(try ConversionPlan(.init(source: bf16, destination: fp16, dtype: .f16)))
+        let report = try Parity.check(
+            try AnalyzedCheckpoint(opening: fp16), against: try AnalyzedCheckpoint(opening: bf16))
+        #expect(report.roundedTo == .f16 && report.precision == .fp16)
+        #expect(report.passed)
+    }
+
     @Test func anFP16ConversionWhoseActivationsOverflowFails() throws {
         let destination = temporary.path("overflow-f16")
         let source = try AnalyzedCheckpoint(opening: Fixtures.url("overflow_fp16"))
