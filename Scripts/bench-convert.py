@@ -295,36 +295,6 @@ def describe_meshtf_checkpoint(directory: str) -> None:
     }))
 
 
-def verify_fp32_outputs(peer: str, *zoo_outputs: str) -> None:
-    """Prints PASS/FAIL per zoo output: same tensor names as the peer's, all
-    float32, same shapes, bit-identical (compared as int32 bit patterns).
-    Exits MISMATCH on any FAIL."""
-    import torch
-    from safetensors.torch import load_file
-
-    expected = load_file(peer)
-    failed = False
-    for path in zoo_outputs:
-        actual = load_file(path)
-        problems = []
-        if set(actual) != set(expected):
-            problems.append(f"missing {sorted(set(expected) - set(actual))}, "
-                            f"unexpected {sorted(set(actual) - set(expected))}")
-        common = sorted(set(actual) & set(expected))
-        wrong_dtype = [n for n in common if actual[n].dtype != torch.float32 or expected[n].dtype != torch.float32]
-        wrong_shape = [n for n in common if actual[n].shape != expected[n].shape]
-        checkable = [n for n in common if n not in wrong_dtype and n not in wrong_shape]
-        wrong_bits = [n for n in checkable
-                      if not torch.equal(actual[n].view(torch.int32), expected[n].view(torch.int32))]
-        for label, names in (("not fp32", wrong_dtype), ("shape differs", wrong_shape), ("bits differ", wrong_bits)):
-            if names:
-                problems.append(f"{label}: {names[:5]}{' ...' if len(names) > 5 else ''}")
-        failed |= bool(problems)
-        detail = "; ".join(problems) if problems else f"{len(actual)} tensors, all fp32, bit-identical"
-        print(f"{'FAIL' if problems else 'PASS'}  {path} == {peer}  ({detail})")
-    sys.exit(MISMATCH if failed else 0)
-
-
 def describe_pytorch_checkpoint(path: str) -> None:
     """Prints, as JSON, what a pytorch_model.bin holds, counting each storage
     once: unique parameters, dtypes, tensor names, and the largest storage."""
@@ -344,13 +314,15 @@ def describe_pytorch_checkpoint(path: str) -> None:
     }))
 
 
-def verify_outputs(peer: str, *zoo_outputs: str) -> None:
-    """Prints PASS/FAIL per zoo output: same tensor names as the peer, all bf16,
-    bit-identical (compared as int16 bit patterns: stricter than torch.equal,
-    which calls -0.0 and +0.0 equal).  Exits MISMATCH on any FAIL."""
+def verify_outputs(peer: str, *zoo_outputs: str, dtype: str = "bf16") -> None:
+    """Prints PASS/FAIL per zoo output: same tensor names as the peer, all of
+    `dtype` (bf16 or fp32), bit-identical (compared as integer bit patterns:
+    stricter than torch.equal, which calls -0.0 and +0.0 equal).  Exits
+    MISMATCH on any FAIL."""
     import torch
     from safetensors.torch import load_file
 
+    float_type, bits_type = {"bf16": (torch.bfloat16, torch.int16), "fp32": (torch.float32, torch.int32)}[dtype]
     expected = load_file(peer)
     failed = False
     for path in zoo_outputs:
@@ -360,18 +332,23 @@ def verify_outputs(peer: str, *zoo_outputs: str) -> None:
             problems.append(f"missing {sorted(set(expected) - set(actual))}, "
                             f"unexpected {sorted(set(actual) - set(expected))}")
         common = sorted(set(actual) & set(expected))
-        wrong_dtype = [n for n in common if actual[n].dtype != torch.bfloat16 or expected[n].dtype != torch.bfloat16]
+        wrong_dtype = [n for n in common if actual[n].dtype != float_type or expected[n].dtype != float_type]
         wrong_shape = [n for n in common if actual[n].shape != expected[n].shape]
         checkable = [n for n in common if n not in wrong_dtype and n not in wrong_shape]
         wrong_bits = [n for n in checkable
-                      if not torch.equal(actual[n].view(torch.int16), expected[n].view(torch.int16))]
-        for label, names in (("not bf16", wrong_dtype), ("shape differs", wrong_shape), ("bits differ", wrong_bits)):
+                      if not torch.equal(actual[n].view(bits_type), expected[n].view(bits_type))]
+        for label, names in ((f"not {dtype}", wrong_dtype), ("shape differs", wrong_shape), ("bits differ", wrong_bits)):
             if names:
                 problems.append(f"{label}: {names[:5]}{' ...' if len(names) > 5 else ''}")
         failed |= bool(problems)
-        detail = "; ".join(problems) if problems else f"{len(actual)} tensors, all bf16, bit-identical"
+        detail = "; ".join(problems) if problems else f"{len(actual)} tensors, all {dtype}, bit-identical"
         print(f"{'FAIL' if problems else 'PASS'}  {path} == {peer}  ({detail})")
     sys.exit(MISMATCH if failed else 0)
+
+
+def verify_fp32_outputs(peer: str, *zoo_outputs: str) -> None:
+    """verify_outputs for the fp32 outputs of the tf scenario."""
+    verify_outputs(peer, *zoo_outputs, dtype="fp32")
 
 
 def verify_pytorch_output(source: str, output: str) -> None:

@@ -356,25 +356,19 @@ def import_tensorflow():
 
 
 def meshtf_name(hf_name: str) -> tuple:
-    """(Mesh-TF variable name, stored transposed?) of an HF T5 tensor name (the
-    table in shared/FORMATS.md; the same rule as Scripts/make-fixtures.py)."""
-    if hf_name == "shared.weight":
-        return "shared/embedding", False
-    if hf_name == "lm_head.weight":
-        return "decoder/logits/kernel", True
-    match = re.fullmatch(r"(encoder|decoder)\.final_layer_norm\.weight", hf_name)
-    if match:
-        return f"{match[1]}/final_layer_norm/scale", False
-    match = re.fullmatch(r"(encoder|decoder)\.block\.(\d+)\.layer\.(\d+)\.(.+)\.weight", hf_name)
-    if not match:
-        raise ValueError(f"no Mesh-TF name for {hf_name}")
-    layer = f"{match[1]}/block_{int(match[2]):03d}/layer_{int(match[3]):03d}"
-    if match[4] == "layer_norm":
-        return f"{layer}/layer_norm/scale", False
-    module, param = match[4].split(".")
-    if module == "DenseReluDense":
-        return f"{layer}/{module}/{param}/kernel", True
-    return f"{layer}/{module}/{param}", True
+    """(Mesh-TF variable name, stored transposed?) of an HF T5 tensor name: the
+    table of shared/FORMATS.md as Scripts/make-fixtures.py implements it (whose
+    fixtures are checked against transformers' own load_tf_weights_in_t5)."""
+    import importlib.util
+    global _MAKE_FIXTURES
+    if _MAKE_FIXTURES is None:
+        spec = importlib.util.spec_from_file_location("make_fixtures", ROOT / "Scripts" / "make-fixtures.py")
+        _MAKE_FIXTURES = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_MAKE_FIXTURES)
+    return _MAKE_FIXTURES.meshtf_name(hf_name)
+
+
+_MAKE_FIXTURES = None
 
 
 def from_numpy(array) -> torch.Tensor:

@@ -15,15 +15,9 @@ public struct MeshTFLayout: Sendable {
         /// The shape transformers gives it.
         public var shape: [Int] { transposed ? source.shape.reversed() : source.shape }
 
-        /// The tensor's bytes in transformers' layout, cast to `dtype` when given.
-        public func emitted(as dtype: DType? = nil) -> any TensorByteSource {
-            if transposed, let transposing = TransposingTensor(source, to: dtype, name: name) {
-                return transposing
-            }
-            if let dtype, dtype != source.dtype, let casting = CastingTensor(source, to: dtype, name: name) {
-                return casting
-            }
-            return source.renamed(name)
+        /// The tensor's bytes in transformers' layout, in its own dtype.
+        public func emitted() -> any TensorByteSource {
+            emittedBytes(of: source, as: source.dtype, name: name, transposed: transposed)
         }
     }
 
@@ -52,8 +46,8 @@ public struct MeshTFLayout: Sendable {
     ///
     /// - Throws: `ConvertError.unsupportedVariant` for the shared-heads / shared key-value models
     ///   (from the gin file or the attention variables), `.unmappedTensor` for a variable the table
-    ///   does not know (never dropped silently), `.shapeMismatch` for a transposed variable that is
-    ///   not a matrix, `.invalidConfig` for an unreadable gin file.
+    ///   does not know (never dropped silently), `.notT5` for a kernel that is not a matrix,
+    ///   `.invalidConfig` for an unreadable gin file.
     public init(_ checkpoint: Checkpoint) throws(ConvertError) {
         let path = checkpoint.location.path
         let ginURL = checkpoint.directory.appendingPathComponent(Self.ginFileName)
@@ -88,7 +82,9 @@ public struct MeshTFLayout: Sendable {
                 skipped.append(SkippedVariable(name: tensor.name, reason: reason))
             case let .tensor(name, transposed)?:
                 if transposed && tensor.shape.count != 2 {
-                    throw .shapeMismatch(path: path, tensor: tensor.name, expected: [-1, -1], actual: tensor.shape)
+                    throw .notT5(
+                        path: path,
+                        reason: "'\(tensor.name)' has shape \(tensor.shape), but a Mesh-TF kernel is a matrix")
                 }
                 tensors.append(MappedTensor(source: tensor, name: name, transposed: transposed))
             case nil:

@@ -43,11 +43,7 @@ public struct ConversionPlan: Sendable {
 
         /// The bytes to write: the source renamed, cast or transposed as planned.
         func byteSource() -> any TensorByteSource {
-            if transposed, let transposing = TransposingTensor(source, to: output.dtype, name: output.name) {
-                return transposing
-            }
-            if isCast, let casting = CastingTensor(source, to: output.dtype, name: output.name) { return casting }
-            return source.name == output.name ? source : source.renamed(output.name)
+            emittedBytes(of: source, as: output.dtype, name: output.name, transposed: transposed)
         }
     }
 
@@ -233,4 +229,12 @@ public struct ConversionPlan: Sendable {
             throw .outputOverlapsInput(output: destination.path, input: input)
         }
     }
+}
+
+/// `source`'s bytes as they are written: transposed and/or cast where asked, under `name`.
+/// The dtype and shape were checked when the plan or layout was made, so the sources below exist.
+func emittedBytes(of source: TensorRef, as dtype: DType, name: String, transposed: Bool) -> any TensorByteSource {
+    if transposed, let transposing = TransposingTensor(source, to: dtype, name: name) { return transposing }
+    if dtype != source.dtype, let casting = CastingTensor(source, to: dtype, name: name) { return casting }
+    return source.name == name ? source : source.renamed(name)
 }

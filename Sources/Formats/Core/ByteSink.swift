@@ -42,3 +42,43 @@ extension TensorRef: TensorByteSource {
         try forEachVerifiedChunk { try sink.write($0) }
     }
 }
+
+/// Passes bytes through to another sink, keeping their checksum (CRC-32 for zip members,
+/// CRC-32C for TensorFlow bundle entries).
+struct ChecksummingSink<Base: ByteSink>: ByteSink {
+    enum Algorithm {
+        case crc32
+        case crc32c
+
+        func update(_ crc: UInt32, with bytes: UnsafeRawBufferPointer) -> UInt32 {
+            switch self {
+            case .crc32: CRC32.checksum(bytes, continuing: crc)
+            case .crc32c: CRC32C.checksum(bytes, continuing: crc)
+            }
+        }
+    }
+
+    var base: Base
+    let algorithm: Algorithm
+    private(set) var crc: UInt32 = 0
+
+    init(base: Base, algorithm: Algorithm) {
+        self.base = base
+        self.algorithm = algorithm
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        crc = algorithm.update(crc, with: bytes)
+        try base.write(bytes)
+    }
+
+    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        var running = crc
+        let algorithm = algorithm
+        try base.write(count: count) { buffer in
+            try fill(buffer)
+            running = algorithm.update(running, with: UnsafeRawBufferPointer(buffer))
+        }
+        crc = running
+    }
+}

@@ -37,7 +37,7 @@ extension TensorBundle {
             do {
                 for tensor in group {
                     let start = sink.bytesWritten
-                    var checked = CRC32CSink(base: sink)
+                    var checked = ChecksummingSink(base: sink, algorithm: .crc32c)
                     try tensor.emit(into: &checked)
                     let spec = tensor.outputSpec
                     let entry = BundleEntry(
@@ -66,29 +66,5 @@ extension TensorBundle {
         var sink = try FileSink(creating: url.path)
         try sink.write(bytes)
         try sink.close()
-    }
-}
-
-/// Passes bytes through to another sink, keeping their CRC-32C.
-struct CRC32CSink<Base: ByteSink>: ByteSink {
-    var base: Base
-    private(set) var crc: UInt32 = 0
-
-    init(base: Base) {
-        self.base = base
-    }
-
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        crc = CRC32C.checksum(bytes, continuing: crc)
-        try base.write(bytes)
-    }
-
-    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        var running = crc
-        try base.write(count: count) { buffer in
-            try fill(buffer)
-            running = CRC32C.checksum(UnsafeRawBufferPointer(buffer), continuing: running)
-        }
-        crc = running
     }
 }

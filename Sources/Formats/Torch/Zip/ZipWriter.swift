@@ -18,7 +18,7 @@ struct ZipWriter {
 
     /// Writes one member of `size` bytes whose data `writeData` produces (exactly `size` bytes).
     mutating func addMember(
-        _ name: String, size: Int, writeData: (inout CRCComputingSink<BackgroundFileSink>) throws -> Void
+        _ name: String, size: Int, writeData: (inout ChecksummingSink<BackgroundFileSink>) throws -> Void
     ) throws {
         let headerOffset = sink.bytesWritten
         let nameBytes = Array(name.utf8)
@@ -37,7 +37,7 @@ struct ZipWriter {
         header += le(UInt16(nameBytes.count)) + le(UInt16(extra.count)) + nameBytes + extra
         var plain = sink
         try plain.write(header)
-        var output = CRCComputingSink(base: sink)
+        var output = ChecksummingSink(base: sink, algorithm: .crc32)
         let dataStart = sink.bytesWritten
         try writeData(&output)
         precondition(
@@ -87,29 +87,5 @@ struct ZipWriter {
 
     private func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
-    }
-}
-
-/// Passes bytes through to another sink, keeping their CRC-32.
-struct CRCComputingSink<Base: ByteSink>: ByteSink {
-    var base: Base
-    private(set) var crc: UInt32 = 0
-
-    init(base: Base) {
-        self.base = base
-    }
-
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        crc = CRC32.checksum(bytes, continuing: crc)
-        try base.write(bytes)
-    }
-
-    mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        var written: UInt32 = crc
-        try base.write(count: count) { buffer in
-            try fill(buffer)
-            written = CRC32.checksum(UnsafeRawBufferPointer(buffer), continuing: written)
-        }
-        crc = written
     }
 }
