@@ -731,6 +731,15 @@ def bad_sharded() -> None:
     save_file({"c": c}, d / S2, metadata=meta)
     write_index(d, {"a": S1, "b": S1, "c": S2}, nbytes(a, b, c) + 4)
 
+    d = case("total_size_huge", "invalidIndex",
+             "Everything is consistent except metadata.total_size, which is 1e300: a JSON number no byte "
+             "count can be (it once trapped converting to an integer).")
+    save_file({"a": a, "b": b}, d / S1, metadata=meta)
+    save_file({"c": c}, d / S2, metadata=meta)
+    write_index(d, {"a": S1, "b": S1, "c": S2}, 0)
+    huge = (d / "model.safetensors.index.json").read_text().replace('"total_size": 0', '"total_size": 1e300')
+    (d / "model.safetensors.index.json").write_text(huge)
+
     write_manifest(out / "manifest.json", cases)
 
 
@@ -1350,6 +1359,14 @@ def torch_bad_files() -> None:
         f"({ratio:.0f}x); the archive is otherwise valid (written by Python's zipfile, "
         "stored members 64-byte aligned).",
         bomb_zip)
+    # A zip64 locator 14 bytes into a 56-byte file: the 56-byte zip64 end record it points at
+    # would have to start before the file does (this once trapped computing locator - 56).
+    locator = struct.pack("<IIQI", 0x07064B50, 0, 0, 1)
+    end_record = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0, 0, 0, 0, 0)
+    bad("zip64_locator_near_start.bin", "invalidZip64",
+        "A 56-byte file: a local-header signature and 10 zero bytes, a zip64 end locator at byte 14 "
+        "(pointing at offset 0) and an empty end record; no zip64 end record fits before the locator.",
+        b"PK\x03\x04" + bytes(10) + locator + end_record)
     bad("encrypted_member.bin", "encryptedMember",
         "archive/data.pkl has general-purpose flag bit 0 (encrypted) set, in both its "
         "local header and its central-directory entry; its bytes are in fact plain.",
@@ -2411,6 +2428,10 @@ def tf_bad_files(tf) -> None:
          f"The footer's index-block handle says {far} bytes at offset {index_offset}, past the end of the "
          f"{len(index)}-byte file.",
          index[:-48] + (footer[:pos] + varint(index_offset) + varint(far)).ljust(40, b"\0") + footer[40:])
+    case("index_handle_overflows", "blockHandleOutOfBounds",
+         "The footer's index-block handle says 2 bytes at offset 2^64 - 1 (a 10-byte varint): offset plus "
+         "size overflows 64 bits (the error message once trapped adding them).",
+         index[:-48] + (footer[:pos] + varint((1 << 64) - 1) + varint(2)).ljust(40, b"\0") + footer[40:])
     case("data_block_handle_past_eof", "blockHandleOutOfBounds",
          "The index block maps the data block to offset 0, size 1 MiB (past the end of the file); the index "
          "block's CRC matches the changed handle.",

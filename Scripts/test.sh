@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Scripts/setup.sh
+bash Scripts/check-sources.sh
 swift build --build-tests
 swift test --skip-build

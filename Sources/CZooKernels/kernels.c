@@ -77,3 +77,31 @@ void CZooKernels_f32ToF16(
         counts->nanCount += nans;
     }
 }
+
+// One loop per element size, so each memcpy has a constant size and compiles to a plain load and
+// store. Consecutive output rows read neighbouring columns, so each source cache line fetched for
+// one output row serves the next ones too.
+#define ZOO_GATHER(SIZE)                                                                          \
+    static void gather##SIZE(const unsigned char *input, size_t rows, size_t columns, size_t first, \
+                             size_t count, unsigned char *output) {                               \
+        for (size_t outputRow = 0; outputRow < count; outputRow++) {                              \
+            const unsigned char *column = input + (first + outputRow) * SIZE;                     \
+            unsigned char *target = output + outputRow * rows * SIZE;                             \
+            for (size_t row = 0; row < rows; row++) {                                             \
+                memcpy(target + row * SIZE, column + row * columns * SIZE, SIZE);                 \
+            }                                                                                     \
+        }                                                                                         \
+    }
+ZOO_GATHER(2)
+ZOO_GATHER(4)
+ZOO_GATHER(8)
+
+void CZooKernels_gatherColumns(
+    const void *input, size_t rows, size_t columns, size_t firstOutputRow, size_t outputRowCount, void *output,
+    size_t elementSize) {
+    switch (elementSize) {
+    case 2: gather2(input, rows, columns, firstOutputRow, outputRowCount, output); break;
+    case 4: gather4(input, rows, columns, firstOutputRow, outputRowCount, output); break;
+    default: gather8(input, rows, columns, firstOutputRow, outputRowCount, output); break;
+    }
+}

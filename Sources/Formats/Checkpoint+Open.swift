@@ -93,7 +93,7 @@ extension Checkpoint {
     static func endsWithTableMagic(_ url: URL) throws -> Bool {
         let file = try MappedFile(path: url.path)
         guard file.size >= SSTable.footerSize else { return false }
-        return file.withBytes(in: (file.size - 8)..<file.size) { $0.loadUnaligned(as: UInt64.self).littleEndian }
+        return file.withBytes(in: (file.size - 8)..<file.size) { ByteReader($0).integer(at: 0, as: UInt64.self) }
             == SSTable.magic
     }
 

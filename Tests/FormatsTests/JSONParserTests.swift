@@ -52,4 +52,15 @@ import Testing
         #expect(try parse(text).serialized() == text)
         #expect(try parse(try parse(text).prettyPrinted()) == parse(text))
     }
+
+    @Test(
+        arguments: [
+            ("123", 123), ("123.0", 123), ("1.23e2", 123), ("-4", -4), ("9223372036854775807", Int.max),
+            ("1e300", nil), ("1.5", nil), ("18446744073709551616", nil), ("9.3e18", nil),
+            ("1e15", 1_000_000_000_000_000),
+            ("1e16", nil),
+        ] as [(String, Int?)])
+    func readsCountsExactlyOrNotAtAll(text: String, value: Int?) throws {
+        #expect(try parse(text).exactIntegerValue == value)
+    }
 }

@@ -24,4 +24,12 @@ void CZooKernels_f32ToBF16(const uint32_t *input, uint16_t *output, size_t count
 void CZooKernels_f32ToF16(
     const uint32_t *input, uint16_t *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts);
 
+/// Writes output rows [firstOutputRow, firstOutputRow + outputRowCount) of the transpose of the
+/// row-major [rows, columns] matrix at input (elements of elementSize bytes: 2, 4 or 8) to output,
+/// each output row `rows` elements long. Neither pointer needs to be aligned. In C for the same
+/// reason as the casts, and because it copies elements by memcpy, which any alignment allows.
+void CZooKernels_gatherColumns(
+    const void *input, size_t rows, size_t columns, size_t firstOutputRow, size_t outputRowCount, void *output,
+    size_t elementSize);
+
 #endif

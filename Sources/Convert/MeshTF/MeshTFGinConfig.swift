@@ -83,6 +83,10 @@ public struct MeshTFGinConfig: Sendable, Equatable {
             guard let number = GinBindings.integer(value), number > 0 else {
                 throw .invalidConfig(path: path, reason: "\(name) = \(value) is not a positive integer")
             }
+            let largest = name.hasSuffix("num_layers") ? T5Config.largestLayerCount : T5Config.largestDimension
+            guard number <= largest else {
+                throw .invalidConfig(path: path, reason: "\(name) = \(value) is more than the \(largest) zoo accepts")
+            }
             return number
         }
         dModel = try integer(["encoder/Unitransformer.d_model", "Unitransformer.d_model", "d_model"])

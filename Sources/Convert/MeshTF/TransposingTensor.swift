@@ -1,3 +1,4 @@
+internal import CZooKernels
 import Formats
 
 /// A 2-D tensor emitted transposed (`[rows, columns]` in, `[columns, rows]` out), optionally cast
@@ -81,27 +82,8 @@ public final class TransposingTensor: TensorByteSource {
         from input: UnsafeRawPointer, rows: Int, columns: Int, outputRows: Range<Int>,
         into output: UnsafeMutableRawPointer, elementSize: Int
     ) {
-        switch elementSize {
-        case 2: gather(UInt16.self, input, rows, columns, outputRows, output)
-        case 4: gather(UInt32.self, input, rows, columns, outputRows, output)
-        default: gather(UInt64.self, input, rows, columns, outputRows, output)
-        }
-    }
-
-    private static func gather<Element: FixedWidthInteger>(
-        _: Element.Type, _ input: UnsafeRawPointer, _ rows: Int, _ columns: Int, _ outputRows: Range<Int>,
-        _ output: UnsafeMutableRawPointer
-    ) {
-        // Loaded unaligned: callers may pass any buffer (tests pass byte arrays).
-        let destination = output.assumingMemoryBound(to: Element.self)
-        let stride = MemoryLayout<Element>.size
-        // Consecutive output rows read neighbouring columns, so each source cache line fetched for
-        // one output row serves the next ones too.
-        for (outputRow, column) in outputRows.enumerated() {
-            let rowStart = destination + outputRow * rows
-            for row in 0..<rows {
-                rowStart[row] = input.loadUnaligned(fromByteOffset: (row * columns + column) * stride, as: Element.self)
-            }
-        }
+        precondition([2, 4, 8].contains(elementSize), "gather of \(elementSize)-byte elements")
+        CZooKernels_gatherColumns(
+            input, rows, columns, outputRows.lowerBound, outputRows.count, output, elementSize)
     }
 }

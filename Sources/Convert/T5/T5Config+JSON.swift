@@ -16,6 +16,10 @@ extension T5Config {
             guard let number = value.intValue, number >= 0 else {
                 throw .invalidConfig(path: path, reason: "\(key) is not a non-negative integer")
             }
+            let largest = key.hasSuffix("layers") ? T5Config.largestLayerCount : T5Config.largestDimension
+            guard number <= largest else {
+                throw .invalidConfig(path: path, reason: "\(key) is \(number), more than the \(largest) zoo accepts")
+            }
             return number
         }
         let layers = try integer("num_layers")
@@ -32,6 +36,9 @@ extension T5Config {
             relativeAttentionNumBuckets: try integer("relative_attention_num_buckets", default: 32),
             relativeAttentionMaxDistance: try integer("relative_attention_max_distance", default: 128),
             layerNormEpsilon: json["layer_norm_epsilon"]?.doubleValue ?? 1e-6)
+        guard checkedParameterCount != nil else {
+            throw .invalidConfig(path: path, reason: "its sizes describe more parameters than a checkpoint can hold")
+        }
     }
 
     /// A transformers `config.json` for this architecture, as `T5Config.save_pretrained` writes it.

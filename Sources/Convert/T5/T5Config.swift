@@ -1,3 +1,5 @@
+import Formats
+
 /// The architecture of a T5 (v1.0 relu or v1.1 gated-GELU) encoder-decoder, as transformers'
 /// `T5Config` describes it.
 public struct T5Config: Sendable, Equatable, Codable {
@@ -20,6 +22,13 @@ public struct T5Config: Sendable, Equatable, Codable {
     /// Not visible in the weights; transformers' default unless a config says otherwise.
     public var relativeAttentionMaxDistance: Int
     public var layerNormEpsilon: Double
+
+    /// The largest size (d_model, d_ff, d_kv, heads, vocabulary, buckets) and layer count zoo
+    /// accepts from a config file. Far above any T5 (xxl: d_ff 65,536; mT5: vocabulary 250,112;
+    /// T5-Efficient: 48 layers), and small enough that every tensor's element count and the
+    /// model's parameter count fit in an `Int`: a hostile config is refused, not multiplied.
+    public static let largestDimension = 1 << 24
+    public static let largestLayerCount = 1 << 12
 
     public init(
         vocabSize: Int, dModel: Int, dKV: Int, dFF: Int, numHeads: Int, numLayers: Int, numDecoderLayers: Int,
@@ -82,6 +91,16 @@ public struct T5Config: Sendable, Equatable, Codable {
     /// checks a loaded checkpoint against.
     public var parameterCount: Int {
         expectedTensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    }
+
+    /// `parameterCount`, or `nil` if it does not fit in an `Int` (a config no file could hold).
+    public var checkedParameterCount: Int? {
+        var total = 0
+        for (_, shape) in expectedTensors {
+            guard let count = shape.checkedProduct(), let sum = total.checkedAdding(count) else { return nil }
+            total = sum
+        }
+        return total
     }
 
     /// `parameterCount` split into the embedding (and untied LM head), the encoder and the decoder.

@@ -57,6 +57,18 @@ public indirect enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The value as an `Int`, if it is a number with an integral value that fits, written as an
+    /// integer or with a fraction or exponent ("123", "123.0", "1.23e2"): how Python writers may
+    /// spell a count. Never rounds and never traps, whatever the text says.
+    public var exactIntegerValue: Int? {
+        guard case let .number(text) = self else { return nil }
+        if let integer = Int(text) { return integer }
+        // Doubles hold every integer up to 2^53 exactly; beyond that a decimal text may have been
+        // rounded on the way in, so only smaller values are trusted.
+        guard let double = Double(text), double.magnitude <= 9_007_199_254_740_992 else { return nil }
+        return Int(exactly: double)
+    }
+
     /// The value as a `Double`, if it is a number.
     public var doubleValue: Double? {
         if case let .number(text) = self { return Double(text) }

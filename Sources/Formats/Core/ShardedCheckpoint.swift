@@ -71,8 +71,9 @@ public enum ShardedCheckpoint {
 
         if let declared = root["metadata"]?["total_size"] {
             // transformers has written total_size both as an integer and as a float ("123.0").
-            guard let value = declared.doubleValue, value == value.rounded(), value >= 0 else {
-                throw CheckpointError.invalidIndex(path: index, reason: "metadata.total_size is not a byte count")
+            guard let declaredBytes = declared.exactIntegerValue, declaredBytes >= 0 else {
+                throw CheckpointError.invalidIndex(
+                    path: index, reason: "metadata.total_size (\(declared.serialized())) is not a byte count")
             }
             // Tied tensors share bytes in PyTorch shards; writers count them once or once per name.
             let everyName = tensors.reduce(0) { $0 + $1.spec.byteCount }
@@ -81,8 +82,8 @@ public enum ShardedCheckpoint {
                 seen.insert("\(tensor.file.path)@\(tensor.fileOffset)+\(tensor.spec.byteCount)").inserted
                     ? total + tensor.spec.byteCount : total
             }
-            guard Int(exactly: value) == everyName || Int(exactly: value) == uniqueBytes else {
-                throw CheckpointError.indexTotalSizeMismatch(path: index, declared: Int(value), actual: uniqueBytes)
+            guard declaredBytes == everyName || declaredBytes == uniqueBytes else {
+                throw CheckpointError.indexTotalSizeMismatch(path: index, declared: declaredBytes, actual: uniqueBytes)
             }
         }
         return Checkpoint(

@@ -56,7 +56,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendabl
             "\(path): tensor '\(tensor)' starts at byte offset \(found); the previous tensor ended at \(expected) "
                 + "(tensor data must be contiguous)"
         case let .trailingBytes(path, dataEnd, fileSize):
-            "\(path): \(fileSize - dataEnd) unclaimed bytes after the last tensor, from byte offset \(dataEnd)"
+            "\(path): bytes \(dataEnd)..<\(fileSize), after the last tensor, belong to no tensor"
         }
     }
 }

@@ -35,10 +35,10 @@ public struct SafetensorsHeader: Sendable, Equatable {
         guard declaredLength <= UInt64(Self.maxHeaderLength) else {
             throw .headerTooLarge(path: path, length: declaredLength, limit: Self.maxHeaderLength)
         }
-        guard declaredLength <= UInt64(reader.remaining), let json = reader.readBytes(Int(declaredLength)) else {
+        guard let json = reader.readBytes(declaredLength) else {
             throw .headerLengthOutOfBounds(path: path, length: declaredLength, fileSize: bytes.count)
         }
-        headerLength = Int(declaredLength)
+        headerLength = json.count
 
         let root: JSONValue
         do {

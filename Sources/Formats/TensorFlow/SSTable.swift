@@ -26,26 +26,32 @@ public struct SSTable: Sendable {
         self.file = file
         let path = file.path
         entries = try file.withBytes(in: 0..<file.size) { bytes throws(TensorFlowError) in
+            let table = ByteReader(bytes)
             guard bytes.count >= Self.footerSize else { throw .tooSmall(path: path, size: bytes.count) }
             let footerStart = bytes.count - Self.footerSize
-            guard bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self).littleEndian == Self.magic
-            else {
+            guard table.integer(at: bytes.count - 8, as: UInt64.self) == Self.magic else {
                 throw .badFooterMagic(path: path, offset: bytes.count - 8)
             }
-            var footer = VarintReader(bytes, from: footerStart, to: bytes.count - 8)
-            guard let _ = footer.handle(), let index = footer.handle() else {
+            guard var footer = table.window(at: footerStart, count: Self.footerSize - 8),
+                Self.readHandle(&footer) != nil, let index = Self.readHandle(&footer)
+            else {
                 throw .malformedBlock(path: path, offset: footerStart, reason: "unreadable block handles in the footer")
             }
-            let indexEntries = try Self.readBlock(bytes, handle: index, limit: footerStart, path: path)
+            // Blocks live before the footer: a handle reaching into it is out of bounds.
+            guard let blocks = table.window(at: 0, count: footerStart) else {
+                throw .tooSmall(path: path, size: bytes.count)
+            }
+            let indexEntries = try Self.readBlock(blocks, handle: index, path: path)
             var entries: [Entry] = []
             var previous: [UInt8]?
             for indexEntry in indexEntries {
-                var value = VarintReader(bytes, from: indexEntry.value.lowerBound, to: indexEntry.value.upperBound)
-                guard let handle = value.handle() else {
+                guard var value = table.window(at: indexEntry.value.lowerBound, count: indexEntry.value.count),
+                    let handle = Self.readHandle(&value)
+                else {
                     throw .malformedBlock(
                         path: path, offset: indexEntry.value.lowerBound, reason: "index value is not a block handle")
                 }
-                for entry in try Self.readBlock(bytes, handle: handle, limit: footerStart, path: path) {
+                for entry in try Self.readBlock(blocks, handle: handle, path: path) {
                     if let previous, !previous.lexicographicallyPrecedes(entry.key) {
                         throw .unsortedKeys(
                             path: path, offset: entry.value.lowerBound, key: String(decoding: entry.key, as: UTF8.self))
@@ -64,106 +70,68 @@ public struct SSTable: Sendable {
         return entries.first { $0.key == target }?.value
     }
 
+    /// A block handle: `varint offset, varint size`.
+    private static func readHandle(_ reader: inout ByteReader) -> (offset: UInt64, size: UInt64)? {
+        guard let offset = reader.readVarint(), let size = reader.readVarint() else { return nil }
+        return (offset, size)
+    }
+
     /// The entries of the block `handle` points at, after checking its bounds, type and CRC.
+    ///
+    /// - Parameter blocks: the part of the file blocks may occupy (everything before the footer).
     private static func readBlock(
-        _ bytes: UnsafeRawBufferPointer, handle: (offset: UInt64, size: UInt64), limit: Int, path: String
+        _ blocks: ByteReader, handle: (offset: UInt64, size: UInt64), path: String
     ) throws(TensorFlowError) -> [Entry] {
-        guard handle.offset <= UInt64(limit), handle.size <= UInt64(limit) - handle.offset,
-            Int(handle.offset + handle.size) + trailerSize <= limit
+        // The block is followed by its trailer: a type byte and the masked CRC-32C of block + type.
+        guard let block = blocks.range(at: handle.offset, count: handle.size),
+            let typed = blocks.bytes(at: block.lowerBound, count: block.count + 1),
+            let type = blocks.integer(at: block.upperBound, as: UInt8.self),
+            let masked = blocks.integer(at: block.upperBound + 1, as: UInt32.self)
         else {
             throw .blockHandleOutOfBounds(
-                path: path, offset: Int(clamping: handle.offset), size: Int(clamping: handle.size),
-                fileSize: bytes.count)
+                path: path, offset: handle.offset, size: handle.size, fileSize: blocks.bounds.upperBound + footerSize)
         }
-        let start = Int(handle.offset)
-        let end = start + Int(handle.size)
-        let type = bytes[end]
-        let stored = CRC32C.unmask(bytes.loadUnaligned(fromByteOffset: end + 1, as: UInt32.self).littleEndian)
-        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[start..<(end + 1)]))
+        let stored = CRC32C.unmask(masked)
+        let actual = CRC32C.checksum(typed)
         guard stored == actual else {
-            throw .badBlockChecksum(path: path, offset: start, expected: stored, actual: actual)
+            throw .badBlockChecksum(path: path, offset: block.lowerBound, expected: stored, actual: actual)
         }
-        guard type == 0 else { throw .compressedBlock(path: path, offset: start, type: type) }
-        return try parseEntries(bytes, start..<end, path: path)
+        guard type == 0 else { throw .compressedBlock(path: path, offset: block.lowerBound, type: type) }
+        return try parseEntries(blocks, block, path: path)
     }
 
     /// Decodes `shared, non_shared, value_length, key delta, value` entries up to the restart array.
-    private static func parseEntries(_ bytes: UnsafeRawBufferPointer, _ block: Range<Int>, path: String)
+    private static func parseEntries(_ blocks: ByteReader, _ block: Range<Int>, path: String)
         throws(TensorFlowError) -> [Entry]
     {
-        guard block.count >= 4 else {
+        guard block.count >= 4, let restartCount = blocks.integer(at: block.upperBound - 4, as: UInt32.self) else {
             throw .malformedBlock(path: path, offset: block.lowerBound, reason: "shorter than its restart count")
         }
-        let restarts = Int(bytes.loadUnaligned(fromByteOffset: block.upperBound - 4, as: UInt32.self).littleEndian)
-        guard restarts >= 1, restarts <= (block.count - 4) / 4 else {
+        let restarts = Int(restartCount)
+        guard restarts >= 1, restarts <= (block.count - 4) / 4,
+            var reader = blocks.window(at: block.lowerBound, count: block.count - 4 - 4 * restarts)
+        else {
             throw .malformedBlock(path: path, offset: block.lowerBound, reason: "\(restarts) restart points do not fit")
         }
-        let entriesEnd = block.upperBound - 4 - 4 * restarts
-        var reader = VarintReader(bytes, from: block.lowerBound, to: entriesEnd)
         var entries: [Entry] = []
         var key: [UInt8] = []
-        while !reader.atEnd {
-            let entryOffset = reader.position
-            guard let shared = reader.varint(), let unshared = reader.varint(), let valueLength = reader.varint() else {
+        while !reader.isAtEnd {
+            let entryOffset = reader.offset
+            guard let shared = reader.readVarint(), let unshared = reader.readVarint(),
+                let valueLength = reader.readVarint()
+            else {
                 throw .malformedBlock(path: path, offset: entryOffset, reason: "truncated entry header")
             }
             guard shared <= UInt64(key.count) else {
                 throw .sharedPrefixTooLong(
                     path: path, offset: entryOffset, shared: Int(clamping: shared), previous: key.count)
             }
-            guard let delta = reader.bytes(unshared), let value = reader.range(valueLength) else {
+            guard let delta = reader.readBytes(unshared), let value = reader.readRange(valueLength) else {
                 throw .malformedBlock(path: path, offset: entryOffset, reason: "entry runs past its block")
             }
             key = Array(key.prefix(Int(shared))) + Array(delta)
             entries.append(Entry(key: key, value: value))
         }
         return entries
-    }
-}
-
-/// Reads LevelDB varints from a byte range, never past its end.
-struct VarintReader {
-    private let bytes: UnsafeRawBufferPointer
-    private(set) var position: Int
-    private let end: Int
-
-    init(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) {
-        self.bytes = bytes
-        position = start
-        self.end = end
-    }
-
-    var atEnd: Bool { position >= end }
-
-    /// A base-128 varint of at most 10 bytes, or `nil` if it runs past the end or overflows.
-    mutating func varint() -> UInt64? {
-        var value: UInt64 = 0
-        for shift in stride(from: 0, to: 64, by: 7) {
-            guard position < end else { return nil }
-            let byte = bytes[position]
-            position += 1
-            value |= UInt64(byte & 0x7F) << UInt64(shift)
-            if byte & 0x80 == 0 { return value }
-        }
-        return nil
-    }
-
-    /// A block handle: `varint offset, varint size`.
-    mutating func handle() -> (offset: UInt64, size: UInt64)? {
-        guard let offset = varint(), let size = varint() else { return nil }
-        return (offset, size)
-    }
-
-    /// The next `count` bytes, or `nil` if fewer remain.
-    mutating func bytes(_ count: UInt64) -> UnsafeRawBufferPointer? {
-        guard let range = range(count) else { return nil }
-        return UnsafeRawBufferPointer(rebasing: bytes[range])
-    }
-
-    /// The range of the next `count` bytes, or `nil` if fewer remain.
-    mutating func range(_ count: UInt64) -> Range<Int>? {
-        guard count <= UInt64(end - position) else { return nil }
-        defer { position += Int(count) }
-        return position..<(position + Int(count))
     }
 }

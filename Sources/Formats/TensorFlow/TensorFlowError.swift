@@ -3,7 +3,7 @@
 public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable, CaseNamed {
     case tooSmall(path: String, size: Int)
     case badFooterMagic(path: String, offset: Int)
-    case blockHandleOutOfBounds(path: String, offset: Int, size: Int, fileSize: Int)
+    case blockHandleOutOfBounds(path: String, offset: UInt64, size: UInt64, fileSize: Int)
     case badBlockChecksum(path: String, offset: Int, expected: UInt32, actual: UInt32)
     case compressedBlock(path: String, offset: Int, type: UInt8)
     case malformedBlock(path: String, offset: Int, reason: String)
@@ -28,7 +28,9 @@ public enum TensorFlowError: Error, CustomStringConvertible, Equatable, Sendable
         case let .badFooterMagic(path, offset):
             "\(path): no table magic number at byte offset \(offset): not a TensorFlow checkpoint index"
         case let .blockHandleOutOfBounds(path, offset, size, fileSize):
-            "\(path): a block handle points at bytes \(offset)..<\(offset + size), past the end of the \(fileSize)-byte file"
+            // The handle's numbers are the file's own, possibly absurd: printed as read, never summed.
+            "\(path): a block handle points at \(size) bytes from byte offset \(offset), beyond the blocks of the "
+                + "\(fileSize)-byte file"
         case let .badBlockChecksum(path, offset, expected, actual):
             "\(path): block at byte offset \(offset) fails its CRC-32C (stored \(String(expected, radix: 16)), "
                 + "computed \(String(actual, radix: 16)))"

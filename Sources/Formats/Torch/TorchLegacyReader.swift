@@ -33,16 +33,18 @@ public enum TorchLegacyReader: CheckpointReader {
             guard let dtype = dtypes[key] else {
                 throw TorchError.notAStateDict(path: path, reason: "storage '\(key)' is listed but no tensor uses it")
             }
-            guard file.size - offset >= 8 else {
-                throw TorchError.legacyTruncated(path: path, storage: key, offset: offset)
+            // Each storage is its element count (int64) followed by its bytes.
+            let span = file.withBytes(in: offset..<file.size) { bytes -> Range<Int>? in
+                var reader = ByteReader(bytes)
+                guard let count = reader.readInteger(as: Int64.self), let elements = Int(exactly: count),
+                    let byteCount = elements.checkedMultiplying(by: dtype.byteSize),
+                    let data = reader.readRange(byteCount)
+                else { return nil }
+                return (offset + data.lowerBound)..<(offset + data.upperBound)
             }
-            let count = file.withBytes(in: offset..<(offset + 8)) { $0.loadUnaligned(as: Int64.self).littleEndian }
-            let (byteCount, overflow) = Int(clamping: count).multipliedReportingOverflow(by: dtype.byteSize)
-            guard count >= 0, !overflow, byteCount <= file.size - offset - 8 else {
-                throw TorchError.legacyTruncated(path: path, storage: key, offset: offset)
-            }
-            storages[key] = (offset + 8)..<(offset + 8 + byteCount)
-            offset += 8 + byteCount
+            guard let span else { throw TorchError.legacyTruncated(path: path, storage: key, offset: offset) }
+            storages[key] = span
+            offset = span.upperBound
         }
         guard offset == file.size else { throw TorchError.legacyTrailingBytes(path: path, offset: offset) }
 

@@ -37,7 +37,7 @@ struct TorchTensorResolver {
         guard storage.viewOffset <= storage.elementCount, storage.viewCount <= storage.elementCount - storage.viewOffset
         else {
             throw TorchError.storageTooSmall(
-                path: path, tensor: entry.name, needed: storage.viewOffset &+ storage.viewCount,
+                path: path, tensor: entry.name, needed: storage.viewOffset.checkedAdding(storage.viewCount) ?? .max,
                 available: storage.elementCount)
         }
         guard let spec = TensorSpec(name: entry.name, dtype: storage.dtype, shape: descriptor.shape) else {
@@ -59,7 +59,7 @@ struct TorchTensorResolver {
             }
             guard last < storage.viewCount else {
                 throw TorchError.storageTooSmall(
-                    path: path, tensor: entry.name, needed: last + 1, available: storage.viewCount)
+                    path: path, tensor: entry.name, needed: last.checkedAdding(1) ?? .max, available: storage.viewCount)
             }
         } else if descriptor.storageOffset > storage.viewCount {
             throw TorchError.storageTooSmall(

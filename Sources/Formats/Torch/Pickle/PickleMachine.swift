@@ -12,10 +12,10 @@ struct PickleMachine {
     static let maxMarks = 4_096
     static let maxGlobalLineLength = 256
 
-    private let bytes: UnsafeRawBufferPointer
+    /// The pickle's bytes; `reader.offset` is the next byte to interpret.
+    private var reader: ByteReader
     private let path: String
     private let member: String
-    private var position: Int
     private var opcodeOffset = 0
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
@@ -29,22 +29,20 @@ struct PickleMachine {
     ///   - path: the file, for error messages.
     ///   - member: what the bytes are (`archive/data.pkl`), for error messages.
     init(bytes: UnsafeRawBufferPointer, start: Int = 0, path: String, member: String) {
-        self.bytes = bytes
-        self.position = start
+        reader = ByteReader(bytes)
+        reader.skip(start)
         self.path = path
         self.member = member
     }
 
     /// Where the pickle ended (one past its STOP opcode), after `run`.
-    var endOffset: Int { position }
+    var endOffset: Int { reader.offset }
 
     /// Interprets opcodes up to STOP and returns the value left on the stack.
     mutating func run() throws(TorchError) -> PickleValue {
         while true {
-            opcodeOffset = position
-            guard position < bytes.count else { throw .truncatedPickle(path: path, member: member, offset: position) }
-            let opcode = bytes[position]
-            position += 1
+            opcodeOffset = reader.offset
+            let opcode = try readByte()
             if opcode == Opcode.stop {
                 guard let result = stack.popLast(), stack.isEmpty, marks.isEmpty else {
                     throw invalid("the pickle does not end with exactly one value")
@@ -99,7 +97,9 @@ struct PickleMachine {
             guard length >= 0 else { throw invalid("negative LONG4 length") }
             stack.append(try readLong(length: Int(length)))
         case Opcode.binFloat:
-            stack.append(.float(Double(bitPattern: UInt64(bigEndian: try readInteger(UInt64.self).littleEndian))))
+            // BINFLOAT is the one big-endian number in a pickle.
+            guard let bits = reader.readBigEndianInteger(as: UInt64.self) else { throw truncated() }
+            stack.append(.float(Double(bitPattern: bits)))
         case Opcode.shortBinUnicode: stack.append(.string(try readString(length: UInt64(try readByte()))))
         case Opcode.binUnicode: stack.append(.string(try readString(length: UInt64(try readInteger(UInt32.self)))))
         case Opcode.binUnicode8: stack.append(.string(try readString(length: try readInteger(UInt64.self))))
@@ -344,30 +344,27 @@ struct PickleMachine {
 
     // MARK: - Reading arguments
 
-    private var remaining: Int { bytes.count - position }
+    private func truncated() -> TorchError {
+        .truncatedPickle(path: path, member: member, offset: reader.offset)
+    }
 
     private mutating func readByte() throws(TorchError) -> UInt8 {
-        guard remaining >= 1 else { throw .truncatedPickle(path: path, member: member, offset: position) }
-        defer { position += 1 }
-        return bytes[position]
+        guard let byte = reader.readInteger(as: UInt8.self) else { throw truncated() }
+        return byte
     }
 
     private mutating func readInteger<T: FixedWidthInteger>(_ type: T.Type) throws(TorchError) -> T {
-        let width = MemoryLayout<T>.size
-        guard remaining >= width else { throw .truncatedPickle(path: path, member: member, offset: position) }
-        defer { position += width }
-        return T(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: T.self))
+        guard let value = reader.readInteger(as: T.self) else { throw truncated() }
+        return value
     }
 
     /// `length` bytes, after checking they exist: a declared length is never trusted.
     private mutating func readBytes(_ length: UInt64) throws(TorchError) -> UnsafeRawBufferPointer {
-        guard length <= UInt64(remaining) else {
+        guard let bytes = reader.readBytes(length) else {
             throw .lengthTooLarge(
-                path: path, member: member, length: length, remaining: remaining, offset: opcodeOffset)
+                path: path, member: member, length: length, remaining: reader.remaining, offset: opcodeOffset)
         }
-        let count = Int(length)
-        defer { position += count }
-        return UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)])
+        return bytes
     }
 
     private mutating func readString(length: UInt64) throws(TorchError) -> String {
@@ -383,15 +380,14 @@ struct PickleMachine {
 
     /// A newline-terminated line (GLOBAL/INST arguments), at most `maxGlobalLineLength` bytes.
     private mutating func readLine() throws(TorchError) -> String {
-        let start = position
-        let limit = min(bytes.count, start + Self.maxGlobalLineLength)
-        guard let newline = (start..<limit).first(where: { bytes[$0] == 0x0A }) else {
-            throw remaining < Self.maxGlobalLineLength
-                ? .truncatedPickle(path: path, member: member, offset: position)
-                : invalid("GLOBAL name longer than \(Self.maxGlobalLineLength) bytes")
+        let start = reader.offset
+        guard let newline = reader.firstIndex(of: 0x0A, from: start, limit: Self.maxGlobalLineLength) else {
+            throw reader.remaining < Self.maxGlobalLineLength
+                ? truncated() : invalid("GLOBAL name longer than \(Self.maxGlobalLineLength) bytes")
         }
-        position = newline + 1
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), as: UTF8.self)
+        let line = try readBytes(UInt64(newline - start))
+        reader.skip(1)
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// LONG1/LONG4: little-endian two's complement of `length` bytes.

@@ -73,79 +73,73 @@ public struct ZipArchive: Sendable {
     private static func findCentralDirectory(_ bytes: UnsafeRawBufferPointer, path: String) throws(TorchError)
         -> Directory
     {
+        let archive = ByteReader(bytes)
         // The end record is the last 22 bytes plus a comment of at most 65,535 bytes.
         let earliest = max(0, bytes.count - 22 - 0xFFFF)
-        var end: Int?
-        var candidate = bytes.count - 22
-        while candidate >= earliest {
-            if bytes.loadUnaligned(fromByteOffset: candidate, as: UInt32.self).littleEndian
-                == endOfCentralDirectorySignature
-            {
-                end = candidate
-                break
-            }
-            candidate -= 1
-        }
-        guard let end else { throw .endOfCentralDirectoryMissing(path: path) }
-        var record = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(end + 4)...]))
-        let readTail = { (reader: inout ByteReader) -> (Int, Int, Int)? in
-            guard reader.readBytes(6) != nil, let entries = reader.readInteger(as: UInt16.self),
-                let size = reader.readInteger(as: UInt32.self), let offset = reader.readInteger(as: UInt32.self)
-            else { return nil }
-            return (Int(entries), Int(size), Int(offset))
-        }
-        guard var (entries, size, offset) = readTail(&record) else { throw .endOfCentralDirectoryMissing(path: path) }
+        guard
+            let end = stride(from: bytes.count - 22, through: earliest, by: -1).first(where: {
+                archive.integer(at: $0, as: UInt32.self) == endOfCentralDirectorySignature
+            }),
+            var record = archive.window(at: end + 4, count: 18)
+        else { throw .endOfCentralDirectoryMissing(path: path) }
+        guard record.skip(6), let entries16 = record.readInteger(as: UInt16.self),
+            let size32 = record.readInteger(as: UInt32.self), let offset32 = record.readInteger(as: UInt32.self)
+        else { throw .endOfCentralDirectoryMissing(path: path) }
+        var (entries, size, offset) = (UInt64(entries16), UInt64(size32), UInt64(offset32))
 
-        // A zip64 locator sits just before the end record; torch always writes one.
+        // A zip64 locator sits just before the end record; torch always writes one. It points at
+        // the 56-byte zip64 end record, which must lie before the locator.
         let locator = end - 20
-        if locator >= 0,
-            bytes.loadUnaligned(fromByteOffset: locator, as: UInt32.self).littleEndian == zip64LocatorSignature
-        {
-            let recordOffset = bytes.loadUnaligned(fromByteOffset: locator + 8, as: UInt64.self).littleEndian
-            guard recordOffset <= UInt64(locator - 56),
-                bytes.loadUnaligned(fromByteOffset: Int(recordOffset), as: UInt32.self).littleEndian
-                    == zip64EndSignature
+        if archive.integer(at: locator, as: UInt32.self) == zip64LocatorSignature {
+            guard let recordOffset = archive.integer(at: locator + 8, as: UInt64.self),
+                let zip64Record = archive.window(at: 0, count: locator)?.window(at: recordOffset, count: 56),
+                zip64Record.integer(at: zip64Record.offset, as: UInt32.self) == zip64EndSignature
             else {
                 throw .invalidZip64(
                     path: path, offset: locator, reason: "the locator does not point at a zip64 end record")
             }
-            var zip64 = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(Int(recordOffset) + 32)...]))
+            var zip64 = zip64Record
+            zip64.skip(32)
             guard let total = zip64.readInteger(as: UInt64.self),
                 let directorySize = zip64.readInteger(as: UInt64.self),
-                let directoryOffset = zip64.readInteger(as: UInt64.self),
-                total <= UInt64(bytes.count), directorySize <= UInt64(bytes.count),
-                directoryOffset <= UInt64(bytes.count)
-            else { throw .invalidZip64(path: path, offset: Int(recordOffset), reason: "sizes beyond the file") }
-            (entries, size, offset) = (Int(total), Int(directorySize), Int(directoryOffset))
+                let directoryOffset = zip64.readInteger(as: UInt64.self)
+            else { throw .invalidZip64(path: path, offset: zip64Record.offset, reason: "sizes beyond the file") }
+            (entries, size, offset) = (total, directorySize, directoryOffset)
         }
-        guard offset <= end, size <= end - offset else { throw .truncatedCentralDirectory(path: path, offset: offset) }
+        // The directory lies before the end record.
+        guard let directory = archive.window(at: 0, count: end)?.range(at: offset, count: size) else {
+            throw .truncatedCentralDirectory(path: path, offset: Int(clamping: offset))
+        }
         // Each entry takes at least 46 bytes: a count beyond that is a lie, not an allocation request.
-        guard entries <= size / 46 else { throw .truncatedCentralDirectory(path: path, offset: offset) }
-        return Directory(offset: offset, size: size, entries: entries)
+        guard entries <= UInt64(directory.count / 46) else {
+            throw .truncatedCentralDirectory(path: path, offset: directory.lowerBound)
+        }
+        return Directory(offset: directory.lowerBound, size: directory.count, entries: Int(entries))
     }
 
     private static func readCentralDirectory(
         _ bytes: UnsafeRawBufferPointer, _ directory: Directory, file: MappedFile, path: String
     ) throws(TorchError) -> [Member] {
-        var reader = ByteReader(
-            UnsafeRawBufferPointer(rebasing: bytes[directory.offset..<(directory.offset + directory.size)]))
+        guard var reader = ByteReader(bytes).window(at: directory.offset, count: directory.size) else {
+            throw .truncatedCentralDirectory(path: path, offset: directory.offset)
+        }
         var entries: [(name: String, nameBytes: UnsafeRawBufferPointer, headerOffset: Int, size: Int, crc: UInt32)] = []
         var members: [Member] = []
         var names = Set<String>()
         entries.reserveCapacity(directory.entries)
         for _ in 0..<directory.entries {
-            let entryOffset = directory.offset + reader.offset
-            guard reader.readInteger(as: UInt32.self) == centralHeaderSignature, reader.readBytes(4) != nil,
+            let entryOffset = reader.offset
+            guard reader.readInteger(as: UInt32.self) == centralHeaderSignature, reader.skip(4),
                 let flags = reader.readInteger(as: UInt16.self), let method = reader.readInteger(as: UInt16.self),
-                reader.readBytes(4) != nil, let crc = reader.readInteger(as: UInt32.self),
+                reader.skip(4), let crc = reader.readInteger(as: UInt32.self),
                 let compressed32 = reader.readInteger(as: UInt32.self),
                 let uncompressed32 = reader.readInteger(as: UInt32.self),
                 let nameLength = reader.readInteger(as: UInt16.self),
                 let extraLength = reader.readInteger(as: UInt16.self),
-                let commentLength = reader.readInteger(as: UInt16.self), reader.readBytes(8) != nil,
+                let commentLength = reader.readInteger(as: UInt16.self), reader.skip(8),
                 let header32 = reader.readInteger(as: UInt32.self),
-                let nameBytes = reader.readBytes(Int(nameLength)), let extra = reader.readBytes(Int(extraLength)),
-                reader.readBytes(Int(commentLength)) != nil
+                let nameBytes = reader.readBytes(nameLength), let extra = reader.readBytes(extraLength),
+                reader.skip(commentLength)
             else { throw .truncatedCentralDirectory(path: path, offset: entryOffset) }
             let name = String(decoding: nameBytes, as: UTF8.self)
 
@@ -207,7 +201,7 @@ public struct ZipArchive: Sendable {
     private static func zip64Field(_ extra: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var reader = ByteReader(extra)
         while let id = reader.readInteger(as: UInt16.self), let length = reader.readInteger(as: UInt16.self) {
-            guard let body = reader.readBytes(Int(length)) else { return nil }
+            guard let body = reader.readBytes(length) else { return nil }
             if id == 0x0001 { return body }
         }
         return nil
@@ -221,20 +215,25 @@ public struct ZipArchive: Sendable {
         // Read with pread, not through the mapping: headers sit all over the file, and touching
         // each through the mapping would keep a page (or a fault-around window) of it resident.
         let fixed = 30
-        guard file.size - headerOffset >= fixed, let header = try? file.bytes(in: headerOffset..<(headerOffset + fixed))
+        guard headerOffset <= file.size, file.size - headerOffset >= fixed,
+            let header = try? file.bytes(in: headerOffset..<(headerOffset + fixed))
         else {
             throw .memberOutOfBounds(path: path, member: member, offset: headerOffset)
         }
-        let signature = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian }
-        guard signature == localHeaderSignature else {
+        let (signature, nameLength, extraLength) = header.withUnsafeBytes { raw in
+            let fields = ByteReader(raw)
+            return (
+                fields.integer(at: 0, as: UInt32.self), fields.integer(at: 26, as: UInt16.self),
+                fields.integer(at: 28, as: UInt16.self)
+            )
+        }
+        guard signature == localHeaderSignature, let nameLength, let extraLength else {
             throw .localHeaderMismatch(
                 path: path, member: member, offset: headerOffset, reason: "has no local header signature")
         }
-        let nameLength = Int(header[26]) | Int(header[27]) << 8
-        let extraLength = Int(header[28]) | Int(header[29]) << 8
-        let dataStart = headerOffset + fixed + nameLength + extraLength
-        guard dataStart <= file.size,
-            let localName = try? file.bytes(in: (headerOffset + fixed)..<(headerOffset + fixed + nameLength))
+        let nameStart = headerOffset + fixed
+        let dataStart = nameStart + Int(nameLength) + Int(extraLength)
+        guard dataStart <= file.size, let localName = try? file.bytes(in: nameStart..<(nameStart + Int(nameLength)))
         else { throw .memberOutOfBounds(path: path, member: member, offset: headerOffset) }
         guard localName.elementsEqual(name) else {
             throw .localHeaderMismatch(path: path, member: member, offset: headerOffset, reason: "names another member")
