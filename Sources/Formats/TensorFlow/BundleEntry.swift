@@ -41,12 +41,14 @@ public struct BundleEntry: Sendable, Equatable {
         case 19: .f16
         case 22: .u32
         case 23: .u64
+        case 24: .f8e5m2
+        case 25: .f8e4m3
         default: nil
         }
     }
 
-    /// The TensorFlow `DataType` number of a zoo dtype, if TensorFlow has one.
-    public static func dataType(of dtype: DType) -> Int32? {
+    /// The TensorFlow `DataType` number of a zoo dtype (TensorFlow has one for each).
+    public static func dataType(of dtype: DType) -> Int32 {
         switch dtype {
         case .f32: 1
         case .f64: 2
@@ -61,7 +63,8 @@ public struct BundleEntry: Sendable, Equatable {
         case .f16: 19
         case .u32: 22
         case .u64: 23
-        case .f8e4m3, .f8e5m2: nil
+        case .f8e5m2: 24
+        case .f8e4m3: 25
         }
     }
 }

@@ -13,10 +13,6 @@ extension TensorBundle {
         let sorted = tensors.sorted {
             Array($0.outputSpec.name.utf8).lexicographicallyPrecedes(Array($1.outputSpec.name.utf8))
         }
-        for spec in sorted.map(\.outputSpec) where BundleEntry.dataType(of: spec.dtype) == nil {
-            throw CheckpointError.unsupportedFormat(
-                path: prefix.path, format: "a TensorFlow checkpoint with \(spec.dtype.rawValue) tensors")
-        }
         var groups: [[any TensorByteSource]] = [[]]
         var groupBytes = 0
         for tensor in sorted {
@@ -41,7 +37,7 @@ extension TensorBundle {
                     try tensor.emit(into: &checked)
                     let spec = tensor.outputSpec
                     let entry = BundleEntry(
-                        dataType: BundleEntry.dataType(of: spec.dtype) ?? 0, shape: spec.shape.map(Int64.init),
+                        dataType: BundleEntry.dataType(of: spec.dtype), shape: spec.shape.map(Int64.init),
                         shardID: Int32(shard), offset: Int64(start), size: Int64(spec.byteCount),
                         maskedCRC32C: CRC32C.mask(checked.crc))
                     entries.append((Array(spec.name.utf8), BundleProtos.encode(entry)))

@@ -219,10 +219,25 @@ struct PickleMachine {
             return .dict(newDict())
         case .rebuildTensorV2:
             return .tensor(try rebuildTensor(args))
+        case .rebuildTensorV3:
+            // The v2 arguments, then the dtype of the (untyped) storage's elements.
+            guard args.count >= 7, case let .global(.dtype(dtype)) = args[6], case let .storage(storage) = args[0]
+            else { throw invalid("_rebuild_tensor_v3 needs (storage, offset, size, stride, ..., dtype)") }
+            guard storage.isUntyped || storage.dtype == dtype else {
+                throw invalid("_rebuild_tensor_v3 reads a \(storage.dtype) storage as \(dtype)")
+            }
+            guard let typed = storage.isUntyped ? storage.typed(as: dtype) : storage else {
+                throw invalid(
+                    "untyped storage '\(storage.key)' of \(storage.elementCount) bytes is not a whole number of "
+                        + "\(dtype.byteSize)-byte \(dtype) elements")
+            }
+            var typedArgs = args
+            typedArgs[0] = .storage(typed)
+            return .tensor(try rebuildTensor(typedArgs))
         case .rebuildParameter:
             guard let data = args.first, case .tensor = data else { throw invalid("_rebuild_parameter needs a tensor") }
             return data
-        case .storageType:
+        case .storageType, .untypedStorage, .dtype:
             throw invalid("\(global.qualifiedName) cannot be called")
         }
     }
@@ -233,6 +248,8 @@ struct PickleMachine {
             case let .tuple(sizeValues) = args[2], case let .tuple(strideValues) = args[3], offset >= 0,
             sizeValues.count == strideValues.count
         else { throw invalid("_rebuild_tensor_v2 needs (storage, offset, size, stride, ...)") }
+        // Untyped bytes become a tensor only through `_rebuild_tensor_v3`, which names their dtype.
+        guard !storage.isUntyped else { throw invalid("_rebuild_tensor_v2 of an untyped storage (no dtype)") }
         var shape: [Int] = []
         var strides: [Int] = []
         for (size, stride) in zip(sizeValues, strideValues) {
@@ -248,8 +265,16 @@ struct PickleMachine {
     /// `('storage', torch.FloatStorage, key, location, numel[, view_metadata])`.
     private func persistentLoad(_ id: PickleValue) throws(TorchError) -> PickleValue {
         guard case let .tuple(parts) = id, parts.count == 5 || parts.count == 6, case .string("storage") = parts[0],
-            case let .global(.storageType(dtype)) = parts[1], case let .int(count) = parts[4], count >= 0
+            case let .global(storageClass) = parts[1], case let .int(count) = parts[4], count >= 0
         else { throw invalid("persistent id is not ('storage', type, key, location, numel)") }
+        let dtype: DType
+        switch storageClass {
+        case let .storageType(typed): dtype = typed
+        // An untyped storage counts bytes; `_rebuild_tensor_v3` says what they hold.
+        case .untypedStorage: dtype = .u8
+        default: throw invalid("persistent id names \(storageClass.qualifiedName), not a storage class")
+        }
+        let isUntyped = storageClass == .untypedStorage
         let key: String
         switch parts[2] {
         case let .string(text): key = text
@@ -263,9 +288,10 @@ struct PickleMachine {
             else { throw invalid("legacy storage view is not (key, offset, size)") }
             return .storage(
                 TorchStorageRef(
-                    key: key, dtype: dtype, elementCount: count, viewOffset: viewOffset, viewCount: viewSize))
+                    key: key, dtype: dtype, elementCount: count, viewOffset: viewOffset, viewCount: viewSize,
+                    isUntyped: isUntyped))
         }
-        return .storage(TorchStorageRef(key: key, dtype: dtype, elementCount: count))
+        return .storage(TorchStorageRef(key: key, dtype: dtype, elementCount: count, isUntyped: isUntyped))
     }
 
     // MARK: - Stack and memo

@@ -1,6 +1,7 @@
 /// Writes the protocol-2 pickle of a state dict exactly as `torch.save` does, so that
 /// `torch.load(weights_only=True)` accepts it: an `OrderedDict` of name ->
-/// `_rebuild_tensor_v2(persistent storage id, offset, size, stride, False, OrderedDict())`.
+/// `_rebuild_tensor_v2(persistent storage id, offset, size, stride, False, OrderedDict())`, or
+/// `_rebuild_tensor_v3(..., dtype)` for the dtypes torch saves that way.
 struct PickleWriter {
     /// One entry of the state dict: a name, the storage it views, and its shape.
     struct Entry {
@@ -31,16 +32,26 @@ struct PickleWriter {
         return writer.bytes
     }
 
+    /// One tensor as torch 2.13 pickles it: dtypes with a typed storage class (float32, int64, ...)
+    /// through `_rebuild_tensor_v2` and that class, the others (uint16/32/64, float8) through
+    /// `_rebuild_tensor_v3`, an `UntypedStorage` counted in bytes, and the dtype object.
     private mutating func tensor(_ entry: Entry) {
-        global(module: "torch._utils", name: "_rebuild_tensor_v2")
+        let storageClass = TorchGlobal.storageTypes.first { $0.value == entry.dtype }?.key
+        let dtypeName = TorchGlobal.dtypeNames.first { $0.value == entry.dtype }?.key
+        precondition(storageClass != nil || dtypeName != nil, "\(entry.dtype) has no torch dtype")
+        global(module: "torch._utils", name: storageClass == nil ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2")
         bytes.append(Opcode.mark)
-        // Persistent id ('storage', torch.FloatStorage, key, 'cpu', numel), resolved by BINPERSID.
+        // Persistent id ('storage', storage class, key, 'cpu', numel), resolved by BINPERSID.
         bytes.append(Opcode.mark)
         string("storage")
-        global(module: "torch", name: TorchGlobal.storageTypes.first { $0.value == entry.dtype }?.key ?? "FloatStorage")
+        if let storageClass {
+            global(module: "torch", name: storageClass)
+        } else {
+            global(module: "torch.storage", name: "UntypedStorage")
+        }
         string(entry.storageKey)
         string("cpu")
-        integer(entry.storageElementCount)
+        integer(storageClass == nil ? entry.storageElementCount * entry.dtype.byteSize : entry.storageElementCount)
         bytes.append(Opcode.tuple)
         bytes.append(Opcode.binPersId)
         integer(0)  // storage offset
@@ -48,6 +59,7 @@ struct PickleWriter {
         tuple(Self.contiguousStrides(entry.shape))
         bytes.append(Opcode.newFalse)  // requires_grad
         emptyOrderedDict()  // backward hooks
+        if storageClass == nil, let dtypeName { global(module: "torch", name: dtypeName) }
         bytes.append(Opcode.tuple)
         bytes.append(Opcode.reduce)
     }
