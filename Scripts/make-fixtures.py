@@ -420,9 +420,11 @@ def casts() -> None:
     (what users of transformers get), including rounding ties, overflow to inf,
     subnormals, signed zeros and NaN payload handling.
 
-    source.safetensors:      edge_<D>, random_<D> for D in F64 F32 F16 BF16
+    source.safetensors:      edge_<D>, random_<D> for D in F64 F32 F16 BF16, and
+                             edge_<D> (all 256 bit patterns) for D in F8_E4M3 F8_E5M2
     torch_casts.safetensors: <name>__to__<T> = torch's cast of source[name] to T,
-                             for every T != the source tensor's own dtype.
+                             for every T in F64 F32 F16 BF16 other than the source
+                             tensor's own dtype (zoo casts float8 from, never to).
     """
     seed_everything(0)
     r64 = random_f64()
@@ -436,6 +438,8 @@ def casts() -> None:
         "random_F16": r32.to(torch.float16),
         "edge_BF16": all_16bit_patterns(torch.bfloat16),
         "random_BF16": r32.to(torch.bfloat16),
+        "edge_F8_E4M3": torch.arange(256, dtype=torch.int32).to(torch.uint8).view(torch.float8_e4m3fn).clone(),
+        "edge_F8_E5M2": torch.arange(256, dtype=torch.int32).to(torch.uint8).view(torch.float8_e5m2).clone(),
     }
     # safetensors refuses tensors that share storage; every tensor above owns
     # its storage (.copy()/.clone()/fresh results), and NaN/inf values are

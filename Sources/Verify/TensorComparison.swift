@@ -50,7 +50,8 @@ public struct TensorComparison: Sendable {
             if !FloatCast.canCast(from: actual.dtype, to: .f64) {
                 return verdict(false, .exact, .infinity, .infinity, 1, offset / actual.dtype.byteSize)
             }
-        } else if !FloatCast.canCast(from: actual.dtype, to: expected.dtype) {
+        } else if !FloatCast.canCast(from: actual.dtype, to: .f64) || !FloatCast.canCast(from: expected.dtype, to: .f64)
+        {
             return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
         }
 

@@ -116,10 +116,15 @@ import Testing
             try ConversionPlan(
                 .init(source: Fixtures.url("dtypes.safetensors"), destination: destination, dtype: .bf16)))
         let output = try Checkpoint.open(destination)
-        // Only F64/F32/F16 tensors change; integers, bool and fp8 are kept as they are.
-        #expect(report.casts.map(\.tensor).sorted() == ["empty", "scalar", "t_F16", "t_F32", "t_F64"])
+        // Every floating-point tensor is cast, float8 included (as torch's `.to()` casts it);
+        // integers and bool are kept as they are.
+        #expect(
+            report.casts.map(\.tensor).sorted() == [
+                "empty", "scalar", "t_F16", "t_F32", "t_F64", "t_F8_E4M3", "t_F8_E5M2",
+            ])
         #expect(output.tensor(named: "t_I64")?.dtype == .i64)
-        #expect(output.tensor(named: "t_F8_E4M3")?.dtype == .f8e4m3)
+        #expect(output.tensor(named: "t_F8_E4M3")?.dtype == .bf16)
+        #expect(output.tensor(named: "t_F8_E5M2")?.dtype == .bf16)
         #expect(output.metadata["origin"] == "zoo fixture")
     }
 

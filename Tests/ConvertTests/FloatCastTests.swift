@@ -11,9 +11,16 @@ import Testing
     static let pairs: [(DType, DType)] = floatTypes.flatMap { from in
         floatTypes.filter { $0 != from }.map { (from, $0) }
     }
+    /// float8 is cast from only; every one of its 256 values (the "edge" set) to each float type.
+    static let float8Pairs: [(DType, DType)] = [DType.f8e4m3, .f8e5m2].flatMap { from in floatTypes.map { (from, $0) } }
 
     static let source = Result { try SafetensorsReader.open(Fixtures.url("casts/source.safetensors")) }
     static let torch = Result { try SafetensorsReader.open(Fixtures.url("casts/torch_casts.safetensors")) }
+
+    @Test(arguments: float8Pairs)
+    func castsFloat8AsTorchDoes(pair: (DType, DType)) throws {
+        try matchesTorchBitForBit(set: "edge", pair: pair)
+    }
 
     @Test(arguments: ["edge", "random"], pairs)
     func matchesTorchBitForBit(set: String, pair: (DType, DType)) throws {
