@@ -60,7 +60,7 @@ extension Checkpoint {
         let inner = try open(plain, checksums: checksums)
         return Checkpoint(
             format: inner.format, location: url, directory: url.deletingLastPathComponent(), files: [url],
-            tensors: inner.tensors, metadata: inner.metadata, skipped: inner.skipped)
+            tensors: inner.tensors, metadata: inner.metadata, skipped: inner.skipped, unverified: inner.unverified)
     }
 
     private static func openDirectory(_ directory: URL, checksums: ChecksumPolicy) throws -> Checkpoint {

@@ -6,6 +6,9 @@ public struct T5Model: Sendable {
     public let config: T5Config
     /// Tensors present in the checkpoint that are tied copies of `shared.weight` (checked equal).
     public let aliases: [String]
+    /// Input embeddings (`encoder.embed_tokens.weight`, `decoder.embed_tokens.weight`) that are
+    /// matrices of their own: transformers 5 writes them so for `tie_word_embeddings: false`.
+    public let separateEmbeddings: [String]
     /// Parameters in the checkpoint's distinct tensors (tied copies counted once).
     public let parameterCount: Int
 
@@ -26,17 +29,27 @@ public struct T5Model: Sendable {
             throw .notT5(path: path, reason: "there is no \(TiedEmbeddings.canonical)")
         }
 
+        let declared = try configJSON.map { json throws(ConvertError) in try T5Config(json: json, path: path) }
+        // An input embedding equal to `shared.weight` is a tied copy. One that differs is an error,
+        // unless the config unties the embeddings: transformers 5 then loads it as its own matrix.
         var aliases: [String] = []
+        var separateEmbeddings: [String] = []
         for alias in TiedEmbeddings.embeddingAliases {
             guard let tensor = byName[alias] else { continue }
             if let offset = tensor.firstDifference(from: shared) {
-                throw .tiedTensorDiffers(
-                    path: path, tensor: alias, canonical: TiedEmbeddings.canonical, byteOffset: offset)
+                guard declared?.tieWordEmbeddings == false else {
+                    throw .tiedTensorDiffers(
+                        path: path, tensor: alias, canonical: TiedEmbeddings.canonical, byteOffset: offset)
+                }
+                guard tensor.shape == shared.shape else {
+                    throw .shapeMismatch(path: path, tensor: alias, expected: shared.shape, actual: tensor.shape)
+                }
+                separateEmbeddings.append(alias)
+            } else {
+                aliases.append(alias)
             }
-            aliases.append(alias)
         }
 
-        let declared = try configJSON.map { json throws(ConvertError) in try T5Config(json: json, path: path) }
         var inferred = try Self.inferConfig(byName, shared: shared, path: path)
         let lmHead = byName[TiedEmbeddings.lmHead]
         let lmHeadIsCopy = tiedHead ?? lmHead.map { $0.firstDifference(from: shared) == nil } ?? true
@@ -55,10 +68,11 @@ public struct T5Model: Sendable {
             inferred.relativeAttentionMaxDistance = declared.relativeAttentionMaxDistance
             inferred.layerNormEpsilon = declared.layerNormEpsilon
         }
-        try Self.checkTensors(byName, against: inferred, aliases: Set(aliases), path: path)
+        try Self.checkTensors(byName, against: inferred, aliases: Set(aliases + separateEmbeddings), path: path)
 
         config = inferred
         self.aliases = aliases
+        self.separateEmbeddings = separateEmbeddings
         parameterCount = checkpoint.tensors.filter { !aliases.contains($0.name) }.reduce(0) {
             $0 + $1.spec.elementCount
         }

@@ -38,10 +38,14 @@ public struct Checkpoint: Sendable {
     /// Entries that are not tensors (a training checkpoint's epoch, learning rate, ...), as
     /// `name (type)`, reported rather than converted.
     public let skipped: [String]
+    /// Parts of the files whose bytes no stored checksum covers although the format has room for
+    /// one (zip members written with torch's CRC-32 turned off), as `file: member`: read, but
+    /// unverified, and reported as such.
+    public let unverified: [String]
 
     public init(
         format: CheckpointFormat, location: URL, directory: URL, files: [URL], tensors: [TensorRef],
-        metadata: [String: String], skipped: [String] = []
+        metadata: [String: String], skipped: [String] = [], unverified: [String] = []
     ) {
         self.format = format
         self.location = location
@@ -50,6 +54,7 @@ public struct Checkpoint: Sendable {
         self.tensors = tensors
         self.metadata = metadata
         self.skipped = skipped
+        self.unverified = unverified
     }
 
     /// The tensor named `name`, if any.

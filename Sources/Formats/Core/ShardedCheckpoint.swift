@@ -44,6 +44,7 @@ public enum ShardedCheckpoint {
         var files: [URL] = []
         var metadata: [String: String] = [:]
         var skipped: [String] = []
+        var unverified: [String] = []
         // Shards in name order, so reading is deterministic.
         for shard in tensorsByShard.keys.sorted() {
             // A shard may be stored compressed beside its indexed name (`<shard>.zst`).
@@ -67,6 +68,7 @@ public enum ShardedCheckpoint {
             files.append(shardURL)
             metadata.merge(checkpoint.metadata) { first, _ in first }
             skipped += checkpoint.skipped
+            unverified += checkpoint.unverified
         }
 
         if let declared = root["metadata"]?["total_size"] {
@@ -88,7 +90,7 @@ public enum ShardedCheckpoint {
         }
         return Checkpoint(
             format: format, location: indexURL, directory: directory, files: files, tensors: tensors,
-            metadata: metadata, skipped: skipped)
+            metadata: metadata, skipped: skipped, unverified: unverified)
     }
 
     /// Opens the checkpoint an index describes, each shard through `Checkpoint.open` (so a shard

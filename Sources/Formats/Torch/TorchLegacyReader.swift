@@ -9,10 +9,11 @@ public enum TorchLegacyReader: CheckpointReader {
     /// `0x1950a86a20f9469cfc6c` as a pickled LONG1's little-endian bytes.
     static let magic: [UInt8] = [0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
 
-    /// A protocol-2 pickle at the start of the file; the magic number itself is checked on open,
-    /// so a legacy file with a wrong magic gets that error rather than "unrecognised".
+    /// A pickle of protocol 2 (torch's default) to 5 (`pickle_protocol=` 4 and 5 add framing) at
+    /// the start of the file; the magic number itself is checked on open, so a legacy file with a
+    /// wrong magic gets that error rather than "unrecognised".
     public static func matches(prefix: [UInt8], fileSize: Int) -> Bool {
-        prefix.starts(with: [0x80, 0x02])
+        prefix.count >= 2 && prefix[0] == 0x80 && (2...5).contains(prefix[1])
     }
 
     /// Legacy files store no checksums, so `checksums` changes nothing.

@@ -17,6 +17,9 @@ struct TorchTensorResolver {
     /// What to call a missing storage in the error (`archive/data/3`).
     let storageName: (String) -> String
 
+    /// The most bytes an overlapping view (`expand()`) is copied out to.
+    static let largestExpandedView = 1 << 30
+
     func resolve(_ entries: [TorchStateDict.Entry]) throws -> [TensorRef] {
         try entries.map { try resolve($0) }
     }
@@ -70,10 +73,15 @@ struct TorchTensorResolver {
         if isContiguous(descriptor) {
             return TensorRef(spec: spec, file: bytes.file, fileOffset: firstByte)
         }
-        // Overlapping strides (an expanded view) would multiply the storage on copy: refuse.
-        guard spec.elementCount <= storage.viewCount else {
+        // A view with overlapping strides (`expand()`, stride 0) has more elements than its
+        // storage: torch loads it as such a view, zoo copies it out, which costs the view's own
+        // size. A few bytes of storage can claim an enormous view, so that copy is capped.
+        guard spec.elementCount <= storage.viewCount || spec.byteCount <= Self.largestExpandedView else {
             throw TorchError.notAStateDict(
-                path: path, reason: "tensor '\(entry.name)' is a view with overlapping strides (\(descriptor.strides))")
+                path: path,
+                reason: "tensor '\(entry.name)' is a view with overlapping strides \(descriptor.strides) of "
+                    + "\(spec.byteCount) bytes, more than the \(Self.largestExpandedView) zoo copies out of "
+                    + "\(storage.viewCount * itemSize) bytes of storage")
         }
         let copy = try MappedFile(name: "\(path):\(entry.name)", byteCount: spec.byteCount) { target in
             bytes.file.withBytes(in: bytes.range) { source in

@@ -49,7 +49,9 @@ public enum TorchZipReader: CheckpointReader {
         if checksums == .verifyWhenRead {
             let byRange = Dictionary(archive.members.map { ($0.dataRange, $0) }) { first, _ in first }
             tensors = tensors.map { tensor in
-                guard tensor.file === file, let member = byRange[tensor.byteRange], !tensor.byteRange.isEmpty else {
+                guard tensor.file === file, let member = byRange[tensor.byteRange], !tensor.byteRange.isEmpty,
+                    member.hasStoredChecksum
+                else {
                     return tensor
                 }
                 deferred.insert(member.name)
@@ -59,8 +61,9 @@ public enum TorchZipReader: CheckpointReader {
             }
         }
         try archive.verifyChecksums(except: deferred)
+        let unverified = archive.members.filter { !$0.hasStoredChecksum }.map { "\(url.lastPathComponent): \($0.name)" }
         return Checkpoint(
             format: format, location: url, directory: url.deletingLastPathComponent(), files: [url],
-            tensors: tensors, metadata: [:], skipped: stateDict.skipped)
+            tensors: tensors, metadata: [:], skipped: stateDict.skipped, unverified: unverified)
     }
 }

@@ -94,7 +94,7 @@ public struct T5ForwardPass {
     static let maskedScore = -Float.greatestFiniteMagnitude
 
     private func encode(_ ids: [Int], mask: [Int]) throws -> Matrix {
-        var hidden = try embed(ids)
+        var hidden = try embed(ids, "encoder")
         let bias = try positionBias("encoder", length: ids.count)
         let keyMask = mask.map { $0 == 0 ? Self.maskedScore : 0 }
         for layer in 0..<config.numLayers {
@@ -113,7 +113,7 @@ public struct T5ForwardPass {
     }
 
     private func decode(_ ids: [Int], mask: [Int], encoded: Matrix, encoderMask: [Int]) throws -> Matrix {
-        var hidden = try embed(ids)
+        var hidden = try embed(ids, "decoder")
         let bias = try positionBias("decoder", length: ids.count)
         let crossMask = encoderMask.map { $0 == 0 ? Self.maskedScore : 0 }
         for layer in 0..<config.numDecoderLayers {
@@ -163,10 +163,11 @@ public struct T5ForwardPass {
         return sum
     }
 
-    private func embed(_ ids: [Int]) throws -> Matrix {
+    private func embed(_ ids: [Int], _ stack: String) throws -> Matrix {
         var result = Matrix(zeros: ids.count, config.dModel)
+        let table = weights.inputEmbeddingName(stack)
         for (row, id) in ids.enumerated() {
-            try weights.withRows(TiedEmbeddings.canonical, id..<(id + 1)) { embedding in
+            try weights.withRows(table, id..<(id + 1)) { embedding in
                 for column in 0..<config.dModel { result[row, column] = embedding.values[column] }
             }
         }

@@ -36,6 +36,14 @@ final class T5Weights {
     /// The tied embedding, or the untied LM head, whichever produces the logits.
     var outputEmbeddingName: String { config.tieWordEmbeddings ? TiedEmbeddings.canonical : TiedEmbeddings.lmHead }
 
+    /// The input embedding of `stack` ("encoder" or "decoder"): its own `embed_tokens` when the
+    /// checkpoint holds one (a tied copy is equal to `shared.weight`; transformers 5 writes untied
+    /// ones as matrices of their own), else the shared embedding.
+    func inputEmbeddingName(_ stack: String) -> String {
+        let own = "\(stack).embed_tokens.weight"
+        return byName[own] == nil ? TiedEmbeddings.canonical : own
+    }
+
     /// Calls `body` with the tensor `name` (a vector is a 1-row matrix), widened to `Float`.
     func withMatrix<Result>(_ name: String, _ body: (WeightView) throws -> Result) throws -> Result {
         let tensor = try self.tensor(name)

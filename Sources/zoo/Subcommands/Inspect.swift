@@ -40,6 +40,12 @@ struct Inspect: ParsableCommand {
         print(
             "  dtypes      "
                 + report.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+        if !report.unverified.isEmpty {
+            print(
+                "  unverified  \(report.unverified.count) members stored without a CRC-32 (their bytes are read "
+                    + "unchecked): \(report.unverified.prefix(4).joined(separator: ", "))"
+                    + (report.unverified.count > 4 ? ", ..." : ""))
+        }
         if !report.skipped.isEmpty {
             print(
                 "  skipped     \(report.skipped.count) non-tensor entries: \(report.skipped.prefix(8).joined(separator: ", "))"

@@ -45,9 +45,13 @@ struct VerifyCommand: ParsableCommand {
         // Opening checks every checksum the format stores (zip CRC-32s) before returning.
         let analyzed = try AnalyzedCheckpoint(opening: url, checksums: .verifyOnOpen)
         var problems: [String] = []
+        let unverified = analyzed.checkpoint.unverified
         var lines = [
             "\(a): \(analyzed.checkpoint.format.displayName), \(analyzed.checkpoint.tensors.count) tensors, "
                 + "stored checksums verified"
+                + (unverified.isEmpty
+                    ? ""
+                    : "; \(unverified.count) members have none stored (unverified): \(unverified.joined(separator: ", "))")
         ]
         if let manifest = ChecksumManifest.manifest(for: url) {
             let entries = try ChecksumManifest.check(manifest)
@@ -64,7 +68,10 @@ struct VerifyCommand: ParsableCommand {
             if !finite { problems.append("the forward pass gives non-finite logits") }
         }
         if json {
-            try printJSON(["passed": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "; ")])
+            try printJSON([
+                "passed": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "; "),
+                "unverified": unverified.joined(separator: ", "),
+            ])
         } else {
             lines.forEach { print($0) }
             problems.forEach { print("  problem: \($0)") }

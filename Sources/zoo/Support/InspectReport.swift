@@ -55,6 +55,8 @@ struct InspectReport: Encodable {
     let t5_error: String?
     /// Entries that are not tensors (a training checkpoint's epoch, ...), reported and not converted.
     let skipped: [String]
+    /// Members that carry no stored checksum (zip written with CRC-32 off): read unverified.
+    let unverified: [String]
     /// Registry checkpoints with exactly this architecture (several names can share one).
     let registry_matches: [String]
     let tensors: [Tensor]
@@ -87,6 +89,7 @@ struct InspectReport: Encodable {
         dtypes = Dictionary(grouping: checkpoint.tensors, by: { $0.dtype.rawValue }).mapValues(\.count)
         metadata = checkpoint.metadata
         skipped = checkpoint.skipped
+        unverified = checkpoint.unverified
         tensors = checkpoint.tensors.map {
             Tensor(
                 name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, bytes: $0.spec.byteCount,

@@ -11,6 +11,11 @@ public struct ZipArchive: Sendable {
         /// The member's data in the file.
         public let dataRange: Range<Int>
         public let crc32: UInt32
+        /// Whether the archive stores a CRC-32 for the member. torch with
+        /// `set_crc32_options(False)` writes 0 for every member, and so does nothing else for
+        /// non-empty data (a real CRC-32 of 0 is one chance in 2^32): such members are read
+        /// unverified, and reported as unverified, as torch.load reads them.
+        public var hasStoredChecksum: Bool { crc32 != 0 || dataRange.isEmpty }
         /// Offset of its local header.
         let headerOffset: Int
     }
@@ -48,6 +53,7 @@ public struct ZipArchive: Sendable {
 
     /// Checks one member's CRC-32, reading it straight from the mapping and releasing its pages.
     public func verifyChecksum(of member: Member) throws(TorchError) {
+        guard member.hasStoredChecksum else { return }
         var actual: UInt32 = 0
         file.scan(in: member.dataRange) { actual = CRC32.checksum($0, continuing: actual) }
         guard actual == member.crc32 else {
