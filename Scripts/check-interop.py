@@ -525,6 +525,46 @@ def tf_checks(zoo: Path, out: Path) -> None:
 # The conversions
 # ---------------------------------------------------------------------------
 
+DTYPES_FIXTURE = ROOT / "Tests" / "Fixtures" / "dtypes.safetensors"
+
+
+def dtype_checks(zoo: Path, out: Path) -> None:
+    """Every writer x every dtype: one tensor of each of safetensors' 15 dtypes (dtypes.safetensors)
+    written by zoo as PyTorch (read back with torch.load(weights_only=True): the dtype torch
+    returns must be the source's, the bytes identical) and as safetensors; and torch's own files of
+    the classes zoo used to refuse (v3 dtypes, expand() views, CRC-less, protocol 4/5 legacy,
+    big-endian) read by zoo into safetensors equal to what torch.load returns."""
+    source = load_file(str(DTYPES_FIXTURE))
+    for label, target, load in [
+        ("dtypes-to-pytorch", out / "dtypes.bin", lambda p: torch.load(p, weights_only=True)),
+        ("dtypes-to-safetensors", out / "dtypes-copy.safetensors", lambda p: load_file(str(p))),
+    ]:
+        print(f"--- {label}")
+        if not run_zoo(zoo, ["convert", DTYPES_FIXTURE, target, "--no-verify"]):
+            continue
+        try:
+            actual = load(target)
+        except Exception as error:  # noqa: BLE001
+            report(False, f"{label}: load", repr(error))
+            continue
+        for name, tensor in source.items():
+            got = actual.get(name)
+            report(got is not None and got.dtype == tensor.dtype and got.shape == tensor.shape
+                   and same_bits(got, tensor), f"{label}: {name} ({tensor.dtype})",
+                   "" if got is None else f"read back as {got.dtype} {tuple(got.shape)}")
+
+    for fixture in ["dtypes_v3.bin", "expanded.bin", "no_crc.bin", "legacy_proto4.bin", "legacy_proto5.bin",
+                    "big_endian.bin"]:
+        label = f"from-{fixture}"
+        print(f"--- {label}")
+        target = out / f"{fixture}.safetensors"
+        if not run_zoo(zoo, ["convert", TORCH_FIXTURES / fixture, target]):
+            continue
+        # FRAME opcodes (protocol 4/5 legacy files) load only without weights_only.
+        expected = torch.load(TORCH_FIXTURES / fixture, weights_only="legacy" not in fixture)
+        compare_tensors(label, load_file(str(target)), {k: v.contiguous() for k, v in expected.items()})
+
+
 def run_zoo(zoo: Path, args: list) -> bool:
     command = [str(zoo), *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -587,6 +627,7 @@ def main() -> int:
             compare_models(label, output, source, casts)
 
     torch_checks(zoo, out)
+    dtype_checks(zoo, out)
     tf_checks(zoo, out)
 
     print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)"

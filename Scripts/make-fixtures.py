@@ -2558,6 +2558,115 @@ def tf_checkpoints() -> None:
     tf_bad_files(tf)                                                # J3
 
 
+def torch_compat() -> None:
+    """G8. Files torch 2.13 writes (or loads) that the plain cases above do not
+    cover, each checked to load back in torch as saved and given expected values:
+      dtypes_v3.bin      uint16/32/64 and float8 (e4m3fn, e5m2): torch saves these
+                         through _rebuild_tensor_v3 + torch.storage.UntypedStorage
+                         (counted in bytes) + the dtype object
+      expanded.bin       expand() views: strides (0, 1) and (0,) over small storages
+      no_crc.bin         saved with torch.serialization.set_crc32_options(False):
+                         every member's stored CRC-32 is 0
+      legacy_proto4.bin  the legacy (pre-1.6) layout pickled with protocol 4 and 5
+      legacy_proto5.bin  (FRAME opcodes, SHORT_BINUNICODE, MEMOIZE)
+      big_endian.bin     a small state dict as a big-endian machine saves it: the
+                         byteorder record says 'big' and every storage's elements are
+                         byte-swapped (built from torch's own little-endian file and
+                         its members re-zipped 64-byte aligned; torch.load swaps it
+                         back, asserted)."""
+    generator = torch.Generator().manual_seed(8)
+    save_and_expect(collections.OrderedDict(
+        u16=torch.tensor([0, 1, 65535, 40000], dtype=torch.int32).to(torch.uint16),
+        u32=torch.tensor([0, 1, 4294967295, 3000000000], dtype=torch.int64).to(torch.uint32),
+        u64=torch.tensor([0, 1, 2**63 - 1, 12345678901234], dtype=torch.int64).to(torch.uint64),
+        f8e4m3=(torch.randn(3, 4, generator=generator) * 8).to(torch.float8_e4m3fn),
+        f8e5m2=(torch.randn(3, 4, generator=generator) * 8).to(torch.float8_e5m2),
+    ), "dtypes_v3")
+
+    save_and_expect(collections.OrderedDict(
+        rows=torch.arange(4, dtype=torch.float32).expand(3, 4),
+        scalar=torch.tensor(2.5).expand(5),
+        plain=torch.arange(6, dtype=torch.int64),
+    ), "expanded")
+    assert torch_load(TORCH_DIR / "expanded.bin")["rows"].stride() == (0, 1)
+
+    torch.serialization.set_crc32_options(False)
+    try:
+        save_and_expect(views_dict(), "no_crc")
+    finally:
+        torch.serialization.set_crc32_options(True)
+    with zipfile.ZipFile(TORCH_DIR / "no_crc.bin") as archive:
+        assert all(info.CRC == 0 for info in archive.infolist())
+
+    for protocol in (4, 5):
+        name = f"legacy_proto{protocol}"
+        state = collections.OrderedDict(a=torch.arange(6, dtype=torch.float32).reshape(2, 3),
+                                        b=torch.tensor([1, -2], dtype=torch.int64))
+        path = TORCH_DIR / f"{name}.bin"
+        torch.save(state, path, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+        assert path.read_bytes()[:2] == bytes([0x80, protocol])
+        # torch's weights_only unpickler has no FRAME opcode, so torch.load reads these files only
+        # with weights_only=False (safe here: this script just wrote them).
+        loaded = torch.load(path, weights_only=False)
+        assert same_checkpoint(loaded, state)
+        write_expected(name, list(flatten(loaded)))
+
+    state = collections.OrderedDict(
+        f32=torch.tensor([1.0, -2.5, 3.25e-3]), f16=torch.tensor([0.5, -65504.0], dtype=torch.float16),
+        bf16=torch.tensor([1.0, 3.0e38], dtype=torch.bfloat16), i64=torch.tensor([1, -2, 2**40]),
+        u8=torch.tensor([1, 200], dtype=torch.uint8))
+    little = io.BytesIO()
+    torch.save(state, little)
+    keys = {tensor.untyped_storage().data_ptr(): str(index) for index, tensor in enumerate(state.values())}
+    widths = {str(index): tensor.element_size() for index, tensor in enumerate(state.values())}
+    assert len(keys) == len(state)
+    members = []
+    with zipfile.ZipFile(io.BytesIO(little.getvalue())) as archive:
+        for info in archive.infolist():
+            data = archive.read(info.filename)
+            if info.filename.endswith("/byteorder"):
+                data = b"big"
+            elif "/data/" in info.filename and not info.filename.endswith("serialization_id"):
+                width = widths[info.filename.rsplit("/", 1)[1]]
+                data = b"".join(data[i:i + width][::-1] for i in range(0, len(data), width))
+            members.append((info.filename.replace("archive/", "big_endian/"), data))
+    path = TORCH_DIR / "big_endian.bin"
+    path.write_bytes(aligned_zip(members))
+    loaded = torch_load(path)
+    assert same_checkpoint(loaded, state), "torch does not read the big-endian file back as saved"
+    write_expected("big_endian", list(flatten(loaded)))
+
+
+UNTIED_DIR = FIXTURES / "t5_untied_embeddings"
+
+
+def untied_embeddings() -> None:
+    """I2. t5_untied_embeddings/: the gated model (C) as transformers 5 writes a T5
+    with tie_word_embeddings false -- shared.weight, encoder.embed_tokens.weight,
+    decoder.embed_tokens.weight and lm_head.weight, four different matrices (the
+    two input embeddings replaced by fresh random ones) -- and
+    forward/untied_embeddings_padded.safetensors, the logits of that model on
+    PADDED_BATCH.  transformers 4.57 ties the input embeddings to shared whatever
+    the config says, so the model is untied by hand (as 5.x loads such a file) and
+    saved with safetensors' save_file, which keeps all four names."""
+    model = load_t5(GATED_DIR, torch.float32)
+    assert not model.config.tie_word_embeddings
+    generator = torch.Generator().manual_seed(11)
+    for stack in (model.encoder, model.decoder):
+        embedding = torch.nn.Embedding(model.config.vocab_size, model.config.d_model)
+        with torch.no_grad():
+            embedding.weight.copy_(torch.randn(embedding.weight.shape, generator=generator))
+        stack.embed_tokens = embedding
+    state = model.state_dict()
+    names = ["shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"]
+    assert all(not torch.equal(state[a], state[b]) for a in names for b in names if a != b)
+    out = fresh_dir(UNTIED_DIR)
+    save_file({name: tensor.detach().clone().contiguous() for name, tensor in state.items()},
+              out / "model.safetensors", metadata={"format": "pt"})
+    shutil.copy(GATED_DIR / "config.json", out / "config.json")
+    save_tensors(forward_case(model, **PADDED_BATCH), FORWARD_DIR / "untied_embeddings_padded.safetensors")
+
+
 def main() -> None:
     model = sample_model()      # A
     sample_sharded(model)       # B
@@ -2576,6 +2685,8 @@ def main() -> None:
     torch_half(model)           # G7
     torch_bad_files()           # H
     forward_references()        # I
+    torch_compat()              # G8 (after H: reset_torch_dir() above owns torch/)
+    untied_embeddings()         # I2
     tf_checkpoints()            # J (last: imports TensorFlow)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):

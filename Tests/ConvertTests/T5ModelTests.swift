@@ -29,6 +29,23 @@ import Testing
         #expect(model.config.parameterCount == model.parameterCount)
     }
 
+    /// transformers 5 writes an untied T5 with input embeddings of their own; the config decides
+    /// that they are untied, and a config that declares them tied makes the difference an error.
+    @Test func readsUntiedInputEmbeddingsOnlyWhereTheConfigUntiesThem() throws {
+        let directory = Fixtures.url("t5_untied_embeddings")
+        let model = try AnalyzedCheckpoint(opening: directory).t5.get()
+        #expect(model.separateEmbeddings == ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"])
+        #expect(model.aliases.isEmpty)
+        let embedding = model.config.vocabSize * model.config.dModel
+        #expect(model.parameterCount == model.config.parameterCount + 2 * embedding)
+
+        let checkpoint = try Checkpoint.open(directory)
+        var json = try JSONParser.parse(Array(try Data(contentsOf: directory.appendingPathComponent("config.json"))))
+        json = .object(
+            (json.members ?? []).map { $0.key == "tie_word_embeddings" ? .init(key: $0.key, value: .bool(true)) : $0 })
+        #expect(throws: ConvertError.self) { try T5Model(checkpoint, config: json) }
+    }
+
     @Test func countsTheLargeDM128ShapeExactly() {
         let config = T5Config(
             vocabSize: 32128, dModel: 128, dKV: 64, dFF: 4096, numHeads: 16, numLayers: 24, numDecoderLayers: 24,

@@ -14,6 +14,8 @@ import Testing
         ("sample_padded", "Sources/zoo/Sample/t5-efficient-sample"),
         ("sample_long", "Sources/zoo/Sample/t5-efficient-sample"),
         ("gated_untied_padded", "Tests/Fixtures/t5_gated_untied"),
+        // transformers 5's untied layout: shared, both input embeddings and the head all differ.
+        ("untied_embeddings_padded", "Tests/Fixtures/t5_untied_embeddings"),
     ]
 
     @Test(arguments: cases)

@@ -109,6 +109,13 @@ public struct ConversionPlan: Sendable {
                 throw ConvertError.incompatibleOptions(
                     "--compress: TensorFlow reads its checkpoints uncompressed, so --to tf cannot compress them")
             }
+            // Mesh-TF T5 has one input embedding for both stacks (`shared/embedding`).
+            if let untied = model?.separateEmbeddings.first {
+                throw ConvertError.unsupportedVariant(
+                    path: source.checkpoint.location.path, variant: "untied input embeddings",
+                    reason: "\(untied) differs from shared.weight, and a Mesh-TF T5 checkpoint holds one embedding "
+                        + "matrix for the encoder, the decoder and (when tied) the head")
+            }
             inputs = try Self.meshTFNamed(inputs, path: source.checkpoint.location.path)
         }
 

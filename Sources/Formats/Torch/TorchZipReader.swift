@@ -23,9 +23,16 @@ public enum TorchZipReader: CheckpointReader {
                 path: path, member: pickles.isEmpty ? "<prefix>/data.pkl" : "a single data.pkl")
         }
         let prefix = String(pickle.name.dropLast("data.pkl".count))
+        var isBigEndian = false
         if let byteOrder = archive.member(named: prefix + "byteorder") {
+            try archive.verifyChecksum(of: byteOrder)
             let text = file.withBytes(in: byteOrder.dataRange) { String(decoding: $0, as: UTF8.self) }
-            guard text == "little" else { throw TorchError.bigEndian(path: path) }
+            guard text == "little" || text == "big" else {
+                throw TorchError.invalidPickleValue(
+                    path: path, member: byteOrder.name, offset: byteOrder.dataRange.lowerBound,
+                    reason: "byte order '\(text.prefix(16))' is neither 'little' nor 'big'")
+            }
+            isBigEndian = text == "big"
         }
 
         // The pickle is checked before it is interpreted.
@@ -42,6 +49,9 @@ public enum TorchZipReader: CheckpointReader {
             },
             storageName: { prefix + "data/" + $0 })
         var tensors = try resolver.resolve(stateDict.entries)
+        // A file saved on a big-endian machine: torch.load swaps its elements, and so does zoo,
+        // into memory of its own per tensor (the storages' CRC-32s are checked below, at open).
+        if isBigEndian { tensors = try tensors.map { try Self.byteSwapped($0, path: path) } }
 
         // A storage member read whole by one tensor can be checked as that tensor is read; every
         // other member (views, unreferenced storages, bookkeeping) is checked now.
@@ -65,5 +75,25 @@ public enum TorchZipReader: CheckpointReader {
         return Checkpoint(
             format: format, location: url, directory: url.deletingLastPathComponent(), files: [url],
             tensors: tensors, metadata: [:], skipped: stateDict.skipped, unverified: unverified)
+    }
+
+    /// `tensor` with each element's bytes reversed, in anonymous memory.
+    private static func byteSwapped(_ tensor: TensorRef, path: String) throws -> TensorRef {
+        let width = tensor.dtype.byteSize
+        guard width > 1 else { return tensor }
+        let copy = try MappedFile(name: "\(path):\(tensor.name) (byte-swapped)", byteCount: tensor.spec.byteCount) {
+            target in
+            tensor.withUnsafeBytes { source in
+                guard let from = source.baseAddress, let to = target.baseAddress else { return }
+                for element in stride(from: 0, to: source.count, by: width) {
+                    for byte in 0..<width {
+                        to.storeBytes(
+                            of: from.load(fromByteOffset: element + width - 1 - byte, as: UInt8.self),
+                            toByteOffset: element + byte, as: UInt8.self)
+                    }
+                }
+            }
+        }
+        return TensorRef(spec: tensor.spec, file: copy, fileOffset: 0)
     }
 }

@@ -12,6 +12,9 @@ import Testing
         ("dtypes.bin", .pytorchZip),
         ("views.bin", .pytorchZip), ("nested.bin", .pytorchZip), ("legacy.bin", .pytorchLegacy),
         ("legacy_views.bin", .pytorchLegacy), ("sample_fp16.bin", .pytorchZip), ("sample_bf16.bin", .pytorchZip),
+        // What torch 2.13 writes beyond the plain cases (make-fixtures.py, torch_compat).
+        ("dtypes_v3.bin", .pytorchZip), ("expanded.bin", .pytorchZip), ("no_crc.bin", .pytorchZip),
+        ("legacy_proto4.bin", .pytorchLegacy), ("legacy_proto5.bin", .pytorchLegacy), ("big_endian.bin", .pytorchZip),
     ]
 
     @Test(arguments: fixtures)
@@ -63,6 +66,27 @@ import Testing
         let transposed = try #require(checkpoint.tensor(named: "transposed"))
         #expect(row.file === base.file && row.fileOffset == base.fileOffset + 4 * 10 * 4)
         #expect(transposed.file !== base.file, "a transpose is gathered into memory of its own")
+    }
+
+    @Test func membersWithoutACRCAreReadAndReportedUnverified() throws {
+        let checkpoint = try Checkpoint.open(Fixtures.url("torch/no_crc.bin"))
+        #expect(checkpoint.unverified.contains("no_crc.bin: no_crc/data.pkl"))
+        #expect(checkpoint.unverified.contains { $0.hasPrefix("no_crc.bin: no_crc/data/") })
+        // Files that store their CRC-32s report nothing unverified.
+        #expect(try Checkpoint.open(Fixtures.url("torch/views.bin")).unverified.isEmpty)
+    }
+
+    @Test func expandedViewsAreCopiedOutAtTheirOwnSize() throws {
+        let checkpoint = try Checkpoint.open(Fixtures.url("torch/expanded.bin"))
+        let rows = try #require(checkpoint.tensor(named: "rows"))
+        #expect(rows.shape == [3, 4] && rows.file.size == 3 * 4 * 4)
+    }
+
+    @Test func bigEndianFilesAreSwappedToLittleEndian() throws {
+        let checkpoint = try Checkpoint.open(Fixtures.url("torch/big_endian.bin"))
+        let f32 = try #require(checkpoint.tensor(named: "f32"))
+        let first = f32.withUnsafeBytes { ByteReader($0).integer(at: 0, as: UInt32.self) }
+        #expect(first == Float(1.0).bitPattern)
     }
 
     @Test(arguments: try Fixtures.manifest("torch_bad"))
