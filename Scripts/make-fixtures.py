@@ -1078,6 +1078,19 @@ class FakeTensor:
         return (torch._utils._rebuild_tensor_v2, self.args)
 
 
+class FakeTensorV3(FakeTensor):
+    """Pickles as torch 2.x pickles uint16/32/64 and float8 tensors:
+    torch._utils._rebuild_tensor_v3(storage, offset, size, stride, requires_grad,
+    backward_hooks, dtype), storage usually a torch.storage.UntypedStorage."""
+
+    def __init__(self, storage: FakeStorage, offset: int, size: tuple, stride: tuple, dtype):
+        super().__init__(storage, offset, size, stride)
+        self.args = self.args + (dtype,)
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v3, self.args)
+
+
 class FakeCall:
     """Pickles as a REDUCE of any callable: GLOBAL <module> <name>, args, REDUCE."""
 
@@ -1108,7 +1121,7 @@ def state_pickle(obj, legacy: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def torch_zip(pkl, storages: dict) -> bytes:
+def torch_zip(pkl, storages: dict, byteorder: bytes = b"little") -> bytes:
     """A zip container made by torch's own writer (torch._C.PyTorchFileWriter, which
     torch.save uses), with the records torch.save writes in its order: data.pkl,
     .format_version, .storage_alignment, byteorder, data/<key>..., then version and
@@ -1117,7 +1130,7 @@ def torch_zip(pkl, storages: dict) -> bytes:
     buf = io.BytesIO()
     writer = torch._C.PyTorchFileWriter(buf, True, 64)
     records = [] if pkl is None else [("data.pkl", pkl)]
-    records += [(".format_version", b"1"), (".storage_alignment", b"64"), ("byteorder", b"little")]
+    records += [(".format_version", b"1"), (".storage_alignment", b"64"), ("byteorder", byteorder)]
     records += [(f"data/{key}", data) for key, data in storages.items()]
     for name, data in records:
         writer.write_record(name, data, len(data))
@@ -1318,6 +1331,30 @@ def torch_bad_files() -> None:
         "member data/0 holds 40 bytes; tensor 'a' (size (10,)) would fit either.",
         torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 1000), 0, (10,), (1,)))),
                   {"0": bytes(40), "1": RAW_B}))
+    # -- The classes torch 2.x writes that zoo reads (v3 rebuilds, byte order, expand()),
+    #    each inconsistent in one way.
+    untyped = torch.storage.UntypedStorage
+    bad("v3_untyped_bytes_not_whole.bin", "invalidPickleValue",
+        "Tensor 'a' is _rebuild_tensor_v3 of a 6-byte UntypedStorage as torch.uint32: 6 bytes are not a "
+        "whole number of 4-byte elements.",
+        torch_zip(state_pickle(base_state(a=FakeTensorV3(FakeStorage("0", 6, untyped), 0, (1,), (1,),
+                                                          torch.uint32))),
+                  {"0": bytes(6), "1": RAW_B}))
+    bad("v3_dtype_contradicts_storage.bin", "invalidPickleValue",
+        "Tensor 'a' is _rebuild_tensor_v3 of a FloatStorage as torch.uint16: a typed storage read as another dtype.",
+        torch_zip(state_pickle(base_state(a=FakeTensorV3(FakeStorage("0", 4), 0, (2, 2), (2, 1), torch.uint16))),
+                  storages))
+    bad("v2_untyped_storage.bin", "invalidPickleValue",
+        "Tensor 'a' is _rebuild_tensor_v2 of an UntypedStorage: nothing says what its 16 bytes hold.",
+        torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 16, untyped), 0, (2, 2), (2, 1)))),
+                  storages))
+    bad("byteorder_unknown.bin", "invalidPickleValue",
+        "The valid base with its byteorder record saying 'middle' (torch writes 'little' or 'big').",
+        torch_zip(base_pkl, storages, byteorder=b"middle"))
+    bad("expand_view_too_large.bin", "notAStateDict",
+        "Tensor 'a' is a (65536, 65536) view with strides (0, 0) of one float32: 16 GiB to copy out of 4 bytes.",
+        torch_zip(state_pickle(base_state(a=FakeTensor(FakeStorage("0", 4), 0, (65536, 65536), (0, 0)))),
+                  storages))
     bad("missing_storage_member.bin", "missingMember",
         "The valid base's data.pkl refers to storage '0' but the archive has no "
         "member archive/data/0.",
@@ -2568,7 +2605,9 @@ def torch_compat() -> None:
       no_crc.bin         saved with torch.serialization.set_crc32_options(False):
                          every member's stored CRC-32 is 0
       legacy_proto4.bin  the legacy (pre-1.6) layout pickled with protocol 4 and 5
-      legacy_proto5.bin  (FRAME opcodes, SHORT_BINUNICODE, MEMOIZE)
+      legacy_proto5.bin  (FRAME opcodes, SHORT_BINUNICODE, MEMOIZE); legacy storage keys
+                         are memory addresses, so a rerun rewrites these two files
+                         (their expected values stay the same)
       big_endian.bin     a small state dict as a big-endian machine saves it: the
                          byteorder record says 'big' and every storage's elements are
                          byte-swapped (built from torch's own little-endian file and

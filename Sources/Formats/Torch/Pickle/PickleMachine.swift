@@ -224,12 +224,12 @@ struct PickleMachine {
             guard args.count >= 7, case let .global(.dtype(dtype)) = args[6], case let .storage(storage) = args[0]
             else { throw invalid("_rebuild_tensor_v3 needs (storage, offset, size, stride, ..., dtype)") }
             guard storage.isUntyped || storage.dtype == dtype else {
-                throw invalid("_rebuild_tensor_v3 reads a \(storage.dtype) storage as \(dtype)")
+                throw invalid("_rebuild_tensor_v3 reads a \(storage.dtype.rawValue) storage as \(dtype.rawValue)")
             }
             guard let typed = storage.isUntyped ? storage.typed(as: dtype) : storage else {
                 throw invalid(
                     "untyped storage '\(storage.key)' of \(storage.elementCount) bytes is not a whole number of "
-                        + "\(dtype.byteSize)-byte \(dtype) elements")
+                        + "\(dtype.byteSize)-byte \(dtype.rawValue) elements")
             }
             var typedArgs = args
             typedArgs[0] = .storage(typed)
