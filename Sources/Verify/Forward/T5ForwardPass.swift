@@ -66,25 +66,24 @@ public struct T5ForwardPass {
 
     /// Runs the model on `batch`.
     ///
+    /// Every row of the batch goes through each matrix product at once (`[rows x length, d_model]`
+    /// activations), so each weight is read once per pass whatever the batch size; attention is
+    /// the one step taken sequence by sequence, with padding masked as transformers masks it.
+    ///
     /// - Throws: `VerifyError.invalidBatch` for ragged or out-of-vocabulary inputs; reading errors.
     public func run(_ batch: Batch) throws -> Output {
         try validate(batch)
-        let encoderLength = batch.inputIDs.first?.count ?? 0
-        let decoderLength = batch.decoderInputIDs.first?.count ?? 0
-        var encoderStates: [Float] = []
-        var logits: [Float] = []
-        for row in batch.inputIDs.indices {
-            let encoded = try encode(batch.inputIDs[row], mask: batch.attentionMask[row])
-            encoderStates += encoded.values
-            let decoded = try decode(
-                batch.decoderInputIDs[row], mask: batch.decoderAttentionMask[row], encoded: encoded,
-                encoderMask: batch.attentionMask[row])
-            logits += try languageModelHead(decoded).values
-        }
+        let encoderLength = batch.inputIDs[0].count
+        let decoderLength = batch.decoderInputIDs[0].count
+        let encoded = try encode(batch.inputIDs, masks: batch.attentionMask)
+        let decoded = try decode(
+            batch.decoderInputIDs, masks: batch.decoderAttentionMask, encoded: encoded,
+            encoderMasks: batch.attentionMask)
+        let logits = try languageModelHead(decoded)
         return Output(
             batchSize: batch.inputIDs.count, encoderLength: encoderLength, decoderLength: decoderLength,
-            modelDimension: config.dModel, vocabularySize: config.vocabSize, encoderLastHiddenState: encoderStates,
-            logits: logits, precision: precision, overflowedActivations: rounding.overflowed,
+            modelDimension: config.dModel, vocabularySize: config.vocabSize, encoderLastHiddenState: encoded.values,
+            logits: logits.values, precision: precision, overflowedActivations: rounding.overflowed,
             firstOverflow: rounding.firstOverflow)
     }
 
@@ -93,16 +92,18 @@ public struct T5ForwardPass {
     /// The value transformers adds to masked attention scores: `torch.finfo(float32).min`.
     static let maskedScore = -Float.greatestFiniteMagnitude
 
-    private func encode(_ ids: [Int], mask: [Int]) throws -> Matrix {
-        var hidden = try embed(ids, "encoder")
-        let bias = try positionBias("encoder", length: ids.count)
-        let keyMask = mask.map { $0 == 0 ? Self.maskedScore : 0 }
+    /// The encoder over every row: `[rows x length, d_model]`.
+    private func encode(_ ids: [[Int]], masks: [[Int]]) throws -> Matrix {
+        var hidden = try embed(ids.flatMap { $0 }, "encoder")
+        let bias = try positionBias("encoder", length: ids[0].count)
+        let keyMasks = masks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
         for layer in 0..<config.numLayers {
             let prefix = "encoder.block.\(layer).layer"
             let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
-            let attended = try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) {
-                _, key in
-                keyMask[key]
+            let attended = try attention(
+                normed, keysValues: normed, sequences: ids.count, "\(prefix).0.SelfAttention", bias: bias
+            ) { sequence, _, key in
+                keyMasks[sequence][key]
             }
             hidden = residual(hidden, attended)
             let transformed = try feedForward(
@@ -112,22 +113,25 @@ public struct T5ForwardPass {
         return try rmsNorm(hidden, "encoder.final_layer_norm.weight")
     }
 
-    private func decode(_ ids: [Int], mask: [Int], encoded: Matrix, encoderMask: [Int]) throws -> Matrix {
-        var hidden = try embed(ids, "decoder")
-        let bias = try positionBias("decoder", length: ids.count)
-        let crossMask = encoderMask.map { $0 == 0 ? Self.maskedScore : 0 }
+    /// The decoder over every row, attending to `encoded` (the encoder's rows, in the same order).
+    private func decode(_ ids: [[Int]], masks: [[Int]], encoded: Matrix, encoderMasks: [[Int]]) throws -> Matrix {
+        var hidden = try embed(ids.flatMap { $0 }, "decoder")
+        let bias = try positionBias("decoder", length: ids[0].count)
+        let crossMasks = encoderMasks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
         for layer in 0..<config.numDecoderLayers {
             let prefix = "decoder.block.\(layer).layer"
             let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
-            let attended = try attention(normed, keysValues: normed, "\(prefix).0.SelfAttention", bias: bias) {
-                query, key in
-                key > query || mask[key] == 0 ? Self.maskedScore : 0
+            let attended = try attention(
+                normed, keysValues: normed, sequences: ids.count, "\(prefix).0.SelfAttention", bias: bias
+            ) { sequence, query, key in
+                key > query || masks[sequence][key] == 0 ? Self.maskedScore : 0
             }
             hidden = residual(hidden, attended)
             let crossInput = try rmsNorm(hidden, "\(prefix).1.layer_norm.weight")
-            let crossAttended = try attention(crossInput, keysValues: encoded, "\(prefix).1.EncDecAttention", bias: nil)
-            {
-                _, key in crossMask[key]
+            let crossAttended = try attention(
+                crossInput, keysValues: encoded, sequences: ids.count, "\(prefix).1.EncDecAttention", bias: nil
+            ) { sequence, _, key in
+                crossMasks[sequence][key]
             }
             hidden = residual(hidden, crossAttended)
             let transformed = try feedForward(
@@ -195,64 +199,76 @@ public struct T5ForwardPass {
     }
 
     /// Multi-head attention with no `1/√d_kv` scaling: `softmax(q kᵀ + bias + mask) v`, then `o`.
+    ///
+    /// `queries` and `keysValues` hold `sequences` sequences of equal length one after another;
+    /// the projections run over all of them at once, the scores sequence by sequence. `mask` gets
+    /// (sequence, query, key) positions within a sequence.
     private func attention(
-        _ queries: Matrix, keysValues: Matrix, _ prefix: String, bias: [[Float]]?, mask: (Int, Int) -> Float
+        _ queries: Matrix, keysValues: Matrix, sequences: Int, _ prefix: String, bias: [[Float]]?,
+        mask: (Int, Int, Int) -> Float
     ) throws -> Matrix {
         let q = try linear(queries, "\(prefix).q.weight")
         let k = try linear(keysValues, "\(prefix).k.weight")
         let v = try linear(keysValues, "\(prefix).v.weight")
         let inner = config.innerDimension
         let headSize = config.dKV
-        let queryCount = queries.rows
-        let keyCount = keysValues.rows
-        var context = Matrix(zeros: queryCount, inner)
+        let queryCount = queries.rows / sequences
+        let keyCount = keysValues.rows / sequences
+        var context = Matrix(zeros: queries.rows, inner)
         var scores = [Float](repeating: 0, count: queryCount * keyCount)
-        for head in 0..<config.numHeads {
-            q.values.withUnsafeBufferPointer { qBuffer in
-                k.values.withUnsafeBufferPointer { kBuffer in
-                    scores.withUnsafeMutableBufferPointer { sBuffer in
-                        guard let qBase = qBuffer.baseAddress, let kBase = kBuffer.baseAddress,
-                            let sBase = sBuffer.baseAddress
-                        else { return }
-                        multiplyTransposed(
-                            qBase + head * headSize, rowStrideA: inner, kBase + head * headSize, rowStrideB: inner,
-                            into: sBase, rowStrideC: keyCount, m: queryCount, n: keyCount, k: headSize)
+        for sequence in 0..<sequences {
+            // Element offsets of this sequence's first query and first key row.
+            let queryStart = sequence * queryCount * inner
+            let keyStart = sequence * keyCount * inner
+            for head in 0..<config.numHeads {
+                q.values.withUnsafeBufferPointer { qBuffer in
+                    k.values.withUnsafeBufferPointer { kBuffer in
+                        scores.withUnsafeMutableBufferPointer { sBuffer in
+                            guard let qBase = qBuffer.baseAddress, let kBase = kBuffer.baseAddress,
+                                let sBase = sBuffer.baseAddress
+                            else { return }
+                            multiplyTransposed(
+                                qBase + queryStart + head * headSize, rowStrideA: inner,
+                                kBase + keyStart + head * headSize, rowStrideB: inner,
+                                into: sBase, rowStrideC: keyCount, m: queryCount, n: keyCount, k: headSize)
+                        }
                     }
                 }
-            }
-            for query in 0..<queryCount {
-                let row = query * keyCount
-                var largest = -Float.infinity
-                for key in 0..<keyCount {
-                    var score = scores[row + key]
-                    if let bias { score += bias[head][row + key] }
-                    score += mask(query, key)
-                    scores[row + key] = score
-                    largest = max(largest, score)
+                for query in 0..<queryCount {
+                    let row = query * keyCount
+                    var largest = -Float.infinity
+                    for key in 0..<keyCount {
+                        var score = scores[row + key]
+                        if let bias { score += bias[head][row + key] }
+                        score += mask(sequence, query, key)
+                        scores[row + key] = score
+                        largest = max(largest, score)
+                    }
+                    var total: Float = 0
+                    for key in 0..<keyCount {
+                        let weight = expf(scores[row + key] - largest)
+                        scores[row + key] = weight
+                        total += weight
+                    }
+                    for key in 0..<keyCount { scores[row + key] /= total }
                 }
-                var total: Float = 0
-                for key in 0..<keyCount {
-                    let weight = expf(scores[row + key] - largest)
-                    scores[row + key] = weight
-                    total += weight
+                // Softmax runs in fp32 (transformers upcasts it); its result is stored at the pass's precision.
+                if precision != .fp32 {
+                    var probabilities = Matrix(rows: queryCount, columns: keyCount, values: scores)
+                    rounding.store(&probabilities, at: "\(prefix) softmax")
+                    scores = probabilities.values
                 }
-                for key in 0..<keyCount { scores[row + key] /= total }
-            }
-            // Softmax runs in fp32 (transformers upcasts it); its result is stored at the pass's precision.
-            if precision != .fp32 {
-                var probabilities = Matrix(rows: queryCount, columns: keyCount, values: scores)
-                rounding.store(&probabilities, at: "\(prefix) softmax")
-                scores = probabilities.values
-            }
-            scores.withUnsafeBufferPointer { sBuffer in
-                v.values.withUnsafeBufferPointer { vBuffer in
-                    context.values.withUnsafeMutableBufferPointer { cBuffer in
-                        guard let sBase = sBuffer.baseAddress, let vBase = vBuffer.baseAddress,
-                            let cBase = cBuffer.baseAddress
-                        else { return }
-                        multiply(
-                            sBase, rowStrideA: keyCount, vBase + head * headSize, rowStrideB: inner,
-                            into: cBase + head * headSize, rowStrideC: inner, m: queryCount, n: headSize, k: keyCount)
+                scores.withUnsafeBufferPointer { sBuffer in
+                    v.values.withUnsafeBufferPointer { vBuffer in
+                        context.values.withUnsafeMutableBufferPointer { cBuffer in
+                            guard let sBase = sBuffer.baseAddress, let vBase = vBuffer.baseAddress,
+                                let cBase = cBuffer.baseAddress
+                            else { return }
+                            multiply(
+                                sBase, rowStrideA: keyCount, vBase + keyStart + head * headSize, rowStrideB: inner,
+                                into: cBase + queryStart + head * headSize, rowStrideC: inner, m: queryCount,
+                                n: headSize, k: keyCount)
+                        }
                     }
                 }
             }
