@@ -8,9 +8,17 @@ import Foundation
 /// A per-process scratch directory (in `/dev/shm` when there is one) where harnesses write their
 /// input for readers that take a path; files are overwritten in place, and the directory is removed
 /// at exit.
+///
+/// With `ZOO_FUZZ_SCRATCH=<dir>` the files go to `<dir>` and stay there: running a harness on one
+/// crash input that way leaves exactly the files the reader saw (CRCs recomputed, TensorFlow input
+/// split into index and shards), which is what gets committed as a fixture.
 public enum Scratch {
     /// The directory, created on first use.
     public static let directory: String = {
+        if let kept = ProcessInfo.processInfo.environment["ZOO_FUZZ_SCRATCH"] {
+            try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+            return kept
+        }
         let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
         let path = "\(base)/zoo-fuzz-\(getpid())"
         mkdir(path, 0o700)

@@ -52,8 +52,15 @@ public enum ShardedCheckpoint {
             if !FileManager.default.fileExists(atPath: shardURL.path) {
                 shardURL = directory.appendingPathComponent(shard + Zstd.suffix)
             }
-            guard FileManager.default.fileExists(atPath: shardURL.path) else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: shardURL.path, isDirectory: &isDirectory) else {
                 throw CheckpointError.missingShard(index: index, shard: shard)
+            }
+            // A shard is a data file: an index (or a directory) would be opened as a checkpoint in
+            // turn, and one that names its own index recursed until the stack overflowed.
+            guard !isDirectory.boolValue, !shard.hasSuffix(".index.json") else {
+                throw CheckpointError.invalidIndex(
+                    path: index, reason: "shard name '\(shard)' is an index or a directory, not a data file")
             }
             let checkpoint = try readShard(shardURL)
             let expected = tensorsByShard[shard] ?? []
