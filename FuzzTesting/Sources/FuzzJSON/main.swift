@@ -1,7 +1,7 @@
-import Formats
-import FuzzSupport
 import CFuzzDriver
+import Formats
 import Foundation
+import FuzzSupport
 
 /// The input is JSON text: parsed, every value read every way and re-serialised; an object is
 /// then also opened as `model.safetensors.index.json` beside two one-tensor shards.
@@ -41,9 +41,10 @@ private func visit(_ value: JSONValue) {
 /// Two shards an index can name, `model-00001-of-00002.safetensors` (tensor `a`, f32 [2]) and
 /// `model-00002-of-00002.safetensors` (tensor `b`, u8 [3]), written once.
 private let shards: Void = {
-    for (number, tensor) in [(1, #""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#),
-        (2, #""b":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}"#)]
-    {
+    for (number, tensor) in [
+        (1, #""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#),
+        (2, #""b":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}"#),
+    ] {
         var header = Array("{\(tensor)}".utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         let data = number == 1 ? 8 : 3

@@ -1,7 +1,7 @@
-@_spi(Fuzzing) import Formats
-import FuzzSupport
 import CFuzzDriver
+@_spi(Fuzzing) import Formats
 import Foundation
+import FuzzSupport
 
 /// The input is a `data.pkl`: interpreted, read as a state dict and resolved against zeroed
 /// storages of the sizes it declares (up to 1 MiB each), with no zip or CRC in the way.

@@ -1,7 +1,7 @@
-import Formats
-import FuzzSupport
 import CFuzzDriver
+import Formats
 import Foundation
+import FuzzSupport
 
 /// The input is a `.safetensors` file.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
 
 /// A per-process scratch directory (in `/dev/shm` when there is one) where harnesses write their
 /// input for readers that take a path; files are overwritten in place, and the directory is removed

@@ -1,7 +1,7 @@
-import Formats
-import FuzzSupport
 import CFuzzDriver
+import Formats
 import Foundation
+import FuzzSupport
 
 /// The input is a TensorFlow checkpoint: a 2-byte little-endian index length, the `.index`, then
 /// data shards, each a 4-byte little-endian length and its bytes (the last one takes what is

@@ -1,7 +1,7 @@
-import Formats
-import FuzzSupport
 import CFuzzDriver
+import Formats
 import Foundation
+import FuzzSupport
 
 /// The input is a `torch.save` zip; every stored member's CRC-32 is recomputed first so that
 /// mutated pickles reach the pickle machine. Odd-sized inputs defer member checks to the read.

@@ -1,8 +1,7 @@
+@_spi(Fuzzing) import Formats
 import Foundation
 import TestSupport
 import Testing
-
-@_spi(Fuzzing) import Formats
 
 /// Every input a `FuzzTesting/` harness crashed on, replayed the way that harness feeds it: each
 /// must now be refused with the error its manifest names, and never trap.
@@ -30,7 +29,9 @@ import Testing
         case "legacy": try readAll(TorchLegacyReader.open(url).tensors)
         case "pickle":
             let bytes = try Array(Data(contentsOf: url))
-            try bytes.withUnsafeBytes { try readAll(TorchZipReader.tensors(fromPickle: $0, maxStorageBytes: 1 << 20).tensors) }
+            try bytes.withUnsafeBytes {
+                try readAll(TorchZipReader.tensors(fromPickle: $0, maxStorageBytes: 1 << 20).tensors)
+            }
         case "tensorflow":
             let index = url.appendingPathComponent("model.ckpt.index")
             for checksums in [ChecksumPolicy.verifyOnOpen, .verifyWhenRead] {
