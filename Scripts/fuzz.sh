@@ -54,7 +54,7 @@ seed() {
     local harness=$1 corpus=$2 limit
     limit=$(max_len "$harness")
     python3 - "$harness" "$corpus" "$limit" <<'PY'
-import glob, hashlib, os, struct, sys, zipfile
+import glob, hashlib, io, os, struct, sys, zipfile
 
 harness, corpus, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fixtures = "Tests/Fixtures"
@@ -77,12 +77,63 @@ def read(path):
 def torch_files():
     return files("torch/**/*.bin", "torch_bad/*.bin")
 
+def rebuild_v3_pickles():
+    """State dicts as torch 2.x pickles the dtypes without a storage class (no committed fixture
+    has one): `_rebuild_tensor_v3(UntypedStorage, ..., torch.<dtype>)`, built without torch."""
+    import collections, io, pickle, types
+    def module(name):
+        return sys.modules.setdefault(name, types.ModuleType(name))
+    def global_class(module_name, name):
+        cls = type(name, (), {"__module__": module_name, "__qualname__": name})
+        setattr(module(module_name), name, cls)
+        return cls
+    module("torch")
+    rebuild = global_class("torch._utils", "_rebuild_tensor_v3")
+    untyped = global_class("torch.storage", "UntypedStorage")
+    class DType:
+        __module__ = "torch"
+        def __init__(self, name): self.name = name
+        def __reduce__(self): return self.name
+    class Storage:
+        def __init__(self, key, size): self.key, self.size = key, size
+    class Tensor:
+        def __init__(self, storage, shape, stride, dtype): self.args = (storage, 0, shape, stride, dtype)
+        def __reduce__(self):
+            storage, offset, shape, stride, dtype = self.args
+            return (rebuild, (storage, offset, shape, stride, False, collections.OrderedDict(), dtype))
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", untyped, obj.key, "cpu", obj.size) if isinstance(obj, Storage) else None
+    cases = [("uint16", 2, (2,), (1,)), ("uint32", 4, (2, 2), (1, 2)), ("float8_e4m3fn", 1, (3,), (1,)),
+             ("uint64", 8, (1, 2), (2, 1))]
+    for name, size, shape, stride in cases:
+        dtype = DType(name)
+        setattr(module("torch"), name, dtype)
+        count = 1
+        for dimension in shape:
+            count *= dimension
+        state = collections.OrderedDict(w=Tensor(Storage("0", count * size), shape, stride, dtype))
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=2).dump(state)
+        yield buffer.getvalue(), bytes(range(count * size))
+
+def torch_zip(pickled, data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("archive/data.pkl", pickled)
+        archive.writestr("archive/byteorder", "little")
+        archive.writestr("archive/data/0", data)
+        archive.writestr("archive/version", "3\n")
+    return buffer.getvalue()
+
 if harness == "safetensors":
     for path in files("**/*.safetensors"):
         save(read(path))
 elif harness == "torchzip":
     for path in torch_files():
         save(read(path))
+    for pickled, data in rebuild_v3_pickles():
+        save(torch_zip(pickled, data))
 elif harness == "legacy":
     for path in torch_files():
         if read(path)[:2] == b"\x80\x02":
@@ -96,6 +147,8 @@ elif harness == "pickle":
                         save(archive.read(name))
         except Exception:
             pass  # legacy or deliberately broken archives
+    for pickled, _ in rebuild_v3_pickles():
+        save(pickled)
 elif harness == "tensorflow":
     # [u16 index length][index] then each shard as [u32 length][bytes], in shard order.
     for index in files("tf/**/*.index", "tf_bad/**/*.index"):
