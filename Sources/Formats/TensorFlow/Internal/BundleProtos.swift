@@ -18,8 +18,11 @@ enum BundleProtos {
                 shape.append(proto.pointee.dim[index]?.pointee.size ?? -1)
             }
         }
+        // protobuf-c keeps an enum as the raw 32 bits of its varint; TensorFlow's enums are int32, so
+        // a value past Int32.max is a negative number, not a trap.
         return BundleEntry(
-            dataType: Int32(entry.dtype.rawValue), shape: shape, shardID: entry.shard_id, offset: entry.offset,
+            dataType: Int32(bitPattern: entry.dtype.rawValue), shape: shape, shardID: entry.shard_id,
+            offset: entry.offset,
             size: entry.size, maskedCRC32C: entry.crc32c, sliceCount: entry.n_slices)
     }
 
@@ -31,7 +34,7 @@ enum BundleProtos {
         defer { tensorflow__bundle_header_proto__free_unpacked(message, nil) }
         let header = message.pointee
         return BundleHeader(
-            shardCount: header.num_shards, endianness: Int32(header.endianness.rawValue),
+            shardCount: header.num_shards, endianness: Int32(bitPattern: header.endianness.rawValue),
             producerVersion: header.version?.pointee.producer ?? 0,
             minConsumerVersion: header.version?.pointee.min_consumer ?? 0)
     }
