@@ -48,6 +48,15 @@ Fixture groups (one function each):
                            + tf/expected/<name>.{safetensors,json}: transformers'
                            load_tf_weights_in_t5 result)
        tf_bad_files()      Tests/Fixtures/tf_bad/         (+ manifest.json; valid/ is the base)
+    K  hub_snapshot()      Tests/Fixtures/companions/hub_snapshot/ (a tiny model dir as the hub
+                           serves it: weights, config, tokenizer files, generation config,
+                           operative_config.gin, README.md)
+    L  foreign_files()     Tests/Fixtures/foreign/        (formats zoo names and refuses: a TF2
+                           object-based checkpoint, Keras tf_model.h5, Flax flax_model.msgpack,
+                           a TorchScript archive; L's TF part runs with J, after the others)
+
+Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
+only (leaving every other fixture as it is).
 
 TensorFlow's checkpoint bytes are deterministic too (no timestamps, no random
 names; the `checkpoint` file is checked to hold only the two path lines), and
@@ -86,6 +95,7 @@ import random
 import re
 import shutil
 import struct
+import sys
 import subprocess  # only to name subprocess.Popen inside a hostile fixture; nothing is run
 import tempfile
 import zipfile
@@ -2706,7 +2716,183 @@ def untied_embeddings() -> None:
     save_tensors(forward_case(model, **PADDED_BATCH), FORWARD_DIR / "untied_embeddings_padded.safetensors")
 
 
+# ---------------------------------------------------------------------------
+# K: a model directory as the hub serves it (the companions zoo carries)
+# ---------------------------------------------------------------------------
+
+COMPANIONS_DIR = FIXTURES / "companions"
+FOREIGN_DIR = FIXTURES / "foreign"
+
+
+def tiny_config() -> T5Config:
+    """The smallest T5 zoo still reads as a model (a few KB of weights)."""
+    return T5Config(
+        vocab_size=32, d_model=8, d_kv=4, num_heads=2, d_ff=16, num_layers=1, num_decoder_layers=1,
+        feed_forward_proj="relu", tie_word_embeddings=True, relative_attention_num_buckets=8,
+        relative_attention_max_distance=16, dropout_rate=0.0, layer_norm_epsilon=1e-6,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, is_encoder_decoder=True,
+    )
+
+
+def tiny_tokenizer():
+    """A T5TokenizerFast over a 32-piece Unigram vocabulary, built offline with
+    `tokenizers` (sentencepiece is not in the venv, so there is no spiece.model:
+    the fast tokenizer's tokenizer.json is what AutoTokenizer loads)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import T5TokenizerFast
+
+    pieces = ["<pad>", "</s>", "<unk>"] + ["\u2581" + w for w in ("the", "a", "cat", "dog", "sat", "on")]
+    pieces += list("abcdefghijklmnopqrstuvw")
+    assert len(pieces) == 32, len(pieces)
+    vocab = [(piece, 0.0 if i < 3 else -float(i)) for i, piece in enumerate(pieces)]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=2))
+    backend.normalizer = normalizers.Sequence([normalizers.Replace("  ", " ")])
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    backend.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    backend.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+    return T5TokenizerFast(
+        tokenizer_object=backend, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0,
+        model_max_length=512)
+
+
+def hub_snapshot() -> None:
+    """K. Tests/Fixtures/companions/hub_snapshot/: what a T5-Efficient hub repo
+    holds, tiny.  transformers writes the weights, config.json and
+    generation_config.json (save_pretrained) and the tokenizer's files
+    (tokenizer.json, tokenizer_config.json, special_tokens_map.json);
+    operative_config.gin (every T5-Efficient repo carries its Mesh-TF training
+    config) and README.md are written here.  `zoo convert` must carry all but
+    the weights byte for byte."""
+    from transformers import GenerationConfig
+
+    out = fresh_dir(COMPANIONS_DIR / "hub_snapshot")
+    model = build_model(tiny_config())
+    model.save_pretrained(out, safe_serialization=True)
+    GenerationConfig(decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, max_new_tokens=8).save_pretrained(out)
+    tokenizer = tiny_tokenizer()
+    tokenizer.save_pretrained(out)
+    assert tokenizer("the cat sat").input_ids[-1] == 1
+    (out / "operative_config.gin").write_text(
+        "# A T5-Efficient repo's Mesh-TF training config, trimmed (zoo copies it, it does not read it here).\n"
+        "d_ff = 16\nd_kv = 4\nd_model = 8\nnum_heads = 2\nnum_layers = 1\n"
+        "run.train_steps = 524288\n"
+        "utils.run.sequence_length = {'inputs': 512, 'targets': 114}\n")
+    (out / "README.md").write_text(
+        "---\nlanguage: en\nlicense: apache-2.0\n---\n\n# tiny-t5\n\n"
+        "A 32-token T5 written by Scripts/make-fixtures.py to test that zoo keeps a model directory whole.\n")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+                 "config.json", "model.safetensors"):
+        assert (out / name).exists(), name
+    from transformers import AutoTokenizer
+    assert AutoTokenizer.from_pretrained(out)("the cat").input_ids == tokenizer("the cat").input_ids
+
+
+# ---------------------------------------------------------------------------
+# L: formats zoo recognises only to refuse them by name
+# ---------------------------------------------------------------------------
+
+def msgpack_bytes(value) -> bytes:
+    """The msgpack encoding of nested dicts / str / bytes / ints / ExtType (1, ...),
+    as `msgpack.packb(use_bin_type=True)` writes it: msgpack (and flax) are not
+    in the venv, so the few types flax.serialization.to_bytes uses are written here."""
+    if isinstance(value, dict):
+        assert len(value) < 16
+        return bytes([0x80 | len(value)]) + b"".join(msgpack_bytes(k) + msgpack_bytes(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        assert len(value) < 16
+        return bytes([0x90 | len(value)]) + b"".join(msgpack_bytes(v) for v in value)
+    if isinstance(value, str):
+        raw = value.encode()
+        assert len(raw) < 32
+        return bytes([0xA0 | len(raw)]) + raw
+    if isinstance(value, bytes):
+        assert len(value) < 256
+        return bytes([0xC4, len(value)]) + value
+    if isinstance(value, int):
+        assert 0 <= value < 128
+        return bytes([value])
+    raise AssertionError(value)
+
+
+def flax_array(array: np.ndarray) -> bytes:
+    """flax.serialization's ndarray: ExtType(1, packb((shape, dtype name, buffer)))."""
+    payload = msgpack_bytes([list(array.shape), array.dtype.name, array.tobytes()])
+    assert len(payload) < 256
+    return bytes([0xC7, len(payload), 1]) + payload
+
+
+def foreign_files() -> None:
+    """L (torch, HDF5, msgpack parts). Tests/Fixtures/foreign/: files zoo must name
+    and refuse (with what it reads instead), given directly or as the one file
+    of a directory.  keras_h5/tf_model.h5 is written by h5py (installed with
+    TensorFlow); flax/flax_model.msgpack by msgpack_bytes above (flax's layout:
+    a map of maps down to ExtType(1) arrays); torchscript.pt by torch.jit.save."""
+    out = fresh_dir(FOREIGN_DIR)
+    import h5py
+
+    (out / "keras_h5").mkdir()
+    # One dataset in the root group, no timestamps: a group of its own would carry creation times.
+    with h5py.File(out / "keras_h5" / "tf_model.h5", "w", libver="earliest") as f:
+        f.create_dataset("shared_embedding", data=np.arange(8, dtype=np.float32).reshape(2, 4), track_times=False)
+    assert (out / "keras_h5" / "tf_model.h5").read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+
+    (out / "flax").mkdir()
+    embedding = np.arange(8, dtype=np.float32).reshape(2, 4)
+    inner = b"\x81" + msgpack_bytes("embedding") + flax_array(embedding)
+    shared = b"\x81" + msgpack_bytes("shared") + inner
+    (out / "flax" / "flax_model.msgpack").write_bytes(b"\x81" + msgpack_bytes("params") + shared)
+
+    # A bare parameter, not nn.Linear: Linear's __constants__ set is scripted in hash order.
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.arange(4, dtype=torch.float32).reshape(2, 2))
+
+        def forward(self, x):
+            return x @ self.weight
+
+    seed_everything(0)
+    scripted = torch.jit.script(Tiny())
+    torch.jit.save(scripted, str(out / "torchscript.pt"))
+    with zipfile.ZipFile(out / "torchscript.pt") as archive:
+        names = archive.namelist()
+        serialization_id = archive.read("torchscript/.data/serialization_id")
+    # The archive's one random part: its serialization id, fixed here (bytes and CRC-32, in the
+    # local header and the central directory) so a rerun writes the same file.
+    data = (out / "torchscript.pt").read_bytes()
+    fixed = b"0" * len(serialization_id)
+    old_crc, new_crc = (struct.pack("<I", zlib.crc32(x)) for x in (serialization_id, fixed))
+    assert data.count(serialization_id) == 1 and data.count(old_crc) == 2
+    (out / "torchscript.pt").write_bytes(data.replace(serialization_id, fixed).replace(old_crc, new_crc))
+    assert torch.equal(torch.jit.load(str(out / "torchscript.pt")).weight, scripted.weight)
+    assert any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names), names
+
+
+def foreign_tf2(tf) -> None:
+    """L (TensorFlow part). foreign/tf2_object/: tf.train.Checkpoint of one
+    variable (keys `v/.ATTRIBUTES/VARIABLE_VALUE` and the string entry
+    `_CHECKPOINTABLE_OBJECT_GRAPH`), the object-based format TF2 and Keras write."""
+    out = FOREIGN_DIR / "tf2_object"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    checkpoint = tf.train.Checkpoint(v=tf.Variable(np.arange(4, dtype=np.float32)))
+    prefix = checkpoint.write(str(out / "ckpt"))
+    # write() leaves no `checkpoint` file: zoo finds the directory's checkpoint by its one .index.
+    keys = sorted(tf.train.load_checkpoint(prefix).get_variable_to_shape_map())
+    assert keys == ["_CHECKPOINTABLE_OBJECT_GRAPH", "v/.ATTRIBUTES/VARIABLE_VALUE"], keys
+
+
 def main() -> None:
+    if len(sys.argv) > 1:
+        # Named groups only (K and L have no dependencies on the others).
+        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files}
+        for name in sys.argv[1:]:
+            groups[name]()
+        if "foreign_files" in sys.argv[1:]:
+            foreign_tf2(import_tensorflow())
+        return
     model = sample_model()      # A
     sample_sharded(model)       # B
     gated_untied()              # C
@@ -2726,7 +2912,10 @@ def main() -> None:
     forward_references()        # I
     torch_compat()              # G8 (after H: reset_torch_dir() above owns torch/)
     untied_embeddings()         # I2
+    hub_snapshot()              # K
+    foreign_files()             # L
     tf_checkpoints()            # J (last: imports TensorFlow)
+    foreign_tf2(import_tensorflow())  # L (TensorFlow part)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):
         print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")
