@@ -2725,11 +2725,12 @@ FOREIGN_DIR = FIXTURES / "foreign"
 
 
 def tiny_config() -> T5Config:
-    """The smallest T5 zoo still reads as a model (a few KB of weights)."""
+    """The smallest T5 zoo still reads as a model (a few KB of weights); vocabulary and relative attention as
+    Mesh-TF's (a multiple of 128; 32 buckets, distance 128), so it also converts --to tf."""
     return T5Config(
-        vocab_size=32, d_model=8, d_kv=4, num_heads=2, d_ff=16, num_layers=1, num_decoder_layers=1,
-        feed_forward_proj="relu", tie_word_embeddings=True, relative_attention_num_buckets=8,
-        relative_attention_max_distance=16, dropout_rate=0.0, layer_norm_epsilon=1e-6,
+        vocab_size=128, d_model=8, d_kv=4, num_heads=2, d_ff=16, num_layers=1, num_decoder_layers=1,
+        feed_forward_proj="relu", tie_word_embeddings=True, relative_attention_num_buckets=32,
+        relative_attention_max_distance=128, dropout_rate=0.0, layer_norm_epsilon=1e-6,
         decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, is_encoder_decoder=True,
     )
 
@@ -2773,11 +2774,8 @@ def hub_snapshot() -> None:
     tokenizer = tiny_tokenizer()
     tokenizer.save_pretrained(out)
     assert tokenizer("the cat sat").input_ids[-1] == 1
-    (out / "operative_config.gin").write_text(
-        "# A T5-Efficient repo's Mesh-TF training config, trimmed (zoo copies it, it does not read it here).\n"
-        "d_ff = 16\nd_kv = 4\nd_model = 8\nnum_heads = 2\nnum_layers = 1\n"
-        "run.train_steps = 524288\n"
-        "utils.run.sequence_length = {'inputs': 512, 'targets': 114}\n")
+    # The same operative config group J's Mesh-TF checkpoints carry (as a Mesh-TF run writes it).
+    (out / "operative_config.gin").write_text(operative_config(tiny_config(), ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR))
     (out / "README.md").write_text(
         "---\nlanguage: en\nlicense: apache-2.0\n---\n\n# tiny-t5\n\n"
         "A 32-token T5 written by Scripts/make-fixtures.py to test that zoo keeps a model directory whole.\n")

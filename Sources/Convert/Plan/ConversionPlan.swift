@@ -72,8 +72,15 @@ public struct ConversionPlan: Sendable {
     public let metadata: [String: String]
     /// The `config.json` to write, for directory outputs of T5 models or with a source config.
     public let configJSON: JSONValue?
-    /// The `operative_config.gin` to write, for TensorFlow outputs.
+    /// The `operative_config.gin` to write, for TensorFlow outputs whose source directory has none
+    /// (a source's own is carried as a companion, after checking it against the tensors).
     public let operativeConfig: String?
+    /// The source directory's other files, carried into a directory output (see `Companions`):
+    /// only when the source is a model directory, named as one or by its sharded index or
+    /// TensorFlow prefix; a single weight file's folder is not taken for its model's.
+    public let companions: Companions
+    /// Whether a TensorFlow output keeps the source's `operative_config.gin`.
+    public var keepsSourceGin: Bool { format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) }
 
     /// Plans converting `request.source` as `request` says.
     ///
@@ -176,10 +183,36 @@ public struct ConversionPlan: Sendable {
         self.foldedAliases = folded
         self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
         self.metadata = metadata
+        // A Mesh-TF output carries the source's config.json (if any) but never generates one.
         configJSON =
-            writesDirectory && format != .tensorflow
-            ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
-        operativeConfig = format == .tensorflow ? model.map { MeshTFGinWriter.operativeConfig(for: $0.config) } : nil
+            writesDirectory
+            ? Self.outputConfig(source: source, model: model, tensors: tensors, generate: format != .tensorflow) : nil
+        let companions =
+            writesDirectory && Self.isModelDirectory(request.source, source.checkpoint)
+            ? try Companions(of: source.checkpoint) : Companions(none: source.checkpoint.directory)
+        self.companions = companions
+        if format == .tensorflow, let model {
+            if companions.files.contains(MeshTFLayout.ginFileName) {
+                // Kept as it is (it records the training run); it must describe these tensors.
+                let url = companions.directory.appendingPathComponent(MeshTFLayout.ginFileName)
+                try MeshTFLayout.crossCheck(MeshTFLayout.readGin(at: url), from: url, against: model.config)
+                operativeConfig = nil
+            } else {
+                operativeConfig = MeshTFGinWriter.operativeConfig(for: model.config)
+            }
+        } else {
+            operativeConfig = nil
+        }
+    }
+
+    /// Whether `url` names a model directory: the directory itself, or a sharded index or
+    /// TensorFlow checkpoint inside it (whose files are the directory's).
+    private static func isModelDirectory(_ url: URL, _ checkpoint: Checkpoint) -> Bool {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return true
+        }
+        return [.safetensorsSharded, .pytorchSharded, .tensorflowBundle].contains(checkpoint.format)
     }
 
     /// One tensor to write, before its dtype is decided.
@@ -211,8 +244,15 @@ public struct ConversionPlan: Sendable {
     /// Total bytes of tensor data written.
     public var outputTensorBytes: Int { tensors.reduce(0) { $0 + $1.output.byteCount } }
 
-    /// The source config with `torch_dtype` updated, or one generated from the inferred model.
-    private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor]) -> JSONValue? {
+    /// The source config with `torch_dtype` / `dtype` updated, or (when `generate`) one generated
+    /// from the inferred model.
+    ///
+    /// Every other key of the source's config is kept, in its order, numbers as spelled; the file is
+    /// re-serialised rather than patched in place (zoo's JSON writer indents by two spaces, as
+    /// transformers does), so beyond the dtype its bytes change only where the source's layout did.
+    private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor], generate: Bool)
+        -> JSONValue?
+    {
         let floatDTypes = tensors.map(\.output.dtype).filter(\.isFloatingPoint)
         let dominant = Dictionary(grouping: floatDTypes, by: { $0 }).max { $0.value.count < $1.value.count }?.key
         if var config = source.configJSON {
@@ -223,7 +263,7 @@ public struct ConversionPlan: Sendable {
             }
             return config
         }
-        return model?.config.configJSON(torchDType: (dominant ?? .f32).torchName)
+        return generate ? model?.config.configJSON(torchDType: (dominant ?? .f32).torchName) : nil
     }
 
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
