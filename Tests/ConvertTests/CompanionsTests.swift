@@ -99,6 +99,25 @@ import Testing
         #expect(temporary.contents() == ["src"], "no staging directory left behind")
     }
 
+    @Test(arguments: ["sample_sharded", "torch/sample_bin_sharded", "tf/sample_meshtf"])
+    func aCheckpointsOwnFilesAreNeitherCarriedNorReported(_ fixture: String) throws {
+        let checkpoint = try Checkpoint.open(Fixtures.url(fixture))
+        let companions = try Companions(of: checkpoint)
+        #expect(companions.files == [fixture.hasPrefix("tf/") ? MeshTFLayout.ginFileName : "generation_config.json"])
+        #expect(companions.leftOut.isEmpty, "\(companions.leftOut)")
+    }
+
+    @Test func anotherFormatsIndexIsLeftOutAsWeights() throws {
+        let temporary = TemporaryDirectory()
+        let source = try snapshot(in: temporary)
+        try FileManager.default.copyItem(
+            at: Fixtures.url("torch/sample_bin_sharded/pytorch_model.bin.index.json"),
+            to: source.appendingPathComponent("pytorch_model.bin.index.json"))
+        let companions = try Companions(of: try Checkpoint.open(source))
+        #expect(companions.files == Self.carried)
+        #expect(companions.leftOut.map(\.name) == ["pytorch_model.bin.index.json"])
+    }
+
     @Test func aSingleFileSourceCarriesNothing() throws {
         let temporary = TemporaryDirectory()
         let source = try snapshot(in: temporary)

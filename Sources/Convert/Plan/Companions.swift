@@ -63,7 +63,8 @@ public struct Companions: Sendable {
     /// - Throws: `ConvertError.unreadableCompanion` for a file to carry that cannot be read.
     public init(of checkpoint: Checkpoint) throws(ConvertError) {
         directory = checkpoint.directory
-        let own = Set(checkpoint.files.map(\.lastPathComponent))
+        // The data files read, and what the user named (a sharded index, a TensorFlow index).
+        let own = Set((checkpoint.files + [checkpoint.location]).map(\.lastPathComponent))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
         var files: [String] = []
         var leftOut: [(String, Reason)] = []
@@ -134,10 +135,11 @@ public struct Companions: Sendable {
         }
     }
 
-    /// Whether `name` is a weight file of some format by its name alone (TensorFlow data shards,
-    /// `model.ckpt-1000.data-00000-of-00002`, have nothing else to go by).
+    /// Whether `name` is a weight file of some format, or the index of sharded ones, by its name
+    /// alone (TensorFlow data shards, `model.ckpt-1000.data-00000-of-00002`, have nothing else to go by).
     static func isWeightName(_ name: String) -> Bool {
         let lowered = name.lowercased()
+        if lowered.hasSuffix(".index.json") { return true }
         if let dot = lowered.lastIndex(of: "."),
             weightExtensions.contains(String(lowered[lowered.index(after: dot)...]))
         {
