@@ -70,7 +70,7 @@ TF_FIXTURES = ROOT / "Tests" / "Fixtures" / "tf"
 HUB_SNAPSHOT = ROOT / "Tests" / "Fixtures" / "companions" / "hub_snapshot"
 # The files of HUB_SNAPSHOT that are neither weights nor config.json: carried byte for byte.
 HUB_COMPANIONS = ("README.md", "generation_config.json", "operative_config.gin", "special_tokens_map.json",
-                  "tokenizer.json", "tokenizer_config.json")
+                  "spiece.model", "tokenizer.json", "tokenizer_config.json")
 # Each Mesh-TF fixture and the Hugging Face checkpoint it was made from.
 MESHTF_FIXTURES = {
     "sample_meshtf": SAMPLE,

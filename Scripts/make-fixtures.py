@@ -2735,15 +2735,18 @@ def tiny_config() -> T5Config:
     )
 
 
+TINY_PIECES = ["<pad>", "</s>", "<unk>"] + ["\u2581" + w for w in ("the", "a", "cat", "dog", "sat", "on")] + list(
+    "abcdefghijklmnopqrstuvw")
+
+
 def tiny_tokenizer():
     """A T5TokenizerFast over a 32-piece Unigram vocabulary, built offline with
-    `tokenizers` (sentencepiece is not in the venv, so there is no spiece.model:
-    the fast tokenizer's tokenizer.json is what AutoTokenizer loads)."""
+    `tokenizers` (sentencepiece is not in the venv: the fast tokenizer's
+    tokenizer.json is what AutoTokenizer loads; spiece.model is written apart)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import T5TokenizerFast
 
-    pieces = ["<pad>", "</s>", "<unk>"] + ["\u2581" + w for w in ("the", "a", "cat", "dog", "sat", "on")]
-    pieces += list("abcdefghijklmnopqrstuvw")
+    pieces = TINY_PIECES
     assert len(pieces) == 32, len(pieces)
     vocab = [(piece, 0.0 if i < 3 else -float(i)) for i, piece in enumerate(pieces)]
     backend = Tokenizer(models.Unigram(vocab, unk_id=2))
@@ -2757,11 +2760,33 @@ def tiny_tokenizer():
         model_max_length=512)
 
 
+def tiny_spiece(pieces: list) -> bytes:
+    """spiece.model for the same vocabulary: a sentencepiece ModelProto (Unigram),
+    serialised with the protobuf classes transformers ships
+    (transformers.utils.sentencepiece_model_pb2_new; the sentencepiece library
+    itself is not in the venv).  A binary companion, as every T5 repo has one."""
+    from transformers.utils import sentencepiece_model_pb2_new as sentencepiece
+
+    model = sentencepiece.ModelProto()
+    for index, piece in enumerate(pieces):
+        entry = model.pieces.add()
+        entry.piece = piece
+        entry.score = 0.0 if index < 3 else -float(index)
+        entry.type = {0: 3, 1: 3, 2: 2}.get(index, 1)  # CONTROL <pad> </s>, UNKNOWN <unk>, NORMAL
+    model.trainer_spec.model_type = 1  # UNIGRAM
+    model.trainer_spec.vocab_size = len(pieces)
+    model.trainer_spec.pad_id, model.trainer_spec.eos_id, model.trainer_spec.unk_id = 0, 1, 2
+    model.trainer_spec.bos_id = -1
+    model.normalizer_spec.add_dummy_prefix = True
+    return model.SerializeToString()
+
+
 def hub_snapshot() -> None:
     """K. Tests/Fixtures/companions/hub_snapshot/: what a T5-Efficient hub repo
     holds, tiny.  transformers writes the weights, config.json and
     generation_config.json (save_pretrained) and the tokenizer's files
-    (tokenizer.json, tokenizer_config.json, special_tokens_map.json);
+    (tokenizer.json, tokenizer_config.json, special_tokens_map.json), plus a
+    spiece.model for the same vocabulary (see tiny_spiece);
     operative_config.gin (every T5-Efficient repo carries its Mesh-TF training
     config) and README.md are written here.  `zoo convert` must carry all but
     the weights byte for byte."""
@@ -2774,6 +2799,7 @@ def hub_snapshot() -> None:
     tokenizer = tiny_tokenizer()
     tokenizer.save_pretrained(out)
     assert tokenizer("the cat sat").input_ids[-1] == 1
+    (out / "spiece.model").write_bytes(tiny_spiece(TINY_PIECES))
     # The same operative config group J's Mesh-TF checkpoints carry (as a Mesh-TF run writes it).
     (out / "operative_config.gin").write_text(operative_config(tiny_config(), ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR))
     (out / "README.md").write_text(

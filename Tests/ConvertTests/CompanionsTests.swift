@@ -8,7 +8,8 @@ import Testing
 /// What a directory conversion carries from the source directory, and what it leaves out.
 @Suite struct CompanionsTests {
     static let carried = [
-        "README.md", "generation_config.json", "operative_config.gin", "special_tokens_map.json", "tokenizer.json",
+        "README.md", "generation_config.json", "operative_config.gin", "special_tokens_map.json", "spiece.model",
+        "tokenizer.json",
         "tokenizer_config.json",
     ]
 

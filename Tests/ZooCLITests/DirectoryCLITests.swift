@@ -6,7 +6,7 @@ import Testing
 
 /// `zoo convert` on whole model directories, and the refusals of model files zoo does not read.
 @Suite struct DirectoryCLITests {
-    static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+    static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "spiece.model"]
     static let carried =
         ["README.md", "generation_config.json", "operative_config.gin"] + tokenizerFiles
 
@@ -39,8 +39,9 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(
             run.stdout.contains(
-                "carried 6 files of the source directory byte for byte: README.md, generation_config.json, "
-                    + "operative_config.gin, special_tokens_map.json, tokenizer.json, tokenizer_config.json"),
+                "carried 7 files of the source directory byte for byte: README.md, generation_config.json, "
+                    + "operative_config.gin, special_tokens_map.json, spiece.model, tokenizer.json, "
+                    + "tokenizer_config.json"),
             "\(run.stdout)")
         #expect(run.stdout.contains("parity: passed"))
 
