@@ -61,6 +61,7 @@ import Testing
         // Weights under a name that says nothing: told from their bytes.
         try manager.copyItem(at: Fixtures.url("dtypes.safetensors"), to: source.appendingPathComponent("weights.dat"))
         try Data("x\n".utf8).write(to: source.appendingPathComponent(".gitattributes"))
+        try Data("{\"vo".utf8).write(to: source.appendingPathComponent("tokenizer.json.part"))
         try Data("stale\n".utf8).write(to: source.appendingPathComponent("SHA256SUMS"))
         try Data("stale\n".utf8).write(to: source.appendingPathComponent("model.safetensors.sha256"))
         try Data("x\n".utf8).write(to: source.appendingPathComponent("model.ckpt-1.data-00000-of-00001"))
@@ -80,6 +81,7 @@ import Testing
                 ".gitattributes": .hidden, "big.txt": .tooLarge, "dangling": .link, "onnx": .subdirectory,
                 "onnx-link": .link, "pipe": .special, "pytorch_model.bin": .weights, "tf_model.h5": .weights,
                 "weights.dat": .weights, "model.ckpt-1.data-00000-of-00001": .weights,
+                "tokenizer.json.part": .partial,
             ])
     }
 

@@ -18,15 +18,17 @@ import Foundation
 ///   TensorFlow index/data/`checkpoint`), `config.json` (the conversion writes its own, from the
 ///   source's), and the manifests zoo rewrites (`SHA256SUMS`, `*.sha256`);
 /// - not carried, reported: weight files of any known format (by name or by bytes), files larger
-///   than `sizeLimit`, hidden files (`.gitattributes`, zoo's own `.zoo-partial-*`), subdirectories,
-///   symbolic links to anything but a regular file, and special files;
+///   than `sizeLimit`, partial downloads (`*.part`, `*.incomplete`, `*.tmp`), hidden entries
+///   (`.gitattributes`, `.cache/`, zoo's own `.zoo-partial-*`), subdirectories, symbolic links to
+///   anything but a regular file, and special files;
 /// - an error naming the file: a file that should be carried but cannot be read.
 public struct Companions: Sendable {
     /// Why an entry of the source directory was not carried.
     public enum Reason: String, Sendable, Equatable {
         case weights = "a weight file"
         case tooLarge = "larger than 64 MiB"
-        case hidden = "a hidden file"
+        case hidden = "hidden (its name starts with a dot)"
+        case partial = "a partial download or temporary file"
         case subdirectory = "a subdirectory"
         case link = "a symbolic link to something other than a regular file"
         case special = "not a regular file"
@@ -43,6 +45,9 @@ public struct Companions: Sendable {
         "safetensors", "bin", "pt", "pth", "ckpt", "h5", "hdf5", "keras", "msgpack", "ot", "onnx", "tflite",
         "gguf", "ggml", "npz", "npy", "pb", "zst", "index", "meta",
     ]
+
+    /// Extensions of unfinished files (zoo pull's `.part`, the hub client's `.incomplete`).
+    static let partialExtensions = ["part", "incomplete", "tmp"]
 
     /// The source directory.
     public let directory: URL
@@ -90,6 +95,10 @@ public struct Companions: Sendable {
                 continue
             default:
                 leftOut.append((name, .special))
+                continue
+            }
+            if Self.partialExtensions.contains(where: { name.lowercased().hasSuffix("." + $0) }) {
+                leftOut.append((name, .partial))
                 continue
             }
             if Self.isWeightName(name) {
