@@ -87,6 +87,7 @@ os.environ["ATEN_CPU_CAPABILITY"] = "default"
 import collections
 import io
 import json
+import linecache
 import logging
 import math
 import pickle
@@ -2867,17 +2868,23 @@ def foreign_files() -> None:
     shared = b"\x81" + msgpack_bytes("shared") + inner
     (out / "flax" / "flax_model.msgpack").write_bytes(b"\x81" + msgpack_bytes("params") + shared)
 
-    # A bare parameter, not nn.Linear: Linear's __constants__ set is scripted in hash order.
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.weight = torch.nn.Parameter(torch.arange(4, dtype=torch.float32).reshape(2, 2))
-
-        def forward(self, x):
-            return x @ self.weight
-
-    seed_everything(0)
-    scripted = torch.jit.script(Tiny())
+    # TorchScript records each method's source file and line in its debug pickles: the module is
+    # compiled from this fixed source under a fixed name (registered with linecache, where
+    # inspect finds it), so the archive does not depend on where this script lives or its line
+    # numbers.  A bare parameter, not nn.Linear: Linear's __constants__ set is scripted in hash order.
+    source = (
+        "import torch\n\n\n"
+        "class Tiny(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.weight = torch.nn.Parameter(torch.arange(4, dtype=torch.float32).reshape(2, 2))\n\n"
+        "    def forward(self, x):\n"
+        "        return x @ self.weight\n")
+    filename = "make_fixtures_torchscript.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "make_fixtures_torchscript"}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 -- the fixed source above
+    scripted = torch.jit.script(namespace["Tiny"]())
     torch.jit.save(scripted, str(out / "torchscript.pt"))
     with zipfile.ZipFile(out / "torchscript.pt") as archive:
         names = archive.namelist()
