@@ -103,8 +103,8 @@ public enum Converter {
                     to: staged.staging.appendingPathComponent(plan.format.indexFileName))
                 fileNames.append(plan.format.indexFileName)
             }
-            if let config = plan.configJSON {
-                try writeText(config.prettyPrinted() + "\n", to: staged.staging.appendingPathComponent("config.json"))
+            if let config = plan.configText {
+                try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
                 fileNames.append("config.json")
             }
             try plan.companions.copy(into: staged.staging)
@@ -139,8 +139,8 @@ public enum Converter {
             try writeText(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
             files.append(MeshTFLayout.ginFileName)
         }
-        if let config = plan.configJSON {
-            try writeText(config.prettyPrinted() + "\n", to: staged.staging.appendingPathComponent("config.json"))
+        if let config = plan.configText {
+            try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
             files.append("config.json")
         }
         try plan.companions.copy(into: staged.staging)

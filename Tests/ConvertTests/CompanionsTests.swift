@@ -41,6 +41,30 @@ import Testing
         #expect(after?["dtype"]?.stringValue == "bfloat16")
         #expect(after?.members?.map(\.key) == before?.members?.map(\.key))
         #expect(after?.setting("dtype", to: .string("float32")) == before)
+        // ... and in its bytes: only the value changed.
+        let sourceText = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(
+            try String(contentsOf: destination.appendingPathComponent("config.json"), encoding: .utf8)
+                == sourceText.replacingOccurrences(of: #""dtype": "float32""#, with: #""dtype": "bfloat16""#))
+    }
+
+    @Test func aConfigIsPatchedInPlaceOnlyWhenNothingElseChanges() throws {
+        let temporary = TemporaryDirectory()
+        let config = JSONValue.object([
+            .init(key: "d_model", value: .number("8")), .init(key: "torch_dtype", value: .string("bfloat16")),
+        ])
+        let text = "{\n    \"d_model\": 8,\n    \"torch_dtype\" : \"float32\"\n}"
+        try Data(text.utf8).write(to: temporary.path("config.json"))
+        #expect(
+            ConversionPlan.patchedSourceConfig(to: config, in: temporary.url)
+                == text.replacingOccurrences(of: "float32", with: "bfloat16"))
+        // A nested key of the same name would change too: printed afresh instead.
+        let nested = "{\"d_model\": 8, \"torch_dtype\": \"float32\", \"x\": {\"torch_dtype\": \"float32\"}}"
+        try Data(nested.utf8).write(to: temporary.path("config.json"))
+        let inner = JSONValue.object([.init(key: "torch_dtype", value: .string("float32"))])
+        let nestedConfig = JSONValue.object((config.members ?? []) + [.init(key: "x", value: inner)])
+        #expect(ConversionPlan.patchedSourceConfig(to: nestedConfig, in: temporary.url) == nil)
+        #expect(ConversionPlan.patchedSourceConfig(to: config, in: temporary.path("absent")) == nil)
     }
 
     @Test func leavesOutWeightsLinksDirectoriesAndSpecialFilesAndSaysWhy() throws {

@@ -72,6 +72,13 @@ public struct ConversionPlan: Sendable {
     public let metadata: [String: String]
     /// The `config.json` to write, for directory outputs of T5 models or with a source config.
     public let configJSON: JSONValue?
+    /// `configJSON` as the file's text: the source's own bytes with only the dtype values
+    /// replaced when that gives exactly `configJSON`, else `configJSON` printed as transformers does.
+    public var configText: String? {
+        guard let configJSON else { return nil }
+        return Self.patchedSourceConfig(to: configJSON, in: source.checkpoint.directory)
+            ?? configJSON.prettyPrinted() + "\n"
+    }
     /// The `operative_config.gin` to write, for TensorFlow outputs whose source directory has none
     /// (a source's own is carried as a companion, after checking it against the tensors).
     public let operativeConfig: String?
@@ -247,9 +254,8 @@ public struct ConversionPlan: Sendable {
     /// The source config with `torch_dtype` / `dtype` updated, or (when `generate`) one generated
     /// from the inferred model.
     ///
-    /// Every other key of the source's config is kept, in its order, numbers as spelled; the file is
-    /// re-serialised rather than patched in place (zoo's JSON writer indents by two spaces, as
-    /// transformers does), so beyond the dtype its bytes change only where the source's layout did.
+    /// Every other key of the source's config is kept, in its order, numbers as spelled (and
+    /// `configText` keeps its bytes too).
     private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor], generate: Bool)
         -> JSONValue?
     {
@@ -264,6 +270,22 @@ public struct ConversionPlan: Sendable {
             return config
         }
         return generate ? model?.config.configJSON(torchDType: (dominant ?? .f32).torchName) : nil
+    }
+
+    /// The source directory's `config.json` with its `torch_dtype` / `dtype` string values replaced
+    /// by `config`'s, if that text parses to exactly `config` (so nothing else can have changed:
+    /// a nested key of the same name, say, makes it `nil`); `nil` also without a source config.
+    static func patchedSourceConfig(to config: JSONValue, in directory: URL) -> String? {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("config.json").path),
+            var text = String(validating: data, as: UTF8.self)
+        else { return nil }
+        for key in ["torch_dtype", "dtype"] {
+            guard let value = config[key]?.stringValue else { continue }
+            text = text.replacingOccurrences(
+                of: #"("\#(key)"\s*:\s*)"[^"\\]*""#, with: "$1\"\(value)\"", options: .regularExpression)
+        }
+        guard let patched = try? JSONParser.parse(Array(text.utf8)), patched == config else { return nil }
+        return text
     }
 
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
