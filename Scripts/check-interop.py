@@ -21,6 +21,12 @@ and with transformers' load_tf_weights_in_t5.  Skipped step by step like the
 PyTorch section while zoo does not support it, and as a whole when TensorFlow
 is not installed.
 
+Hub-snapshot section: zoo converts Tests/Fixtures/companions/hub_snapshot (a
+tiny model directory as the hub serves it) with --dtype bf16; transformers
+must load the output with from_pretrained (model, AutoTokenizer,
+GenerationConfig) and get what it gets from the source, and every companion
+file must be byte-identical.
+
 Setup: the same venv as Scripts/make-fixtures.py:
 
     python3 -m venv /work/pyenv
@@ -61,6 +67,10 @@ TORCH_FIXTURES = ROOT / "Tests" / "Fixtures" / "torch"
 SAMPLE_BIN = TORCH_FIXTURES / "sample_bin"          # save_pretrained(safe_serialization=False)
 LEGACY_BIN = TORCH_FIXTURES / "legacy.bin"          # torch.save(..., _use_new_zipfile_serialization=False)
 TF_FIXTURES = ROOT / "Tests" / "Fixtures" / "tf"
+HUB_SNAPSHOT = ROOT / "Tests" / "Fixtures" / "companions" / "hub_snapshot"
+# The files of HUB_SNAPSHOT that are neither weights nor config.json: carried byte for byte.
+HUB_COMPANIONS = ("README.md", "generation_config.json", "operative_config.gin", "special_tokens_map.json",
+                  "spiece.model", "tokenizer.json", "tokenizer_config.json")
 # Each Mesh-TF fixture and the Hugging Face checkpoint it was made from.
 MESHTF_FIXTURES = {
     "sample_meshtf": SAMPLE,
@@ -565,6 +575,37 @@ def dtype_checks(zoo: Path, out: Path) -> None:
         compare_tensors(label, load_file(str(target)), {k: v.contiguous() for k, v in expected.items()})
 
 
+def hub_snapshot_checks(zoo: Path, out: Path) -> None:
+    """A converted model directory is whole: transformers loads it like the source."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    print("--- hub snapshot (companions)")
+    output = out / "hub-bf16"
+    if not run_zoo(zoo, ["convert", HUB_SNAPSHOT, str(output) + "/", "--dtype", "bf16"]):
+        return
+    for name in HUB_COMPANIONS:
+        report((output / name).read_bytes() == (HUB_SNAPSHOT / name).read_bytes(),
+               f"hub snapshot: {name} carried byte for byte")
+    manifest = (output / "SHA256SUMS").read_text().split("\n")
+    listed = sorted(line.split("  ", 1)[1] for line in manifest if line)
+    report(listed == sorted([*HUB_COMPANIONS, "config.json", "model.safetensors"]),
+           "hub snapshot: SHA256SUMS lists the companions", ", ".join(listed))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(output)
+        expected = AutoTokenizer.from_pretrained(HUB_SNAPSHOT)
+        text = "the cat sat on a dog"
+        report(tokenizer(text).input_ids == expected(text).input_ids and type(tokenizer) is type(expected),
+               "hub snapshot: AutoTokenizer.from_pretrained(output)", type(tokenizer).__name__)
+        report(GenerationConfig.from_pretrained(output).to_dict() == GenerationConfig.from_pretrained(
+            HUB_SNAPSHOT).to_dict(), "hub snapshot: GenerationConfig.from_pretrained(output)")
+        model = T5ForConditionalGeneration.from_pretrained(output, dtype="auto")
+        report(model.dtype == BF16, "hub snapshot: from_pretrained(output, dtype=\"auto\") takes config.json's dtype", str(model.dtype))
+    except Exception as error:  # noqa: BLE001
+        report(False, "hub snapshot: transformers from_pretrained(output)", repr(error))
+        return
+    compare_models("hub snapshot", output, HUB_SNAPSHOT, [BF16])
+
+
 def run_zoo(zoo: Path, args: list) -> bool:
     command = [str(zoo), *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -628,6 +669,7 @@ def main() -> int:
 
     torch_checks(zoo, out)
     dtype_checks(zoo, out)
+    hub_snapshot_checks(zoo, out)
     tf_checks(zoo, out)
 
     print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)"

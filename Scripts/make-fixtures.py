@@ -48,6 +48,15 @@ Fixture groups (one function each):
                            + tf/expected/<name>.{safetensors,json}: transformers'
                            load_tf_weights_in_t5 result)
        tf_bad_files()      Tests/Fixtures/tf_bad/         (+ manifest.json; valid/ is the base)
+    K  hub_snapshot()      Tests/Fixtures/companions/hub_snapshot/ (a tiny model dir as the hub
+                           serves it: weights, config, tokenizer files, generation config,
+                           operative_config.gin, README.md)
+    L  foreign_files()     Tests/Fixtures/foreign/        (formats zoo names and refuses: a TF2
+                           object-based checkpoint, Keras tf_model.h5, Flax flax_model.msgpack,
+                           a TorchScript archive; L's TF part runs with J, after the others)
+
+Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
+only (leaving every other fixture as it is).
 
 TensorFlow's checkpoint bytes are deterministic too (no timestamps, no random
 names; the `checkpoint` file is checked to hold only the two path lines), and
@@ -78,6 +87,7 @@ os.environ["ATEN_CPU_CAPABILITY"] = "default"
 import collections
 import io
 import json
+import linecache
 import logging
 import math
 import pickle
@@ -86,6 +96,7 @@ import random
 import re
 import shutil
 import struct
+import sys
 import subprocess  # only to name subprocess.Popen inside a hostile fixture; nothing is run
 import tempfile
 import zipfile
@@ -2706,7 +2717,213 @@ def untied_embeddings() -> None:
     save_tensors(forward_case(model, **PADDED_BATCH), FORWARD_DIR / "untied_embeddings_padded.safetensors")
 
 
+# ---------------------------------------------------------------------------
+# K: a model directory as the hub serves it (the companions zoo carries)
+# ---------------------------------------------------------------------------
+
+COMPANIONS_DIR = FIXTURES / "companions"
+FOREIGN_DIR = FIXTURES / "foreign"
+
+
+def tiny_config() -> T5Config:
+    """The smallest T5 zoo still reads as a model (a few KB of weights); vocabulary and relative attention as
+    Mesh-TF's (a multiple of 128; 32 buckets, distance 128), so it also converts --to tf."""
+    return T5Config(
+        vocab_size=128, d_model=8, d_kv=4, num_heads=2, d_ff=16, num_layers=1, num_decoder_layers=1,
+        feed_forward_proj="relu", tie_word_embeddings=True, relative_attention_num_buckets=32,
+        relative_attention_max_distance=128, dropout_rate=0.0, layer_norm_epsilon=1e-6,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, is_encoder_decoder=True,
+    )
+
+
+TINY_PIECES = ["<pad>", "</s>", "<unk>"] + ["\u2581" + w for w in ("the", "a", "cat", "dog", "sat", "on")] + list(
+    "abcdefghijklmnopqrstuvw")
+
+
+def tiny_tokenizer():
+    """A T5TokenizerFast over a 32-piece Unigram vocabulary, built offline with
+    `tokenizers` (sentencepiece is not in the venv: the fast tokenizer's
+    tokenizer.json is what AutoTokenizer loads; spiece.model is written apart)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import T5TokenizerFast
+
+    pieces = TINY_PIECES
+    assert len(pieces) == 32, len(pieces)
+    vocab = [(piece, 0.0 if i < 3 else -float(i)) for i, piece in enumerate(pieces)]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=2))
+    backend.normalizer = normalizers.Sequence([normalizers.Replace("  ", " ")])
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    backend.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    backend.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+    return T5TokenizerFast(
+        tokenizer_object=backend, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0,
+        model_max_length=512)
+
+
+def tiny_spiece(pieces: list) -> bytes:
+    """spiece.model for the same vocabulary: a sentencepiece ModelProto (Unigram),
+    serialised with the protobuf classes transformers ships
+    (transformers.utils.sentencepiece_model_pb2_new; the sentencepiece library
+    itself is not in the venv).  A binary companion, as every T5 repo has one."""
+    from transformers.utils import sentencepiece_model_pb2_new as sentencepiece
+
+    model = sentencepiece.ModelProto()
+    for index, piece in enumerate(pieces):
+        entry = model.pieces.add()
+        entry.piece = piece
+        entry.score = 0.0 if index < 3 else -float(index)
+        entry.type = {0: 3, 1: 3, 2: 2}.get(index, 1)  # CONTROL <pad> </s>, UNKNOWN <unk>, NORMAL
+    model.trainer_spec.model_type = 1  # UNIGRAM
+    model.trainer_spec.vocab_size = len(pieces)
+    model.trainer_spec.pad_id, model.trainer_spec.eos_id, model.trainer_spec.unk_id = 0, 1, 2
+    model.trainer_spec.bos_id = -1
+    model.normalizer_spec.add_dummy_prefix = True
+    return model.SerializeToString()
+
+
+def hub_snapshot() -> None:
+    """K. Tests/Fixtures/companions/hub_snapshot/: what a T5-Efficient hub repo
+    holds, tiny.  transformers writes the weights, config.json and
+    generation_config.json (save_pretrained) and the tokenizer's files
+    (tokenizer.json, tokenizer_config.json, special_tokens_map.json), plus a
+    spiece.model for the same vocabulary (see tiny_spiece);
+    operative_config.gin (every T5-Efficient repo carries its Mesh-TF training
+    config) and README.md are written here.  `zoo convert` must carry all but
+    the weights byte for byte."""
+    from transformers import GenerationConfig
+
+    out = fresh_dir(COMPANIONS_DIR / "hub_snapshot")
+    model = build_model(tiny_config())
+    model.save_pretrained(out, safe_serialization=True)
+    GenerationConfig(decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, max_new_tokens=8).save_pretrained(out)
+    tokenizer = tiny_tokenizer()
+    tokenizer.save_pretrained(out)
+    assert tokenizer("the cat sat").input_ids[-1] == 1
+    (out / "spiece.model").write_bytes(tiny_spiece(TINY_PIECES))
+    # The same operative config group J's Mesh-TF checkpoints carry (as a Mesh-TF run writes it).
+    (out / "operative_config.gin").write_text(operative_config(tiny_config(), ADAFACTOR_MIN_DIM_SIZE_TO_FACTOR))
+    (out / "README.md").write_text(
+        "---\nlanguage: en\nlicense: apache-2.0\n---\n\n# tiny-t5\n\n"
+        "A 32-token T5 written by Scripts/make-fixtures.py to test that zoo keeps a model directory whole.\n")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+                 "config.json", "model.safetensors"):
+        assert (out / name).exists(), name
+    from transformers import AutoTokenizer
+    assert AutoTokenizer.from_pretrained(out)("the cat").input_ids == tokenizer("the cat").input_ids
+
+
+# ---------------------------------------------------------------------------
+# L: formats zoo recognises only to refuse them by name
+# ---------------------------------------------------------------------------
+
+def msgpack_bytes(value) -> bytes:
+    """The msgpack encoding of nested dicts / str / bytes / ints / ExtType (1, ...),
+    as `msgpack.packb(use_bin_type=True)` writes it: msgpack (and flax) are not
+    in the venv, so the few types flax.serialization.to_bytes uses are written here."""
+    if isinstance(value, dict):
+        assert len(value) < 16
+        return bytes([0x80 | len(value)]) + b"".join(msgpack_bytes(k) + msgpack_bytes(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        assert len(value) < 16
+        return bytes([0x90 | len(value)]) + b"".join(msgpack_bytes(v) for v in value)
+    if isinstance(value, str):
+        raw = value.encode()
+        assert len(raw) < 32
+        return bytes([0xA0 | len(raw)]) + raw
+    if isinstance(value, bytes):
+        assert len(value) < 256
+        return bytes([0xC4, len(value)]) + value
+    if isinstance(value, int):
+        assert 0 <= value < 128
+        return bytes([value])
+    raise AssertionError(value)
+
+
+def flax_array(array: np.ndarray) -> bytes:
+    """flax.serialization's ndarray: ExtType(1, packb((shape, dtype name, buffer)))."""
+    payload = msgpack_bytes([list(array.shape), array.dtype.name, array.tobytes()])
+    assert len(payload) < 256
+    return bytes([0xC7, len(payload), 1]) + payload
+
+
+def foreign_files() -> None:
+    """L (torch, HDF5, msgpack parts). Tests/Fixtures/foreign/: files zoo must name
+    and refuse (with what it reads instead), given directly or as the one file
+    of a directory.  keras_h5/tf_model.h5 is written by h5py (installed with
+    TensorFlow); flax/flax_model.msgpack by msgpack_bytes above (flax's layout:
+    a map of maps down to ExtType(1) arrays); torchscript.pt by torch.jit.save."""
+    out = fresh_dir(FOREIGN_DIR)
+    import h5py
+
+    (out / "keras_h5").mkdir()
+    # One dataset in the root group, no timestamps: a group of its own would carry creation times.
+    with h5py.File(out / "keras_h5" / "tf_model.h5", "w", libver="earliest") as f:
+        f.create_dataset("shared_embedding", data=np.arange(8, dtype=np.float32).reshape(2, 4), track_times=False)
+    assert (out / "keras_h5" / "tf_model.h5").read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+
+    (out / "flax").mkdir()
+    embedding = np.arange(8, dtype=np.float32).reshape(2, 4)
+    inner = b"\x81" + msgpack_bytes("embedding") + flax_array(embedding)
+    shared = b"\x81" + msgpack_bytes("shared") + inner
+    (out / "flax" / "flax_model.msgpack").write_bytes(b"\x81" + msgpack_bytes("params") + shared)
+
+    # TorchScript records each method's source file and line in its debug pickles: the module is
+    # compiled from this fixed source under a fixed name (registered with linecache, where
+    # inspect finds it), so the archive does not depend on where this script lives or its line
+    # numbers.  A bare parameter, not nn.Linear: Linear's __constants__ set is scripted in hash order.
+    source = (
+        "import torch\n\n\n"
+        "class Tiny(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.weight = torch.nn.Parameter(torch.arange(4, dtype=torch.float32).reshape(2, 2))\n\n"
+        "    def forward(self, x):\n"
+        "        return x @ self.weight\n")
+    filename = "make_fixtures_torchscript.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "make_fixtures_torchscript"}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 -- the fixed source above
+    scripted = torch.jit.script(namespace["Tiny"]())
+    torch.jit.save(scripted, str(out / "torchscript.pt"))
+    with zipfile.ZipFile(out / "torchscript.pt") as archive:
+        names = archive.namelist()
+        serialization_id = archive.read("torchscript/.data/serialization_id")
+    # The archive's one random part: its serialization id, fixed here (bytes and CRC-32, in the
+    # local header and the central directory) so a rerun writes the same file.
+    data = (out / "torchscript.pt").read_bytes()
+    fixed = b"0" * len(serialization_id)
+    old_crc, new_crc = (struct.pack("<I", zlib.crc32(x)) for x in (serialization_id, fixed))
+    assert data.count(serialization_id) == 1 and data.count(old_crc) == 2
+    (out / "torchscript.pt").write_bytes(data.replace(serialization_id, fixed).replace(old_crc, new_crc))
+    assert torch.equal(torch.jit.load(str(out / "torchscript.pt")).weight, scripted.weight)
+    assert any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names), names
+
+
+def foreign_tf2(tf) -> None:
+    """L (TensorFlow part). foreign/tf2_object/: tf.train.Checkpoint of one
+    variable (keys `v/.ATTRIBUTES/VARIABLE_VALUE` and the string entry
+    `_CHECKPOINTABLE_OBJECT_GRAPH`), the object-based format TF2 and Keras write."""
+    out = FOREIGN_DIR / "tf2_object"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    checkpoint = tf.train.Checkpoint(v=tf.Variable(np.arange(4, dtype=np.float32)))
+    prefix = checkpoint.write(str(out / "ckpt"))
+    # write() leaves no `checkpoint` file: zoo finds the directory's checkpoint by its one .index.
+    keys = sorted(tf.train.load_checkpoint(prefix).get_variable_to_shape_map())
+    assert keys == ["_CHECKPOINTABLE_OBJECT_GRAPH", "v/.ATTRIBUTES/VARIABLE_VALUE"], keys
+
+
 def main() -> None:
+    if len(sys.argv) > 1:
+        # Named groups only (K and L have no dependencies on the others).
+        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files}
+        for name in sys.argv[1:]:
+            groups[name]()
+        if "foreign_files" in sys.argv[1:]:
+            foreign_tf2(import_tensorflow())
+        return
     model = sample_model()      # A
     sample_sharded(model)       # B
     gated_untied()              # C
@@ -2726,7 +2943,10 @@ def main() -> None:
     forward_references()        # I
     torch_compat()              # G8 (after H: reset_torch_dir() above owns torch/)
     untied_embeddings()         # I2
+    hub_snapshot()              # K
+    foreign_files()             # L
     tf_checkpoints()            # J (last: imports TensorFlow)
+    foreign_tf2(import_tensorflow())  # L (TensorFlow part)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
     for path in sorted(written):
         print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")

@@ -24,6 +24,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case ginMismatch(path: String, field: String, gin: String, tensors: String)
     /// Options that cannot go together.
     case incompatibleOptions(String)
+    /// A file of the source model directory that a directory output carries cannot be read.
+    case unreadableCompanion(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(path): unsupported T5-Efficient variant '\(variant)': \(reason)"
         case let .incompatibleOptions(reason):
             reason
+        case let .unreadableCompanion(path, reason):
+            "\(path): cannot read this file of the model directory to carry it into the output: \(reason)"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }

@@ -12,6 +12,8 @@ public struct ConversionReport: Sendable {
     public let casts: [(tensor: String, from: DType, to: DType, statistics: CastStatistics)]
     public let foldedAliases: [String]
     public let wroteConfig: Bool
+    /// The source directory's files carried into the output, byte for byte (see `Companions`).
+    public let companions: [String]
 
     /// Totals over all cast tensors.
     public var castTotals: CastStatistics {
@@ -101,19 +103,22 @@ public enum Converter {
                     to: staged.staging.appendingPathComponent(plan.format.indexFileName))
                 fileNames.append(plan.format.indexFileName)
             }
-            if let config = plan.configJSON {
-                try writeText(config.prettyPrinted() + "\n", to: staged.staging.appendingPathComponent("config.json"))
+            if let config = plan.configText {
+                try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
                 fileNames.append("config.json")
             }
+            try plan.companions.copy(into: staged.staging)
         }
         return ConversionReport(
             destination: staged.destination, files: fileNames, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: casts, foldedAliases: plan.foldedAliases, wroteConfig: plan.writesDirectory && plan.configJSON != nil
-        )
+            casts: casts, foldedAliases: plan.foldedAliases,
+            wroteConfig: plan.writesDirectory && plan.configJSON != nil,
+            companions: plan.companions.files)
     }
 
     /// A Mesh-TF checkpoint directory: the bundle (sharded by `TensorBundle.write` in key order),
-    /// its `checkpoint` file and the `operative_config.gin`.
+    /// its `checkpoint` file, the `operative_config.gin` (the source's, carried, or one written
+    /// from the model), the source's `config.json` if it has one, and the other companions.
     private static func writeTensorFlow(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
         -> ConversionReport
     {
@@ -134,9 +139,15 @@ public enum Converter {
             try writeText(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
             files.append(MeshTFLayout.ginFileName)
         }
+        if let config = plan.configText {
+            try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
+            files.append("config.json")
+        }
+        try plan.companions.copy(into: staged.staging)
         return ConversionReport(
             destination: staged.destination, files: files, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: castStatistics(sources), foldedAliases: plan.foldedAliases, wroteConfig: plan.operativeConfig != nil)
+            casts: castStatistics(sources), foldedAliases: plan.foldedAliases,
+            wroteConfig: plan.operativeConfig != nil || plan.keepsSourceGin, companions: plan.companions.files)
     }
 
     /// What each cast did, for the sources that cast.

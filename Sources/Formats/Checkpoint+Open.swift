@@ -15,7 +15,9 @@ extension Checkpoint {
     /// `checkpoint` file's latest prefix, or the one `*.index`). A TensorFlow checkpoint can also be
     /// named by its prefix (`dir/model.ckpt-524288`) or its `.index` file.
     ///
-    /// - Throws: `CheckpointError` when nothing readable is found, or the reader's own error.
+    /// - Throws: `CheckpointError.foreignFormat` for a model file zoo knows but does not read (given
+    ///   directly, or the one such file of a directory without a checkpoint), another
+    ///   `CheckpointError` when nothing readable is found, or the reader's own error.
     public static func open(_ url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws -> Checkpoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -31,12 +33,25 @@ extension Checkpoint {
         if Zstd.isCompressed(prefix: prefix) { return try openCompressed(url, checksums: checksums) }
         if try endsWithTableMagic(url) { return try TensorBundle.open(index: url, checksums: checksums) }
         if let reader = byteReaders.first(where: { $0.matches(prefix: prefix, fileSize: size) }) {
-            return try reader.open(url, checksums: checksums)
+            do {
+                return try reader.open(url, checksums: checksums)
+            } catch {
+                // A torch zip refused for what it holds may be a TorchScript program: say so.
+                if reader.format == .pytorchZip,
+                    let foreign = foreignFormat(prefix: prefix, file: try MappedFile(path: url.path))
+                {
+                    throw CheckpointError.foreignFormat(path: url.path, format: foreign)
+                }
+                throw error
+            }
         }
         if prefix.first == UInt8(ascii: "{") && url.lastPathComponent.hasSuffix(".index.json") {
             return url.lastPathComponent == ShardedTorch.indexFileName
                 ? try ShardedTorch.open(url, checksums: checksums)
                 : try ShardedSafetensors.open(url, checksums: checksums)
+        }
+        if let foreign = foreignFormat(prefix: prefix, file: try MappedFile(path: url.path)) {
+            throw CheckpointError.foreignFormat(path: url.path, format: foreign)
         }
         // Unrecognised bytes in a file named like safetensors: let the reader say exactly what is wrong.
         if url.pathExtension == "safetensors" {
@@ -86,8 +101,19 @@ extension Checkpoint {
         if let index = TensorBundle.indexFile(for: directory) {
             return try TensorBundle.open(index: index, checksums: checksums)
         }
+        // No checkpoint zoo reads: name the model file it found instead, if there is one
+        // (`tf_model.h5`, `flax_model.msgpack`, a TorchScript `model.pt`), told from its bytes.
+        for name in contents.sorted().prefix(maxFilesProbed) where !name.hasPrefix(".") {
+            let url = directory.appendingPathComponent(name)
+            if let foreign = try? foreignFormat(of: url) {
+                throw CheckpointError.foreignFormat(path: url.path, format: foreign)
+            }
+        }
         throw CheckpointError.noCheckpointInDirectory(path: directory.path, contents: contents)
     }
+
+    /// How many of a directory's files are probed for a foreign model file when it holds no checkpoint.
+    static let maxFilesProbed = 64
 
     /// Whether the file's last 8 bytes are the LevelDB table magic (a TensorFlow checkpoint index).
     static func endsWithTableMagic(_ url: URL) throws -> Bool {

@@ -51,21 +51,7 @@ public struct MeshTFLayout: Sendable {
     public init(_ checkpoint: Checkpoint) throws(ConvertError) {
         let path = checkpoint.location.path
         let ginURL = checkpoint.directory.appendingPathComponent(Self.ginFileName)
-        var gin: MeshTFGinConfig?
-        if FileManager.default.fileExists(atPath: ginURL.path) {
-            guard let data = FileManager.default.contents(atPath: ginURL.path),
-                let text = String(validating: data, as: UTF8.self)
-            else { throw .invalidConfig(path: ginURL.path, reason: "not readable UTF-8 text") }
-            do {
-                gin = try MeshTFGinConfig(GinBindings(parsing: text), path: ginURL.path)
-            } catch let error as GinBindings.ParseError {
-                throw .invalidConfig(path: ginURL.path, reason: error.description)
-            } catch let error as ConvertError {
-                throw error
-            } catch {
-                throw .invalidConfig(path: ginURL.path, reason: "\(error)")
-            }
-        }
+        let gin = FileManager.default.fileExists(atPath: ginURL.path) ? try Self.readGin(at: ginURL) : nil
         if let variant = gin?.unsupportedVariant {
             throw .unsupportedVariant(path: ginURL.path, variant: variant.rawValue, reason: variant.reason)
         }
@@ -119,6 +105,31 @@ public struct MeshTFLayout: Sendable {
     /// - Throws: `ConvertError.ginMismatch` naming the gin file and the first field that disagrees.
     func crossCheck(_ config: T5Config) throws(ConvertError) {
         guard let gin, let ginURL else { return }
+        try Self.crossCheck(gin, from: ginURL, against: config)
+    }
+
+    /// Reads the `operative_config.gin` at `url`.
+    ///
+    /// - Throws: `ConvertError.invalidConfig` for a file that is not UTF-8 or not gin.
+    static func readGin(at url: URL) throws(ConvertError) -> MeshTFGinConfig {
+        guard let data = FileManager.default.contents(atPath: url.path),
+            let text = String(validating: data, as: UTF8.self)
+        else { throw .invalidConfig(path: url.path, reason: "not readable UTF-8 text") }
+        do {
+            return try MeshTFGinConfig(GinBindings(parsing: text), path: url.path)
+        } catch let error as GinBindings.ParseError {
+            throw .invalidConfig(path: url.path, reason: error.description)
+        } catch let error as ConvertError {
+            throw error
+        } catch {
+            throw .invalidConfig(path: url.path, reason: "\(error)")
+        }
+    }
+
+    /// Checks what the gin file at `ginURL` says against `config`.
+    ///
+    /// - Throws: `ConvertError.ginMismatch` naming the gin file and the first field that disagrees.
+    static func crossCheck(_ gin: MeshTFGinConfig, from ginURL: URL, against config: T5Config) throws(ConvertError) {
         let fields: [(String, Int?, Int)] = [
             ("d_model", gin.dModel, config.dModel), ("d_ff", gin.dFF, config.dFF), ("d_kv", gin.dKV, config.dKV),
             ("num_heads", gin.numHeads, config.numHeads), ("encoder num_layers", gin.encoderLayers, config.numLayers),

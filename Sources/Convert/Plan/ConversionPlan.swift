@@ -72,8 +72,22 @@ public struct ConversionPlan: Sendable {
     public let metadata: [String: String]
     /// The `config.json` to write, for directory outputs of T5 models or with a source config.
     public let configJSON: JSONValue?
-    /// The `operative_config.gin` to write, for TensorFlow outputs.
+    /// `configJSON` as the file's text: the source's own bytes with only the dtype values
+    /// replaced when that gives exactly `configJSON`, else `configJSON` printed as transformers does.
+    public var configText: String? {
+        guard let configJSON else { return nil }
+        return Self.patchedSourceConfig(to: configJSON, in: source.checkpoint.directory)
+            ?? configJSON.prettyPrinted() + "\n"
+    }
+    /// The `operative_config.gin` to write, for TensorFlow outputs whose source directory has none
+    /// (a source's own is carried as a companion, after checking it against the tensors).
     public let operativeConfig: String?
+    /// The source directory's other files, carried into a directory output (see `Companions`):
+    /// only when the source is a model directory, named as one or by its sharded index or
+    /// TensorFlow prefix; a single weight file's folder is not taken for its model's.
+    public let companions: Companions
+    /// Whether a TensorFlow output keeps the source's `operative_config.gin`.
+    public var keepsSourceGin: Bool { format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) }
 
     /// Plans converting `request.source` as `request` says.
     ///
@@ -176,10 +190,36 @@ public struct ConversionPlan: Sendable {
         self.foldedAliases = folded
         self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
         self.metadata = metadata
+        // A Mesh-TF output carries the source's config.json (if any) but never generates one.
         configJSON =
-            writesDirectory && format != .tensorflow
-            ? Self.outputConfig(source: source, model: model, tensors: tensors) : nil
-        operativeConfig = format == .tensorflow ? model.map { MeshTFGinWriter.operativeConfig(for: $0.config) } : nil
+            writesDirectory
+            ? Self.outputConfig(source: source, model: model, tensors: tensors, generate: format != .tensorflow) : nil
+        let companions =
+            writesDirectory && Self.isModelDirectory(request.source, source.checkpoint)
+            ? try Companions(of: source.checkpoint) : Companions(none: source.checkpoint.directory)
+        self.companions = companions
+        if format == .tensorflow, let model {
+            if companions.files.contains(MeshTFLayout.ginFileName) {
+                // Kept as it is (it records the training run); it must describe these tensors.
+                let url = companions.directory.appendingPathComponent(MeshTFLayout.ginFileName)
+                try MeshTFLayout.crossCheck(MeshTFLayout.readGin(at: url), from: url, against: model.config)
+                operativeConfig = nil
+            } else {
+                operativeConfig = MeshTFGinWriter.operativeConfig(for: model.config)
+            }
+        } else {
+            operativeConfig = nil
+        }
+    }
+
+    /// Whether `url` names a model directory: the directory itself, or a sharded index or
+    /// TensorFlow checkpoint inside it (whose files are the directory's).
+    private static func isModelDirectory(_ url: URL, _ checkpoint: Checkpoint) -> Bool {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return true
+        }
+        return [.safetensorsSharded, .pytorchSharded, .tensorflowBundle].contains(checkpoint.format)
     }
 
     /// One tensor to write, before its dtype is decided.
@@ -211,8 +251,14 @@ public struct ConversionPlan: Sendable {
     /// Total bytes of tensor data written.
     public var outputTensorBytes: Int { tensors.reduce(0) { $0 + $1.output.byteCount } }
 
-    /// The source config with `torch_dtype` updated, or one generated from the inferred model.
-    private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor]) -> JSONValue? {
+    /// The source config with `torch_dtype` / `dtype` updated, or (when `generate`) one generated
+    /// from the inferred model.
+    ///
+    /// Every other key of the source's config is kept, in its order, numbers as spelled (and
+    /// `configText` keeps its bytes too).
+    private static func outputConfig(source: AnalyzedCheckpoint, model: T5Model?, tensors: [Tensor], generate: Bool)
+        -> JSONValue?
+    {
         let floatDTypes = tensors.map(\.output.dtype).filter(\.isFloatingPoint)
         let dominant = Dictionary(grouping: floatDTypes, by: { $0 }).max { $0.value.count < $1.value.count }?.key
         if var config = source.configJSON {
@@ -223,7 +269,23 @@ public struct ConversionPlan: Sendable {
             }
             return config
         }
-        return model?.config.configJSON(torchDType: (dominant ?? .f32).torchName)
+        return generate ? model?.config.configJSON(torchDType: (dominant ?? .f32).torchName) : nil
+    }
+
+    /// The source directory's `config.json` with its `torch_dtype` / `dtype` string values replaced
+    /// by `config`'s, if that text parses to exactly `config` (so nothing else can have changed:
+    /// a nested key of the same name, say, makes it `nil`); `nil` also without a source config.
+    static func patchedSourceConfig(to config: JSONValue, in directory: URL) -> String? {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("config.json").path),
+            var text = String(validating: data, as: UTF8.self)
+        else { return nil }
+        for key in ["torch_dtype", "dtype"] {
+            guard let value = config[key]?.stringValue else { continue }
+            text = text.replacingOccurrences(
+                of: #"("\#(key)"\s*:\s*)"[^"\\]*""#, with: "$1\"\(value)\"", options: .regularExpression)
+        }
+        guard let patched = try? JSONParser.parse(Array(text.utf8)), patched == config else { return nil }
+        return text
     }
 
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.

@@ -8,6 +8,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case unrecognizedFormat(path: String, firstBytes: String)
     /// The format was recognised but zoo cannot read it yet.
     case unsupportedFormat(path: String, format: String)
+    /// `path` is a model file of a format zoo knows only to refuse (Keras, Flax, TorchScript, TF2).
+    case foreignFormat(path: String, format: ForeignFormat)
     /// A directory holds no checkpoint zoo can find.
     case noCheckpointInDirectory(path: String, contents: [String])
     /// The output exists and is not empty, and `--force` was not given.
@@ -38,9 +40,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): not a checkpoint format zoo recognises (first bytes at offset 0: \(firstBytes))"
         case let .unsupportedFormat(path, format):
             "\(path): \(format) checkpoints are recognised but not readable by this version of zoo"
+        case let .foreignFormat(path, format):
+            "\(path): \(format.displayName), which zoo does not read; \(format.instead)"
         case let .noCheckpointInDirectory(path, contents):
             "\(path): no checkpoint found (looked for model.safetensors.index.json, model.safetensors, "
-                + "or a single *.safetensors file; the directory holds: "
+                + "a single *.safetensors file, pytorch_model.bin.index.json, pytorch_model.bin, "
+                + "and a TensorFlow checkpoint's .index; the directory holds: "
                 + (contents.isEmpty ? "nothing" : contents.sorted().prefix(12).joined(separator: ", ")) + ")"
         case let .outputExists(path):
             "\(path): output exists and is not empty; pass --force to replace it"

@@ -6,6 +6,8 @@ import Foundation
 public enum TensorBundle {
     /// More shards than any checkpoint has: a header claiming more is refused before anything is opened.
     static let maxShards: Int32 = 100_000
+    /// The entry that marks a TensorFlow 2 object-based checkpoint (`tf.train.Checkpoint`).
+    static let objectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
     /// The data shard file name of shard `index` (0-based) of `count`.
     public static func shardName(prefix: String, _ index: Int, of count: Int) -> String {
@@ -45,7 +47,8 @@ public enum TensorBundle {
     /// Opens the checkpoint whose index is `index`.
     ///
     /// - Throws: `TensorFlowError` for a bad table, header or entry, a missing shard, an entry past
-    ///   its shard, or a partitioned variable; with `.verifyOnOpen`, `CheckpointError.checksumMismatch`
+    ///   its shard, or a partitioned variable; `CheckpointError.foreignFormat` for a TensorFlow 2
+    ///   object-based checkpoint; with `.verifyOnOpen`, `CheckpointError.checksumMismatch`
     ///   for a tensor whose bytes fail their CRC-32C (otherwise that is found as the tensor is read).
     public static func open(index: URL, checksums: ChecksumPolicy) throws -> Checkpoint {
         let path = index.path
@@ -55,6 +58,10 @@ public enum TensorBundle {
 
         guard let headerEntry = table.entries.first, headerEntry.key.isEmpty else {
             throw TensorFlowError.missingHeader(path: path)
+        }
+        // tf.train.Checkpoint stores its object graph as a string tensor under this key.
+        if table.entries.contains(where: { $0.key.elementsEqual(objectGraphKey.utf8) }) {
+            throw CheckpointError.foreignFormat(path: path, format: .tensorflowObjectBased)
         }
         guard let header = table.file.withBytes(in: headerEntry.value, { BundleProtos.decodeHeader($0) }) else {
             throw TensorFlowError.invalidHeader(path: path, reason: "the header is not a BundleHeaderProto")

@@ -12,8 +12,11 @@ struct ConvertCommand: ParsableCommand {
         discussion: """
             DST ending in .safetensors or .bin is written as one file; any other DST is a model \
             directory (model.safetensors or pytorch_model.bin, or shards with an index past \
-            --shard-size, plus config.json). Output is built under a temporary name and renamed \
-            into place only when complete.
+            --shard-size, plus config.json). A model directory SRC keeps its other files: \
+            tokenizer files, generation_config.json, operative_config.gin, README.md and any \
+            other regular file of at most 64 MiB that is not weights are copied byte for byte \
+            (and listed in SHA256SUMS); what is left out is reported. Output is built under a \
+            temporary name and renamed into place only when complete.
             """)
 
     @Argument(help: "A checkpoint file, a sharded index, or a model directory.")

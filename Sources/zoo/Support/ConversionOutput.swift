@@ -28,6 +28,18 @@ struct ConversionJSON: Encodable {
     let casts: [Cast]
     /// Mesh-TF variables left out (optimizer slots, step counter), with the reason.
     let skipped_variables: [SkippedVariable]
+    /// The source directory's files carried byte for byte (tokenizer, generation config, ...).
+    let companions: [String]
+    /// Entries of the source directory not carried, with the reason (the checkpoint's own files,
+    /// `config.json` and manifests are not listed).
+    let companions_left_out: [LeftOut]
+    /// A `--to tf` output kept the source's `operative_config.gin` rather than writing one.
+    let kept_operative_config: Bool
+
+    struct LeftOut: Encodable {
+        let name: String
+        let reason: String
+    }
 
     struct SkippedVariable: Encodable {
         let name: String
@@ -38,6 +50,9 @@ struct ConversionJSON: Encodable {
         skipped_variables = (plan.source.meshTF?.skipped ?? []).map {
             SkippedVariable(name: $0.name, reason: $0.reason.rawValue)
         }
+        companions = report.companions
+        companions_left_out = plan.companions.leftOut.map { LeftOut(name: $0.name, reason: $0.reason.rawValue) }
+        kept_operative_config = plan.keepsSourceGin
         source = plan.source.checkpoint.location.path
         source_format = plan.source.checkpoint.format.rawValue
         destination = report.destination.path
@@ -94,6 +109,19 @@ func describe(plan: ConversionPlan, report: ConversionReport) -> [String] {
         if let gin = layout.ginURL {
             lines.append("  config from \(gin.lastPathComponent), cross-checked with the shapes")
         }
+    }
+    if !report.companions.isEmpty {
+        lines.append(
+            "  carried \(report.companions.count) file\(report.companions.count == 1 ? "" : "s") of the source "
+                + "directory byte for byte: \(report.companions.joined(separator: ", "))")
+    }
+    if plan.keepsSourceGin {
+        lines.append("  kept the source's \(MeshTFLayout.ginFileName) (checked against the tensors)")
+    }
+    if !plan.companions.leftOut.isEmpty {
+        let left = plan.companions.leftOut.prefix(8).map { "\($0.name) (\($0.reason.rawValue))" }
+        lines.append(
+            "  left out \(left.joined(separator: ", "))" + (plan.companions.leftOut.count > 8 ? ", ..." : ""))
     }
     if !report.foldedAliases.isEmpty {
         lines.append("  tied: \(report.foldedAliases.joined(separator: ", ")) equal shared.weight; written once")

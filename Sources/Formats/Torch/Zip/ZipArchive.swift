@@ -68,6 +68,28 @@ public struct ZipArchive: Sendable {
         members.first { $0.name == name }
     }
 
+    /// The member names in `file`'s central directory, read without the checks `init` makes
+    /// (methods, sizes, layout): enough to tell what an archive `init` refused is (a TorchScript
+    /// program deflates its `code/`). `nil` if the directory cannot be found or read.
+    static func memberNames(_ file: MappedFile) -> [String]? {
+        file.withBytes(in: 0..<file.size) { bytes -> [String]? in
+            guard let directory = try? findCentralDirectory(bytes, path: file.path),
+                var reader = ByteReader(bytes).window(at: directory.offset, count: directory.size)
+            else { return nil }
+            var names: [String] = []
+            for _ in 0..<directory.entries {
+                guard reader.readInteger(as: UInt32.self) == centralHeaderSignature, reader.skip(24),
+                    let nameLength = reader.readInteger(as: UInt16.self),
+                    let extraLength = reader.readInteger(as: UInt16.self),
+                    let commentLength = reader.readInteger(as: UInt16.self), reader.skip(12),
+                    let name = reader.readBytes(nameLength), reader.skip(Int(extraLength) + Int(commentLength))
+                else { return nil }
+                names.append(String(decoding: name, as: UTF8.self))
+            }
+            return names
+        }
+    }
+
     // MARK: - Central directory
 
     private struct Directory {
