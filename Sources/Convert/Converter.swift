@@ -31,18 +31,19 @@ public enum Converter {
     ///
     /// - Throws: I/O errors; on any error nothing is left at the destination or the staging path.
     ///
-    /// - Parameter beforeCommit: runs on the complete output at its staging location (its URL is
-    ///   passed) before it is renamed into place; throwing keeps it from ever reaching the
-    ///   destination. `zoo convert` verifies the output here.
+    /// - Parameter beforeCommit: runs on the complete output at its staging location before it
+    ///   is renamed into place, and returns the suffixes of the sidecars it staged beside it
+    ///   (`StagedOutput.sidecarStaging`), which are committed with it; throwing keeps the output
+    ///   from ever reaching the destination. `zoo convert` writes the manifest and verifies here.
     public static func run(
-        _ plan: ConversionPlan, progress: Progress? = nil, beforeCommit: ((URL) throws -> Void)? = nil
+        _ plan: ConversionPlan, progress: Progress? = nil, beforeCommit: ((StagedOutput) throws -> [String])? = nil
     ) throws -> ConversionReport {
         let staged = try StagedOutput(
             destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
         do {
             let report = try write(plan, into: staged, progress: progress)
-            try beforeCommit?(staged.staging)
-            try staged.commit()
+            let sidecars = try beforeCommit?(staged) ?? []
+            try staged.commit(sidecars: sidecars)
             return report
         } catch {
             staged.discard()

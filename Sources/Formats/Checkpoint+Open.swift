@@ -19,6 +19,9 @@ extension Checkpoint {
     ///   directly, or the one such file of a directory without a checkpoint), another
     ///   `CheckpointError` when nothing readable is found, or the reader's own error.
     public static func open(_ url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws -> Checkpoint {
+        // A FIFO, socket or device is refused before anything opens it (an open could block);
+        // a symlink loop is named as such. A missing path may still be a TensorFlow prefix.
+        if let problem = FileKind.problem(url.path) { throw problem }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             // A TensorFlow checkpoint is named by its prefix (`model.ckpt-524288`), not a file.

@@ -32,31 +32,59 @@ public enum ChecksumManifest {
     }
 
     /// Writes a manifest of every regular file in `directory` (the manifest itself excluded).
+    ///
+    /// The manifest is staged beside its name, fsync'd and renamed into place, so a failure at
+    /// any byte (a full disk) leaves the previous manifest, or none, never a partial one.
+    ///
+    /// - Throws: `CheckpointError.io` naming the file and errno.
     @discardableResult
     public static func write(for directory: URL) throws -> [(path: String, digest: String)] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0 != fileName && !$0.hasPrefix(".") }
-            .filter { name in
-                var isDirectory: ObjCBool = false
-                let exists = FileManager.default.fileExists(
-                    atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory)
-                return exists && !isDirectory.boolValue
-            }
+            .filter { name in (try? FileKind.of(directory.appendingPathComponent(name).path)) == .regularFile }
             .sorted()
         let entries = try hash(files, in: directory)
-        try Data(text(entries).utf8).write(to: directory.appendingPathComponent(fileName))
+        let staged = try StagedOutput(
+            destination: directory.appendingPathComponent(fileName), isDirectory: false, force: true)
+        do {
+            try writeDurably(text(entries), to: staged.staging.path)
+            try staged.commit()
+        } catch {
+            staged.discard()
+            throw error
+        }
         return entries
     }
 
-    /// The manifest of a single-file checkpoint: `<file>.sha256` beside it.
-    public static func sidecar(of file: URL) -> URL {
-        file.deletingLastPathComponent().appendingPathComponent(file.lastPathComponent + ".sha256")
+    /// Writes the manifest of a staged output inside its staging area: `SHA256SUMS` in a staged
+    /// directory, or the staged `<file>.sha256` sidecar of a staged single file.
+    ///
+    /// - Returns: the sidecar suffixes to commit with the output (`[".sha256"]` for a file).
+    public static func writeStaged(for staged: StagedOutput) throws -> [String] {
+        if staged.isDirectory {
+            try write(for: staged.staging)
+            return []
+        }
+        let digest = try FileDigest.sha256(path: staged.staging.path)
+        try writeDurably(
+            text([(staged.destination.lastPathComponent, digest)]),
+            to: staged.sidecarStaging(suffix: sidecarSuffix).path)
+        return [sidecarSuffix]
     }
 
-    /// Writes `<file>.sha256` (one `sha256sum` line) beside `file`.
-    public static func writeSidecar(for file: URL) throws {
-        let digest = try FileDigest.sha256(path: file.path)
-        try Data(text([(file.lastPathComponent, digest)]).utf8).write(to: sidecar(of: file), options: .atomic)
+    /// The sidecar manifest of a single-file checkpoint: `<file>.sha256` beside it.
+    public static let sidecarSuffix = ".sha256"
+
+    /// The manifest of a single-file checkpoint: `<file>.sha256` beside it.
+    public static func sidecar(of file: URL) -> URL {
+        file.deletingLastPathComponent().appendingPathComponent(file.lastPathComponent + sidecarSuffix)
+    }
+
+    /// `text` written, fsync'd and closed, with errors naming the file.
+    private static func writeDurably(_ text: String, to path: String) throws {
+        let sink = try FileSink(creating: path)
+        try Array(text.utf8).withUnsafeBytes { try sink.write($0) }
+        try sink.close()
     }
 
     /// The manifest that covers the checkpoint the user named: `SHA256SUMS` inside a model
@@ -70,10 +98,14 @@ public enum ChecksumManifest {
 
     /// Checks the manifest at `manifest` against the files beside it.
     ///
-    /// - Throws: `VerifyError.invalidManifest` for a line that is not `<64 hex>  <path>`.
+    /// - Throws: `VerifyError.invalidManifest` for a line that is not `<64 hex>  <path>` (or text
+    ///   that is not UTF-8), `.emptyManifest` for one that lists nothing.
     public static func check(_ manifest: URL) throws -> [Entry] {
         let directory = manifest.deletingLastPathComponent()
-        let text = try String(contentsOf: manifest, encoding: .utf8)
+        let file = try MappedFile(path: manifest.path)
+        guard let text = file.withBytes(in: 0..<file.size, { String(validating: $0, as: UTF8.self) }) else {
+            throw VerifyError.invalidManifest(path: manifest.path, line: 1)
+        }
         var expected: [(String, String)] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             let parts = line.split(separator: " ", maxSplits: 1)
@@ -87,6 +119,7 @@ public enum ChecksumManifest {
             }
             expected.append((name, parts[0].lowercased()))
         }
+        guard !expected.isEmpty else { throw VerifyError.emptyManifest(path: manifest.path) }
         let listed = expected
         let results = DigestResults(count: listed.count)
         DispatchQueue.concurrentPerform(iterations: listed.count) { index in

@@ -2,6 +2,10 @@
 public enum VerifyError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidBatch(String)
     case invalidManifest(path: String, line: Int)
+    /// A manifest with no entries: it proves nothing, so it cannot pass.
+    case emptyManifest(path: String)
+    /// `zoo checksum` would replace a manifest that the files no longer match.
+    case manifestOutdated(path: String, file: String)
     case download(url: String, reason: String)
     case missingOnMirror(url: String)
     case unsupportedCheckpoint(name: String, reason: String)
@@ -17,6 +21,11 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(name): the downloaded checkpoint does not match the registry (\(reason)); it was not kept"
         case let .invalidManifest(path, line):
             "\(path): line \(line) is not '<sha256 hex>  <relative file name>'"
+        case let .emptyManifest(path):
+            "\(path): the manifest lists no files, so it checks nothing"
+        case let .manifestOutdated(path, file):
+            "\(path): \(file) no longer matches its SHA-256 in this manifest; replacing the manifest would hide "
+                + "the change (check the file, or pass --force to write a new manifest anyway)"
         }
     }
 }

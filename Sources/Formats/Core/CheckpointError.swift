@@ -32,10 +32,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
 
     public var description: String {
         switch self {
+        case let .io(path, operation, errno) where errno == ELOOP:
+            "\(path): \(operation) failed: the path is a symbolic link loop (errno \(errno), ELOOP)"
         case let .io(path, operation, errno):
             "\(path): \(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case let .notARegularFile(path):
-            "\(path): not a regular file"
+            "\(path): not a regular file (\(FileKind.describe(path))); zoo reads checkpoints from regular files "
+                + "and directories"
         case let .unrecognizedFormat(path, firstBytes):
             "\(path): not a checkpoint format zoo recognises (first bytes at offset 0: \(firstBytes))"
         case let .unsupportedFormat(path, format):

@@ -28,7 +28,9 @@ public final class MappedFile: @unchecked Sendable {
     ///   `CheckpointError.notARegularFile` for directories and devices.
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before the
+        // regular-file check below could refuse it. Reads of a regular file never block anyway.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// An output file or directory built under a temporary name and renamed into place only when
@@ -5,7 +6,11 @@ import Foundation
 /// destination.
 ///
 /// The staging path sits next to the destination (same file system, so the rename is atomic) and
-/// is named `.<name>.zoo-partial-<pid>`.
+/// is named `.<name>.zoo-partial-<pid>`; a sidecar of a single file (its `.sha256`) is staged as
+/// `.<name><suffix>.zoo-partial-<pid>` and renamed in the same commit. Staged outputs are
+/// removed when the process is stopped by SIGINT, SIGTERM or SIGHUP (once the CLI called
+/// `removeOnSignals()`), and a staged output left by a process that no longer exists is removed
+/// by the next run that writes the same name.
 public struct StagedOutput: Sendable {
     /// Where the output will be once committed.
     public let destination: URL
@@ -20,13 +25,13 @@ public struct StagedOutput: Sendable {
     ///   - isDirectory: whether the output is a directory (created empty at the staging path).
     ///   - force: replace an existing non-empty destination when committing.
     /// - Throws: `CheckpointError.outputExists` if the destination exists, is not empty, and
-    ///   `force` is false.
+    ///   `force` is false; `.io` naming the path when the staging area cannot be made.
     public init(destination: URL, isDirectory: Bool, force: Bool) throws(CheckpointError) {
         self.destination = destination.standardizedFileURL
         self.isDirectory = isDirectory
         self.replaceExisting = force
         let parent = self.destination.deletingLastPathComponent()
-        staging = parent.appendingPathComponent(".\(self.destination.lastPathComponent).zoo-partial-\(getpid())")
+        staging = parent.appendingPathComponent(Self.stagingName(self.destination.lastPathComponent, getpid()))
 
         if StagedOutput.existsAndIsNotEmpty(self.destination) && !force {
             throw .outputExists(path: self.destination.path)
@@ -34,15 +39,29 @@ public struct StagedOutput: Sendable {
         let manager = FileManager.default
         do {
             try manager.createDirectory(at: parent, withIntermediateDirectories: true)
-            if manager.fileExists(atPath: staging.path) { try manager.removeItem(at: staging) }
-            if isDirectory { try manager.createDirectory(at: staging, withIntermediateDirectories: false) }
         } catch {
-            throw .io(path: staging.path, operation: "prepare output", errno: errno)
+            throw .io(path: parent.path, operation: "create the output's directory", errno: Self.posixCode(of: error))
         }
+        Self.removeStalePartials(of: self.destination)
+        discard()
+        if isDirectory {
+            guard mkdir(staging.path, 0o755) == 0 else {
+                throw .io(path: staging.path, operation: "create the staging directory", errno: errno)
+            }
+        }
+        ActiveOutputs.shared.add(self)
     }
 
-    /// Moves the finished output into place, replacing what was there (only if `force` was given).
-    public func commit() throws(CheckpointError) {
+    /// Where the sidecar `destination + suffix` (`model.safetensors.sha256`) is staged.
+    public func sidecarStaging(suffix: String) -> URL {
+        destination.deletingLastPathComponent().appendingPathComponent(
+            Self.stagingName(destination.lastPathComponent + suffix, getpid()))
+    }
+
+    /// Moves the finished output into place, replacing what was there (only if `force` was given),
+    /// then the staged sidecars with the given suffixes; if a sidecar cannot be placed, the output
+    /// is taken back out, so the destination holds both or neither.
+    public func commit(sidecars suffixes: [String] = []) throws(CheckpointError) {
         let manager = FileManager.default
         var displaced: URL?
         if manager.fileExists(atPath: destination.path) {
@@ -61,13 +80,63 @@ public struct StagedOutput: Sendable {
             if let displaced { _ = rename(displaced.path, destination.path) }
             throw .io(path: destination.path, operation: "rename into place", errno: code)
         }
+        for suffix in suffixes {
+            let target = destination.path + suffix
+            guard rename(sidecarStaging(suffix: suffix).path, target) == 0 else {
+                let code = errno
+                _ = rename(destination.path, staging.path)
+                if let displaced { _ = rename(displaced.path, destination.path) }
+                throw .io(path: target, operation: "rename into place", errno: code)
+            }
+        }
         StagedOutput.syncDirectory(destination.deletingLastPathComponent().path)
         if let displaced { try? manager.removeItem(at: displaced) }
+        ActiveOutputs.shared.remove(self)
     }
 
-    /// Removes whatever was staged. Safe to call more than once.
+    /// Removes whatever was staged (the output and its sidecars). Safe to call more than once.
     public func discard() {
-        try? FileManager.default.removeItem(at: staging)
+        Self.removeStaged(of: destination, pid: getpid())
+        ActiveOutputs.shared.remove(self)
+    }
+
+    /// Makes SIGINT, SIGTERM and SIGHUP remove every output still staged, then end the process
+    /// as the signal would have (so the shell sees status 128 + the signal's number). Call once,
+    /// at the start of a command that writes.
+    public static func removeOnSignals() {
+        ActiveOutputs.shared.installSignalHandlers()
+    }
+
+    // MARK: - Names and cleanup
+
+    private static func stagingName(_ name: String, _ pid: pid_t) -> String {
+        ".\(name).zoo-partial-\(pid)"
+    }
+
+    /// Removes `pid`'s staged output of `destination` and its staged sidecars.
+    fileprivate static func removeStaged(of destination: URL, pid: pid_t) {
+        let parent = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent)."
+        let suffix = ".zoo-partial-\(pid)"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+        for entry in entries where entry.hasPrefix(prefix) && entry.hasSuffix(suffix) {
+            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+        }
+    }
+
+    /// Removes what another run writing `destination` (or a sidecar of it) staged or moved aside,
+    /// if that process no longer exists: a run killed by SIGKILL or a power cut leaves it behind.
+    private static func removeStalePartials(of destination: URL) {
+        let parent = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent)."
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+        for entry in entries where entry.hasPrefix(prefix) {
+            guard let marker = entry.range(of: ".zoo-partial-", options: .backwards),
+                let pid = pid_t(entry[marker.upperBound...]), pid > 0, pid != getpid(), kill(pid, 0) == -1,
+                errno == ESRCH
+            else { continue }
+            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+        }
     }
 
     private static func existsAndIsNotEmpty(_ url: URL) -> Bool {
@@ -84,5 +153,70 @@ public struct StagedOutput: Sendable {
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)
+    }
+
+    /// The POSIX error behind a Foundation file error (the global `errno` is long gone by then).
+    public static func posixCode(of error: any Error) -> Int32 {
+        let error = error as NSError
+        if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return Int32(underlying.code)
+        }
+        switch error.code {
+        case CocoaError.fileWriteOutOfSpace.rawValue: return ENOSPC
+        case CocoaError.fileWriteNoPermission.rawValue, CocoaError.fileReadNoPermission.rawValue: return EACCES
+        case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: return ENOENT
+        case CocoaError.fileWriteFileExists.rawValue: return EEXIST
+        case CocoaError.fileWriteVolumeReadOnly.rawValue: return EROFS
+        default: return EIO
+        }
+    }
+}
+
+/// The outputs this process has staged and not yet committed or discarded, for the signal
+/// handlers to remove.
+private final class ActiveOutputs: @unchecked Sendable {
+    // @unchecked: every access to `outputs` and `sources` holds `lock`.
+    static let shared = ActiveOutputs()
+
+    private let lock = NSLock()
+    private var outputs: [URL: Int] = [:]
+    private var sources: [any DispatchSourceSignal] = []
+    private let queue = DispatchQueue(label: "zoo.signals")
+
+    func add(_ output: StagedOutput) {
+        lock.withLock { outputs[output.destination, default: 0] += 1 }
+    }
+
+    func remove(_ output: StagedOutput) {
+        lock.withLock {
+            guard let count = outputs[output.destination] else { return }
+            outputs[output.destination] = count > 1 ? count - 1 : nil
+        }
+    }
+
+    func installSignalHandlers() {
+        lock.withLock {
+            guard sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+                // The default action would end the process at once; the source gets the signal instead.
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+                source.setEventHandler { [weak self] in self?.stop(by: signalNumber) }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+
+    /// Removes every staged output, then lets the signal end the process.
+    private func stop(by signalNumber: Int32) {
+        let destinations = lock.withLock { Array(outputs.keys) }
+        // A writer thread may still be creating a file in a staged directory: try again.
+        for _ in 0..<3 {
+            for destination in destinations { StagedOutput.removeStaged(of: destination, pid: getpid()) }
+        }
+        signal(signalNumber, SIG_DFL)
+        raise(signalNumber)
     }
 }

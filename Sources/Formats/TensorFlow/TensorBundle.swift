@@ -32,9 +32,11 @@ public enum TensorBundle {
 
     /// `model_checkpoint_path: "model.ckpt-524288"` from a directory's `checkpoint` file.
     static func latestPrefix(in directory: URL) -> String? {
-        guard let text = try? String(contentsOf: directory.appendingPathComponent("checkpoint"), encoding: .utf8) else {
+        // Through MappedFile, which refuses a FIFO or device instead of blocking on it.
+        guard let file = try? MappedFile(path: directory.appendingPathComponent("checkpoint").path) else {
             return nil
         }
+        let text = file.withBytes(in: 0..<file.size) { String(decoding: $0, as: UTF8.self) }
         for line in text.split(separator: "\n") where line.hasPrefix("model_checkpoint_path:") {
             let value = line.dropFirst("model_checkpoint_path:".count).trimmingCharacters(in: .whitespaces)
             let name = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))

@@ -91,9 +91,7 @@ public enum Puller {
                 .init(source: partial, destination: target, force: true, format: format, compress: compress))
             _ = try Converter.run(
                 plan,
-                beforeCommit: { staged in
-                    if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
-                })
+                beforeCommit: { staged in try ChecksumManifest.writeStaged(for: staged) })
             try? manager.removeItem(at: partial)
         } else {
             if compress {

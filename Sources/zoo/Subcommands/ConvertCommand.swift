@@ -69,12 +69,14 @@ struct ConvertCommand: ParsableCommand {
         let report = try Converter.run(plan, progress: { done, total in bar.update(done: done, total: total) }) {
             staged in
             bar.finish()
-            if plan.writesDirectory { try ChecksumManifest.write(for: staged) }
-            guard !noVerify else { return }
+            // The manifest (SHA256SUMS inside a directory, NAME.sha256 beside a file) is staged
+            // with the output and renamed with it: both reach the destination, or neither.
+            let sidecars = try ChecksumManifest.writeStaged(for: staged)
+            guard !noVerify else { return sidecars }
             // Checked before the rename: a failing output never reaches the destination.
             // Mesh-TF sides are compared in transformers' layout (see ParityReference).
             let reference = try ParityReference(for: plan.source)
-            let output = try ParityReference(for: try AnalyzedCheckpoint(opening: staged))
+            let output = try ParityReference(for: try AnalyzedCheckpoint(opening: staged.staging))
             let result = ParityJSON(try Parity.check(output.checkpoint, against: reference.checkpoint))
             parity = result
             if !result.passed {
@@ -83,9 +85,8 @@ struct ConvertCommand: ParsableCommand {
                     message: "\(destination): the converted checkpoint failed its parity check; "
                         + "nothing was written (rerun with --no-verify to keep it anyway)")
             }
+            return sidecars
         }
-        // A single file gets its manifest beside it once it is in place (a directory's is inside it).
-        if !plan.writesDirectory { try ChecksumManifest.writeSidecar(for: report.destination) }
         if json {
             try printJSON(ConversionJSON(plan: plan, report: report))
         } else {
