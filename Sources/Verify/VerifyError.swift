@@ -25,7 +25,7 @@ public enum VerifyError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(path): the manifest lists no files, so it checks nothing"
         case let .manifestOutdated(path, file):
             "\(path): \(file) no longer matches its SHA-256 in this manifest; replacing the manifest would hide "
-                + "the change (check the file, or pass --force to write a new manifest anyway)"
+                + "the change"
         }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Formats
+import Foundation
 
 /// The zoo command line: one subcommand per file in `Subcommands/`.
 @main
@@ -17,4 +19,32 @@ struct Zoo: ParsableCommand {
             Demo.self,
         ]
     )
+
+    /// Runs the command, with staged outputs removed on SIGINT, SIGTERM and SIGHUP, and any
+    /// Foundation file error turned into one sentence naming the file and errno.
+    static func main() {
+        StagedOutput.removeOnSignals()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            StagedOutput.waitIfStopping()
+            exit(withError: plainError(error))
+        }
+    }
+
+    /// `error`, or for a Foundation (Cocoa) file error a sentence of zoo's own: the raw
+    /// `NSCocoaErrorDomain Code=...` text never reaches the user.
+    static func plainError(_ error: any Error) -> any Error {
+        let nsError = error as NSError
+        // Cocoa's file errors are codes 0...1023 (NSFileErrorMinimum...NSFileErrorMaximum); others
+        // (JSON, coding) already read as sentences.
+        let isFileError =
+            (nsError.domain == NSCocoaErrorDomain && (0...1023).contains(nsError.code))
+            || nsError.domain == NSPOSIXErrorDomain
+        guard isFileError else { return error }
+        let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+        return CheckpointError.io(
+            path: path ?? "a file", operation: "file access", errno: StagedOutput.posixCode(of: error))
+    }
 }

@@ -53,3 +53,41 @@ public enum ZooBinary {
             stderr: try String(contentsOf: capture.path("err"), encoding: .utf8))
     }
 }
+
+/// A `zoo` process started in the background, for tests that act on it while it runs (signals).
+public final class RunningZoo {
+    public let process = Process()
+    private let capture = TemporaryDirectory()
+
+    /// Starts `zoo arguments...`; its output goes to files read by `wait()`.
+    public init(_ arguments: [String]) throws {
+        process.executableURL = ZooBinary.url
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: capture.path("out").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: capture.path("err").path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: capture.path("out"))
+        process.standardError = try FileHandle(forWritingTo: capture.path("err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Polls every 2 ms until `condition` holds or the process has ended; true if it held.
+    public func waitUntil(timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            if !process.isRunning { return condition() }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    /// Waits for the process to end: how it ended, and what it wrote.
+    public func wait() throws -> (reason: Process.TerminationReason, status: Int32, stderr: String) {
+        process.waitUntilExit()
+        return (
+            process.terminationReason, process.terminationStatus,
+            try String(contentsOf: capture.path("err"), encoding: .utf8)
+        )
+    }
+}

@@ -107,6 +107,12 @@ public struct StagedOutput: Sendable {
         ActiveOutputs.shared.installSignalHandlers()
     }
 
+    /// Blocks for good if a signal is being handled: a command whose output was just removed under
+    /// it fails, and must not exit with that failure before the signal ends the process.
+    public static func waitIfStopping() {
+        while ActiveOutputs.shared.isStopping { sleep(1) }
+    }
+
     // MARK: - Names and cleanup
 
     private static func stagingName(_ name: String, _ pid: pid_t) -> String {
@@ -182,6 +188,9 @@ private final class ActiveOutputs: @unchecked Sendable {
     private let lock = NSLock()
     private var outputs: [URL: Int] = [:]
     private var sources: [any DispatchSourceSignal] = []
+    private var stopping = false
+
+    var isStopping: Bool { lock.withLock { stopping } }
     private let queue = DispatchQueue(label: "zoo.signals")
 
     func add(_ output: StagedOutput) {
@@ -211,12 +220,22 @@ private final class ActiveOutputs: @unchecked Sendable {
 
     /// Removes every staged output, then lets the signal end the process.
     private func stop(by signalNumber: Int32) {
-        let destinations = lock.withLock { Array(outputs.keys) }
+        let destinations = lock.withLock {
+            stopping = true
+            return Array(outputs.keys)
+        }
         // A writer thread may still be creating a file in a staged directory: try again.
         for _ in 0..<3 {
             for destination in destinations { StagedOutput.removeStaged(of: destination, pid: getpid()) }
         }
         signal(signalNumber, SIG_DFL)
+        // Dispatch's threads block signals, and a process can inherit a mask that blocks them
+        // (Foundation's Process spawns children from such threads): unblock the signal on this
+        // thread so that raising it here ends the process at once.
+        var only = sigset_t()
+        sigemptyset(&only)
+        sigaddset(&only, signalNumber)
+        pthread_sigmask(SIG_UNBLOCK, &only, nil)
         raise(signalNumber)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 import Foundation
 import Verify
 
@@ -13,6 +14,9 @@ struct Checksum: ParsableCommand {
     @Flag(help: "Check the manifest instead of writing it.")
     var check = false
 
+    @Flag(help: "Replace an existing manifest even if the files no longer match it.")
+    var force = false
+
     func run() throws {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
@@ -24,6 +28,20 @@ struct Checksum: ParsableCommand {
             if entries.contains(where: { !$0.passed }) { throw ExitCode.failure }
         } else {
             guard isDirectory.boolValue else { throw ValidationError("\(path) is not a directory") }
+            // A manifest the files no longer match records a change; rewriting it would hide it.
+            let existing = url.appendingPathComponent(ChecksumManifest.fileName)
+            if !force, FileManager.default.fileExists(atPath: existing.path) {
+                if let changed = try ChecksumManifest.check(existing).first(where: { !$0.passed }) {
+                    let outdated = VerifyError.manifestOutdated(path: existing.path, file: changed.path)
+                    throw ValidationFailure(message: "\(outdated) (check the file, or pass --force to write a new one)")
+                }
+            }
+            // Hash only bytes that pass the checksums their format stores (zip CRC-32, TensorFlow CRC-32C).
+            do {
+                _ = try Checkpoint.open(url, checksums: .verifyOnOpen)
+            } catch CheckpointError.noCheckpointInDirectory {
+                // Not a checkpoint directory: nothing stores checksums to check.
+            }
             let entries = try ChecksumManifest.write(for: url)
             print(ChecksumManifest.text(entries), terminator: "")
         }

@@ -53,13 +53,18 @@ struct VerifyCommand: ParsableCommand {
                     ? ""
                     : "; \(unverified.count) members have none stored (unverified): \(unverified.joined(separator: ", "))")
         ]
+        let manifestSummary: String
         if let manifest = ChecksumManifest.manifest(for: url) {
             let entries = try ChecksumManifest.check(manifest)
             let bad = entries.filter { !$0.passed }
-            lines.append(
-                "  \(manifest.lastPathComponent): \(entries.count - bad.count) of \(entries.count) files match")
+            manifestSummary =
+                "\(manifest.lastPathComponent): \(entries.count - bad.count) of \(entries.count) files match"
             problems += bad.map { "\($0.path): SHA-256 \($0.actual ?? "unreadable") does not match \($0.expected)" }
+        } else {
+            // Say so: without a manifest the files' bytes are checked only as far as the format's own CRCs go.
+            manifestSummary = "no SHA256SUMS or .sha256 manifest: file SHA-256s not checked (zoo checksum writes one)"
         }
+        lines.append("  " + manifestSummary)
         if case let .success(model) = analyzed.t5 {
             let output = try T5ForwardPass(checkpoint: analyzed.checkpoint, config: model.config)
                 .run(Parity.probeBatch(vocabularySize: model.config.vocabSize))
@@ -70,7 +75,7 @@ struct VerifyCommand: ParsableCommand {
         if json {
             try printJSON([
                 "passed": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "; "),
-                "unverified": unverified.joined(separator: ", "),
+                "unverified": unverified.joined(separator: ", "), "manifest": manifestSummary,
             ])
         } else {
             lines.forEach { print($0) }
