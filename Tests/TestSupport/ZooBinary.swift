@@ -27,30 +27,8 @@ public enum ZooBinary {
     public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
         -> ZooRun
     {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        if let directory { process.currentDirectoryURL = directory }
-        // Files rather than pipes: a child writing a lot to both streams can never block on a full pipe.
-        let capture = TemporaryDirectory()
-        _ = FileManager.default.createFile(atPath: capture.path("out").path, contents: nil)
-        _ = FileManager.default.createFile(atPath: capture.path("err").path, contents: nil)
-        let out = try FileHandle(forWritingTo: capture.path("out"))
-        let err = try FileHandle(forWritingTo: capture.path("err"))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return ZooRun(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: capture.path("out"), encoding: .utf8),
-            stderr: try String(contentsOf: capture.path("err"), encoding: .utf8))
+        let ended = try RunningZoo(arguments, in: directory, environment: environment).wait()
+        return ZooRun(status: ended.status, stdout: ended.stdout, stderr: ended.stderr)
     }
 }
 
@@ -59,10 +37,15 @@ public final class RunningZoo {
     public let process = Process()
     private let capture = TemporaryDirectory()
 
-    /// Starts `zoo arguments...`; its output goes to files read by `wait()`.
-    public init(_ arguments: [String]) throws {
+    /// Starts `zoo arguments...`; its output goes to files read by `wait()` (files rather than
+    /// pipes: a child writing a lot to both streams can never block on a full pipe).
+    public init(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws {
         process.executableURL = ZooBinary.url
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let directory { process.currentDirectoryURL = directory }
         _ = FileManager.default.createFile(atPath: capture.path("out").path, contents: nil)
         _ = FileManager.default.createFile(atPath: capture.path("err").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: capture.path("out"))
@@ -83,10 +66,11 @@ public final class RunningZoo {
     }
 
     /// Waits for the process to end: how it ended, and what it wrote.
-    public func wait() throws -> (reason: Process.TerminationReason, status: Int32, stderr: String) {
+    public func wait() throws -> (reason: Process.TerminationReason, status: Int32, stdout: String, stderr: String) {
         process.waitUntilExit()
         return (
             process.terminationReason, process.terminationStatus,
+            try String(contentsOf: capture.path("out"), encoding: .utf8),
             try String(contentsOf: capture.path("err"), encoding: .utf8)
         )
     }

@@ -31,9 +31,14 @@ struct Checksum: ParsableCommand {
             // A manifest the files no longer match records a change; rewriting it would hide it.
             let existing = url.appendingPathComponent(ChecksumManifest.fileName)
             if !force, FileManager.default.fileExists(atPath: existing.path) {
-                if let changed = try ChecksumManifest.check(existing).first(where: { !$0.passed }) {
+                let hint = "(check the files, or pass --force to write a new manifest)"
+                let entries: [ChecksumManifest.Entry]
+                do { entries = try ChecksumManifest.check(existing) } catch let error as VerifyError {
+                    throw ValidationFailure(message: "\(error) \(hint)")  // empty or unreadable
+                }
+                if let changed = entries.first(where: { !$0.passed }) {
                     let outdated = VerifyError.manifestOutdated(path: existing.path, file: changed.path)
-                    throw ValidationFailure(message: "\(outdated) (check the file, or pass --force to write a new one)")
+                    throw ValidationFailure(message: "\(outdated) \(hint)")
                 }
             }
             // Hash only bytes that pass the checksums their format stores (zip CRC-32, TensorFlow CRC-32C).
