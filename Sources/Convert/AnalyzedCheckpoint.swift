@@ -12,6 +12,9 @@ public struct AnalyzedCheckpoint: Sendable {
     /// The name mapping of a Mesh-TF T5 checkpoint (`nil` for any other checkpoint, and for a
     /// Mesh-TF one whose mapping failed: `t5` then holds why).
     public let meshTF: MeshTFLayout?
+    /// The identity (inode, size, mtime) of every file read, taken when they were opened: a
+    /// conversion checks them again before committing its output (`sourceChange()`).
+    public let fileIdentities: FileIdentities
 
     /// Opens `url` (file, index or directory) and analyses it.
     ///
@@ -22,7 +25,13 @@ public struct AnalyzedCheckpoint: Sendable {
         let checkpoint = try Checkpoint.open(url, checksums: checksums)
         let configURL = checkpoint.directory.appendingPathComponent("config.json")
         var configJSON: JSONValue?
-        if FileManager.default.fileExists(atPath: configURL.path) {
+        let hasConfig = FileManager.default.fileExists(atPath: configURL.path)
+        // The index (sharded checkpoints) and config.json shape the output as much as the weights.
+        var read = checkpoint.files.map(\.path)
+        if (try? FileKind.of(checkpoint.location.path)) == .regularFile { read.append(checkpoint.location.path) }
+        if hasConfig { read.append(configURL.path) }
+        fileIdentities = try FileIdentities(Array(Set(read)).sorted())
+        if hasConfig {
             let file = try MappedFile(path: configURL.path)
             do {
                 configJSON = try file.withBytes(in: 0..<file.size) { bytes throws(JSONParseError) in
@@ -55,6 +64,12 @@ public struct AnalyzedCheckpoint: Sendable {
         } catch {
             return (nil, .failure(error))
         }
+    }
+
+    /// The first file read whose inode, size or modification time is no longer what it was when
+    /// the checkpoint was opened, and what changed; `nil` when none changed.
+    public func sourceChange() -> (path: String, change: String)? {
+        fileIdentities.firstChange()
     }
 
     /// The T5 model, `nil` for checkpoints that are not T5 at all.

@@ -26,6 +26,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case incompatibleOptions(String)
     /// A file of the source model directory that a directory output carries cannot be read.
     case unreadableCompanion(path: String, reason: String)
+    /// A source file changed (inode, size or mtime) while it was being converted.
+    case sourceChanged(path: String, change: String)
 
     public var description: String {
         switch self {
@@ -63,6 +65,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             reason
         case let .unreadableCompanion(path, reason):
             "\(path): cannot read this file of the model directory to carry it into the output: \(reason)"
+        case let .sourceChanged(path, change):
+            "\(path): the source changed while it was being converted (\(change)); nothing was written"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }

@@ -43,6 +43,11 @@ public enum Converter {
         do {
             let report = try write(plan, into: staged, progress: progress)
             let sidecars = try beforeCommit?(staged) ?? []
+            // Last, after any verification has read the source again: an output made of a file
+            // that changed underneath it is neither the old model nor the new one.
+            if let (path, change) = plan.source.sourceChange() {
+                throw ConvertError.sourceChanged(path: path, change: change)
+            }
             try staged.commit(sidecars: sidecars)
             return report
         } catch {

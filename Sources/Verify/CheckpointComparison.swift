@@ -48,33 +48,17 @@ public struct CheckpointComparison: Sendable {
             }
         }
         // Tensors are independent: compare them on every core.
-        let results = ComparisonSlots(count: pairs.count)
+        let results = ConcurrentResults<TensorComparison>(count: pairs.count)
         let work = pairs
         DispatchQueue.concurrentPerform(iterations: work.count) { index in
             results.store(index, TensorComparison.compare(work[index].actual, with: work[index].expected))
         }
-        let tensors = results.values()
+        self.init(tensors: results.values(), missing: missing, extra: extra)
+    }
+
+    init(tensors: [TensorComparison], missing: [String], extra: [String]) {
         self.tensors = tensors
         self.missing = missing
         self.extra = extra
-    }
-}
-
-/// Results written by concurrent workers, one slot each.
-private final class ComparisonSlots: @unchecked Sendable {
-    // @unchecked: each worker writes only its own slot, under the lock.
-    private var slots: [TensorComparison?]
-    private let lock = NSLock()
-
-    init(count: Int) {
-        slots = Array(repeating: nil, count: count)
-    }
-
-    func store(_ index: Int, _ result: TensorComparison) {
-        lock.withLock { slots[index] = result }
-    }
-
-    func values() -> [TensorComparison] {
-        lock.withLock { slots.compactMap { $0 } }
     }
 }

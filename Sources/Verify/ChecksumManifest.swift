@@ -18,7 +18,7 @@ public enum ChecksumManifest {
 
     /// Hashes `files` (paths relative to `directory`), two at a time on two cores, in order.
     public static func hash(_ files: [String], in directory: URL) throws -> [(path: String, digest: String)] {
-        let results = DigestResults(count: files.count)
+        let results = ConcurrentResults<Result<String, any Error>>(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let path = directory.appendingPathComponent(files[index]).path
             results.store(index, Result { try FileDigest.sha256(path: path) })
@@ -121,30 +121,11 @@ public enum ChecksumManifest {
         }
         guard !expected.isEmpty else { throw VerifyError.emptyManifest(path: manifest.path) }
         let listed = expected
-        let results = DigestResults(count: listed.count)
+        let results = ConcurrentResults<Result<String, any Error>>(count: listed.count)
         DispatchQueue.concurrentPerform(iterations: listed.count) { index in
             results.store(
                 index, Result { try FileDigest.sha256(path: directory.appendingPathComponent(listed[index].0).path) })
         }
         return zip(listed, results.values()).map { Entry(path: $0.0, expected: $0.1, actual: try? $1.get()) }
-    }
-}
-
-/// Results filled in by concurrent workers, one slot each.
-private final class DigestResults: @unchecked Sendable {
-    // @unchecked: each worker writes only its own slot, under the lock.
-    private var slots: [Result<String, any Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) {
-        slots = Array(repeating: nil, count: count)
-    }
-
-    func store(_ index: Int, _ result: Result<String, any Error>) {
-        lock.withLock { slots[index] = result }
-    }
-
-    func values() -> [Result<String, any Error>] {
-        lock.withLock { slots.map { $0 ?? .failure(VerifyError.invalidBatch("not hashed")) } }
     }
 }

@@ -82,6 +82,10 @@ public struct ParityLimits: Sendable, Equatable {
     /// Weights that are bit-identical give bit-identical logits.
     public static let identical = ParityLimits(absoluteError: 0, cosineSimilarity: 1, topOneAgreement: 1)
 
+    /// The same weights in another layout (a Mesh-TF `[in, out]` kernel multiplied as it lies):
+    /// the products sum in another order, so the logits agree to fp32 rounding, not bit for bit.
+    public static let otherLayout = forWeights(roundedTo: .f32)
+
     /// The limits for weights rounded to `dtype` (`nil`: nothing was rounded).
     public static func forWeights(roundedTo dtype: DType?) -> ParityLimits {
         switch dtype {
@@ -132,13 +136,24 @@ public enum Parity {
             inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
     }
 
-    /// Checks `converted` against `source`.
+    /// Checks `converted` against `source`, each read under its own names and layout (a Mesh-TF
+    /// checkpoint is compared and run as it is stored, see `T5Naming`).
     ///
     /// - Throws: reading errors; a checkpoint that is T5 on one side only is reported through the
     ///   tensor comparison (names differ), not thrown.
     public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport
     {
-        let tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
+        let tensors: CheckpointComparison
+        let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
+        if layoutsDiffer,
+            let model = (try? source.t5.get()) ?? (try? converted.t5.get())
+        {
+            // A Mesh-TF side: each checkpoint is read under its own names, weight by weight.
+            tensors = CheckpointComparison(
+                parametersOf: converted.checkpoint, against: source.checkpoint, config: model.config)
+        } else {
+            tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
+        }
         let rounded = narrowestRounding(tensors)
         let precision: ComputePrecision = rounded == .f16 ? .fp16 : .fp32
         var logits: LogitComparison?
@@ -155,7 +170,7 @@ public enum Parity {
             overflow = (actual.overflowedActivations, actual.firstOverflow)
             logits = LogitComparison(
                 actual.logits, reference.logits, vocabularySize: reference.vocabularySize,
-                limits: .forWeights(roundedTo: rounded))
+                limits: rounded == nil && layoutsDiffer ? .otherLayout : .forWeights(roundedTo: rounded))
         }
         return ParityReport(
             tensors: tensors, logits: logits, roundedTo: rounded, precision: precision,

@@ -145,3 +145,39 @@ private struct FloatValues: TensorByteSource {
         try values.withUnsafeBytes { try sink.write($0) }
     }
 }
+
+/// `VerifiedConversion` commits only what passed, and says what it checked.
+@Suite struct VerifiedConversionTests {
+    @Test func aPassingConversionCommitsTheOutputWithItsManifestAndReport() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("bf16")
+        let result = try VerifiedConversion.run(.init(source: Fixtures.sample, destination: destination, dtype: .bf16))
+        let parity = try #require(result.parity)
+        #expect(parity.passed && parity.roundedTo == .bf16 && parity.logits != nil)
+        #expect(result.manifest == destination.appendingPathComponent("SHA256SUMS"))
+        #expect(try ChecksumManifest.check(result.manifest).allSatisfy(\.passed))
+        #expect(temporary.contents() == ["bf16"])
+    }
+
+    @Test func aSingleFileGetsItsSidecarAndSkippingTheCheckIsExplicit() throws {
+        let temporary = TemporaryDirectory()
+        let destination = temporary.path("model.safetensors")
+        let result = try VerifiedConversion.run(.init(source: Fixtures.sample, destination: destination), verify: false)
+        #expect(result.parity == nil)
+        #expect(result.manifest.lastPathComponent == "model.safetensors.sha256")
+        #expect(Set(temporary.contents()) == ["model.safetensors", "model.safetensors.sha256"])
+    }
+
+    /// fp16 conversion of a model whose activations overflow fp16: refused, nothing written.
+    @Test func aFailingParityCheckLeavesNothingBehind() throws {
+        let temporary = TemporaryDirectory()
+        #expect {
+            _ = try VerifiedConversion.run(
+                .init(source: Fixtures.url("overflow_fp16"), destination: temporary.path("fp16"), dtype: .f16))
+        } throws: { error in
+            guard let failure = error as? ParityFailure else { return false }
+            return !failure.report.passed && failure.destination.lastPathComponent == "fp16"
+        }
+        #expect(temporary.contents().isEmpty)
+    }
+}

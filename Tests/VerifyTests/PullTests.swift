@@ -123,6 +123,10 @@ import Testing
         let checkpoint = try Checkpoint.open(destination)
         #expect(checkpoint.format == .safetensors)
         #expect(FileManager.default.fileExists(atPath: destination.appendingPathComponent("SHA256SUMS").path))
+        // Converted like `zoo convert`: checked against the download before it was installed.
+        let parity = try #require(report.conversion?.parity)
+        #expect(parity.passed && parity.logits != nil)
+        #expect(parity.tensors.bitExactCount == parity.tensors.tensors.count)
     }
 }
 

@@ -22,17 +22,21 @@ struct Matrix {
         set { values[row * columns + column] = newValue }
     }
 
-    /// `self · weightᵀ`: a linear layer with a weight stored `[out, in]`, as transformers stores it.
-    func timesTransposed(_ weight: WeightView) -> Matrix {
-        precondition(columns == weight.columns, "\(rows)x\(columns) · (\(weight.rows)x\(weight.columns))ᵀ")
-        var result = Matrix(zeros: rows, weight.rows)
-        guard rows > 0, weight.rows > 0, columns > 0 else { return result }
+    /// A linear layer: `self · weightᵀ` for a weight stored `[out, in]` (transformers), `self · weight`
+    /// for one stored `[in, out]` (a Mesh-TF kernel); BLAS reads either operand as it lies.
+    func times(_ weight: WeightView) -> Matrix {
+        let (inputs, outputs) = weight.transposed ? (weight.rows, weight.columns) : (weight.columns, weight.rows)
+        precondition(
+            columns == inputs,
+            "\(rows)x\(columns) · \(weight.rows)x\(weight.columns) (transposed: \(weight.transposed))")
+        var result = Matrix(zeros: rows, outputs)
+        guard rows > 0, outputs > 0, columns > 0 else { return result }
         values.withUnsafeBufferPointer { a in
             result.values.withUnsafeMutableBufferPointer { c in
                 cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(weight.rows), Int32(columns), 1,
-                    a.baseAddress, Int32(columns), weight.values.baseAddress, Int32(columns), 0, c.baseAddress,
-                    Int32(weight.rows))
+                    CblasRowMajor, CblasNoTrans, weight.transposed ? CblasNoTrans : CblasTrans, Int32(rows),
+                    Int32(outputs), Int32(columns), 1, a.baseAddress, Int32(columns), weight.values.baseAddress,
+                    Int32(weight.columns), 0, c.baseAddress, Int32(outputs))
             }
         }
         return result
@@ -44,13 +48,6 @@ struct Matrix {
         var result = lhs
         for index in result.values.indices { result.values[index] += rhs.values[index] }
         return result
-    }
-
-    /// Rows `range` as a matrix of their own.
-    func rows(_ range: Range<Int>) -> Matrix {
-        Matrix(
-            rows: range.count, columns: columns,
-            values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
     }
 }
 

@@ -55,7 +55,8 @@ public struct T5ForwardPass {
     private let rounding: ActivationRounding
     var config: T5Config { weights.config }
 
-    /// A forward pass over `checkpoint`, whose tensors carry transformers' names.
+    /// A forward pass over `checkpoint`, read under its own names and layout: transformers' or
+    /// Mesh-TF's (see `T5Naming`); nothing is renamed or copied first.
     ///
     /// - Parameter precision: where activations are kept (fp32 by default; see `ComputePrecision`).
     public init(checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32) {
@@ -94,67 +95,68 @@ public struct T5ForwardPass {
 
     /// The encoder over every row: `[rows x length, d_model]`.
     private func encode(_ ids: [[Int]], masks: [[Int]]) throws -> Matrix {
-        var hidden = try embed(ids.flatMap { $0 }, "encoder")
-        let bias = try positionBias("encoder", length: ids[0].count)
+        var hidden = try embed(ids.flatMap { $0 }, .encoder)
+        let bias = try positionBias(.encoder, length: ids[0].count)
         let keyMasks = masks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
-        for layer in 0..<config.numLayers {
-            let prefix = "encoder.block.\(layer).layer"
-            let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
+        for block in 0..<config.numLayers {
+            let normed = try rmsNorm(hidden, .layerNorm(.encoder, block: block, sublayer: 0))
             let attended = try attention(
-                normed, keysValues: normed, sequences: ids.count, "\(prefix).0.SelfAttention", bias: bias
+                normed, keysValues: normed, sequences: ids.count, .encoder, block: block, .selfAttention, bias: bias
             ) { sequence, _, key in
                 keyMasks[sequence][key]
             }
             hidden = residual(hidden, attended)
             let transformed = try feedForward(
-                try rmsNorm(hidden, "\(prefix).1.layer_norm.weight"), "\(prefix).1.DenseReluDense")
+                try rmsNorm(hidden, .layerNorm(.encoder, block: block, sublayer: 1)), .encoder, block: block)
             hidden = residual(hidden, transformed)
         }
-        return try rmsNorm(hidden, "encoder.final_layer_norm.weight")
+        return try rmsNorm(hidden, .finalLayerNorm(.encoder))
     }
 
     /// The decoder over every row, attending to `encoded` (the encoder's rows, in the same order).
     private func decode(_ ids: [[Int]], masks: [[Int]], encoded: Matrix, encoderMasks: [[Int]]) throws -> Matrix {
-        var hidden = try embed(ids.flatMap { $0 }, "decoder")
-        let bias = try positionBias("decoder", length: ids[0].count)
+        var hidden = try embed(ids.flatMap { $0 }, .decoder)
+        let bias = try positionBias(.decoder, length: ids[0].count)
         let crossMasks = encoderMasks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
-        for layer in 0..<config.numDecoderLayers {
-            let prefix = "decoder.block.\(layer).layer"
-            let normed = try rmsNorm(hidden, "\(prefix).0.layer_norm.weight")
+        for block in 0..<config.numDecoderLayers {
+            let normed = try rmsNorm(hidden, .layerNorm(.decoder, block: block, sublayer: 0))
             let attended = try attention(
-                normed, keysValues: normed, sequences: ids.count, "\(prefix).0.SelfAttention", bias: bias
+                normed, keysValues: normed, sequences: ids.count, .decoder, block: block, .selfAttention, bias: bias
             ) { sequence, query, key in
                 key > query || masks[sequence][key] == 0 ? Self.maskedScore : 0
             }
             hidden = residual(hidden, attended)
-            let crossInput = try rmsNorm(hidden, "\(prefix).1.layer_norm.weight")
+            let crossInput = try rmsNorm(hidden, .layerNorm(.decoder, block: block, sublayer: 1))
             let crossAttended = try attention(
-                crossInput, keysValues: encoded, sequences: ids.count, "\(prefix).1.EncDecAttention", bias: nil
+                crossInput, keysValues: encoded, sequences: ids.count, .decoder, block: block, .crossAttention,
+                bias: nil
             ) { sequence, _, key in
                 crossMasks[sequence][key]
             }
             hidden = residual(hidden, crossAttended)
             let transformed = try feedForward(
-                try rmsNorm(hidden, "\(prefix).2.layer_norm.weight"), "\(prefix).2.DenseReluDense")
+                try rmsNorm(hidden, .layerNorm(.decoder, block: block, sublayer: 2)), .decoder, block: block)
             hidden = residual(hidden, transformed)
         }
-        return try rmsNorm(hidden, "decoder.final_layer_norm.weight")
+        return try rmsNorm(hidden, .finalLayerNorm(.decoder))
     }
 
     /// The self-attention bias every layer of `stack` shares, from its first layer's bucket table:
     /// bidirectional in the encoder, causal in the decoder.
-    private func positionBias(_ stack: String, length: Int) throws -> [[Float]] {
+    private func positionBias(_ stack: T5Parameter.Stack, length: Int) throws -> [[Float]] {
         RelativePosition.bias(
-            table: try weights.matrix("\(stack).block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
-            queries: length, keys: length, bidirectional: stack == "encoder",
+            table: try weights.matrix(.relativeAttentionBias(stack)),
+            queries: length, keys: length, bidirectional: stack == .encoder,
             maxDistance: config.relativeAttentionMaxDistance)
     }
 
     // MARK: - Layers
 
-    /// `x · Wᵀ` for the weight `name`, stored at the pass's precision.
-    private func linear(_ input: Matrix, _ name: String) throws -> Matrix {
-        var output = try weights.withMatrix(name) { input.timesTransposed($0) }
+    /// `x · Wᵀ` for the weight `parameter` (`x · W` as BLAS reads a Mesh-TF kernel), stored at the
+    /// pass's precision.
+    private func linear(_ input: Matrix, _ parameter: T5Parameter) throws -> Matrix {
+        let name = try weights.stored(parameter).name
+        var output = try weights.withMatrix(parameter) { input.times($0) }
         rounding.store(&output, at: name)
         return output
     }
@@ -167,9 +169,9 @@ public struct T5ForwardPass {
         return sum
     }
 
-    private func embed(_ ids: [Int], _ stack: String) throws -> Matrix {
+    private func embed(_ ids: [Int], _ stack: T5Parameter.Stack) throws -> Matrix {
         var result = Matrix(zeros: ids.count, config.dModel)
-        let table = weights.inputEmbeddingName(stack)
+        let table = T5Parameter.inputEmbedding(stack)
         for (row, id) in ids.enumerated() {
             try weights.withRows(table, id..<(id + 1)) { embedding in
                 for column in 0..<config.dModel { result[row, column] = embedding.values[column] }
@@ -179,8 +181,9 @@ public struct T5ForwardPass {
     }
 
     /// `x * rsqrt(mean(x²) + ε) * w`, with no mean subtraction and no bias; the mean in fp32.
-    private func rmsNorm(_ hidden: Matrix, _ weightName: String) throws -> Matrix {
-        let weight = try weights.matrix(weightName).values
+    private func rmsNorm(_ hidden: Matrix, _ parameter: T5Parameter) throws -> Matrix {
+        let weightName = try weights.stored(parameter).name
+        let weight = try weights.matrix(parameter).values
         var normalized = hidden
         let epsilon = Float(config.layerNormEpsilon)
         for row in 0..<hidden.rows {
@@ -204,12 +207,14 @@ public struct T5ForwardPass {
     /// the projections run over all of them at once, the scores sequence by sequence. `mask` gets
     /// (sequence, query, key) positions within a sequence.
     private func attention(
-        _ queries: Matrix, keysValues: Matrix, sequences: Int, _ prefix: String, bias: [[Float]]?,
-        mask: (Int, Int, Int) -> Float
+        _ queries: Matrix, keysValues: Matrix, sequences: Int, _ stack: T5Parameter.Stack, block: Int,
+        _ kind: T5Parameter.Attention, bias: [[Float]]?, mask: (Int, Int, Int) -> Float
     ) throws -> Matrix {
-        let q = try linear(queries, "\(prefix).q.weight")
-        let k = try linear(keysValues, "\(prefix).k.weight")
-        let v = try linear(keysValues, "\(prefix).v.weight")
+        func projection(_ which: T5Parameter.Projection) -> T5Parameter { .attention(stack, block: block, kind, which) }
+        let prefix = "\(stack.rawValue) block \(block) \(kind == .selfAttention ? "self" : "cross")-attention"
+        let q = try linear(queries, projection(.q))
+        let k = try linear(keysValues, projection(.k))
+        let v = try linear(keysValues, projection(.v))
         let inner = config.innerDimension
         let headSize = config.dKV
         let queryCount = queries.rows / sequences
@@ -274,25 +279,26 @@ public struct T5ForwardPass {
             }
         }
         rounding.store(&context, at: "\(prefix) context")
-        return try linear(context, "\(prefix).o.weight")
+        return try linear(context, projection(.o))
     }
 
     /// `wo(relu(wi x))`, or `wo(gelu_tanh(wi_0 x) * wi_1 x)` for gated-GELU models.
-    private func feedForward(_ hidden: Matrix, _ prefix: String) throws -> Matrix {
+    private func feedForward(_ hidden: Matrix, _ stack: T5Parameter.Stack, block: Int) throws -> Matrix {
+        func matrix(_ which: T5Parameter.FeedForwardMatrix) -> T5Parameter { .feedForward(stack, block: block, which) }
         var inner: Matrix
         switch config.feedForward {
         case .relu:
-            inner = try linear(hidden, "\(prefix).wi.weight")
+            inner = try linear(hidden, matrix(.wi))
             for index in inner.values.indices { inner.values[index] = max(inner.values[index], 0) }
         case .gatedGelu:
-            inner = try linear(hidden, "\(prefix).wi_0.weight")
-            let gate = try linear(hidden, "\(prefix).wi_1.weight")
+            inner = try linear(hidden, matrix(.wi0))
+            let gate = try linear(hidden, matrix(.wi1))
             for index in inner.values.indices {
                 inner.values[index] = Self.geluTanh(inner.values[index]) * gate.values[index]
             }
-            rounding.store(&inner, at: "\(prefix) gate")
+            rounding.store(&inner, at: "\(stack.rawValue) block \(block) feed-forward gate")
         }
-        return try linear(inner, "\(prefix).wo.weight")
+        return try linear(inner, matrix(.wo))
     }
 
     /// transformers' `gelu_new`: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
@@ -309,12 +315,19 @@ public struct T5ForwardPass {
             for index in scaled.values.indices { scaled.values[index] *= scale }
             rounding.store(&scaled, at: "the tied output scaling")
         }
+        // A Mesh-TF output kernel is `[d_model, vocab]`: its vocabulary rows are not contiguous,
+        // so it is read whole (it is one tensor) and multiplied as it lies.
+        if try weights.stored(weights.outputEmbedding).transposed {
+            var logits = try weights.withMatrix(weights.outputEmbedding) { scaled.times($0) }
+            rounding.store(&logits, at: "the LM head")
+            return logits
+        }
         var logits = Matrix(zeros: hidden.rows, config.vocabSize)
         let block = 8192
         var start = 0
         while start < config.vocabSize {
             let end = min(start + block, config.vocabSize)
-            var part = try weights.withRows(weights.outputEmbeddingName, start..<end) { scaled.timesTransposed($0) }
+            var part = try weights.withRows(weights.outputEmbedding, start..<end) { scaled.times($0) }
             rounding.store(&part, at: "the LM head")
             for row in 0..<hidden.rows {
                 for column in 0..<(end - start) { logits[row, start + column] = part[row, column] }

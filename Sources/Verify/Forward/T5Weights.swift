@@ -2,14 +2,17 @@ import Convert
 import Formats
 
 /// A weight matrix borrowed from `T5Weights`' reusable buffer: valid only inside the closure that
-/// received it.
+/// received it. `rows` x `columns` is the shape as stored: `[out, in]` for a transformers linear
+/// layer, `[in, out]` (`transposed`) for a Mesh-TF kernel.
 struct WeightView {
     let rows: Int
     let columns: Int
+    let transposed: Bool
     let values: UnsafeBufferPointer<Float>
 }
 
-/// Reads a T5 checkpoint's weights as `Float` matrices, one at a time, straight from its file.
+/// Reads a T5 checkpoint's weights as `Float` matrices, one at a time, straight from its file,
+/// under the checkpoint's own names and in its own layout (see `T5Naming`).
 ///
 /// Nothing is cached: the forward pass asks for a layer's weights when it runs that layer and
 /// drops them after, so memory holds one layer plus activations whatever the model's size. The
@@ -18,6 +21,7 @@ struct WeightView {
 final class T5Weights {
     let checkpoint: Checkpoint
     let config: T5Config
+    let naming: T5Naming
     private let byName: [String: TensorRef]
     private var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
     private var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
@@ -25,6 +29,7 @@ final class T5Weights {
     init(checkpoint: Checkpoint, config: T5Config) {
         self.checkpoint = checkpoint
         self.config = config
+        naming = T5Naming.of(checkpoint)
         byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -34,26 +39,60 @@ final class T5Weights {
     }
 
     /// The tied embedding, or the untied LM head, whichever produces the logits.
-    var outputEmbeddingName: String { config.tieWordEmbeddings ? TiedEmbeddings.canonical : TiedEmbeddings.lmHead }
+    var outputEmbedding: T5Parameter { config.tieWordEmbeddings ? .sharedEmbedding : .lmHead }
 
-    /// The input embedding of `stack` ("encoder" or "decoder"): its own `embed_tokens` when the
-    /// checkpoint holds one (a tied copy is equal to `shared.weight`; transformers 5 writes untied
-    /// ones as matrices of their own), else the shared embedding.
-    func inputEmbeddingName(_ stack: String) -> String {
-        let own = "\(stack).embed_tokens.weight"
-        return byName[own] == nil ? TiedEmbeddings.canonical : own
+    /// Where the checkpoint keeps `parameter`.
+    ///
+    /// - Throws: `ConvertError.missingTensor` when it holds no such tensor, `.unsupportedCast`
+    ///   when its dtype cannot be read as `Float`.
+    func stored(_ parameter: T5Parameter) throws -> StoredWeight {
+        let location = naming.location(of: parameter) { byName[$0] != nil }
+        guard let tensor = byName[location.name] else {
+            throw ConvertError.missingTensor(path: checkpoint.location.path, tensor: location.name)
+        }
+        guard FloatCast.canCast(from: tensor.dtype, to: .f32) else {
+            throw ConvertError.unsupportedCast(tensor: location.name, from: tensor.dtype.rawValue, to: "F32")
+        }
+        return StoredWeight(tensor: tensor, transposed: location.transposed)
     }
 
-    /// Calls `body` with the tensor `name` (a vector is a 1-row matrix), widened to `Float`.
-    func withMatrix<Result>(_ name: String, _ body: (WeightView) throws -> Result) throws -> Result {
-        let tensor = try self.tensor(name)
-        let rows = tensor.shape.count == 2 ? tensor.shape[0] : 1
-        return try withRows(name, 0..<rows, body)
+    /// Calls `body` with the whole of `parameter` as stored (a vector is a 1-row matrix), widened
+    /// to `Float`.
+    func withMatrix<Result>(_ parameter: T5Parameter, _ body: (WeightView) throws -> Result) throws -> Result {
+        let weight = try stored(parameter)
+        let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
+        return try withRows(of: weight, 0..<rows, body)
     }
 
-    /// Calls `body` with rows `rows` of the 2-D tensor `name` (embedding rows, a block of the LM head).
-    func withRows<Result>(_ name: String, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) throws -> Result {
-        let tensor = try self.tensor(name)
+    /// Calls `body` with rows `rows` of `parameter`, which must be stored untransposed (embedding
+    /// rows, a block of the LM head).
+    func withRows<Result>(_ parameter: T5Parameter, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) throws
+        -> Result
+    {
+        let weight = try stored(parameter)
+        precondition(!weight.transposed, "rows of a transposed weight are not contiguous")
+        return try withRows(of: weight, rows, body)
+    }
+
+    /// A small parameter (a norm's scale, the bias table) copied out as a matrix of its own, in
+    /// transformers' orientation.
+    func matrix(_ parameter: T5Parameter) throws -> Matrix {
+        try withMatrix(parameter) { view in
+            guard view.transposed else {
+                return Matrix(rows: view.rows, columns: view.columns, values: Array(view.values))
+            }
+            var result = Matrix(zeros: view.columns, view.rows)
+            for row in 0..<view.rows {
+                for column in 0..<view.columns { result[column, row] = view.values[row * view.columns + column] }
+            }
+            return result
+        }
+    }
+
+    private func withRows<Result>(of weight: StoredWeight, _ rows: Range<Int>, _ body: (WeightView) throws -> Result)
+        throws -> Result
+    {
+        let tensor = weight.tensor
         let columns = tensor.shape.count == 2 ? tensor.shape[1] : tensor.spec.elementCount
         let count = rows.count * columns
         let itemSize = tensor.dtype.byteSize
@@ -63,10 +102,9 @@ final class T5Weights {
             floats.deallocate()
             floats = .allocate(capacity: count)
         }
-        guard let target = floats.baseAddress else {
-            return try body(
-                WeightView(rows: rows.count, columns: columns, values: UnsafeBufferPointer(start: nil, count: 0)))
-        }
+        let empty = WeightView(
+            rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(start: nil, count: 0))
+        guard let target = floats.baseAddress else { return try body(empty) }
         if tensor.dtype == .f32 {
             try tensor.file.read(range, into: target)
         } else {
@@ -74,29 +112,14 @@ final class T5Weights {
                 raw.deallocate()
                 raw = .allocate(byteCount: range.count, alignment: 64)
             }
-            guard let staging = raw.baseAddress else {
-                return try body(WeightView(rows: 0, columns: columns, values: .init(start: nil, count: 0)))
-            }
+            guard let staging = raw.baseAddress else { return try body(empty) }
             try tensor.file.read(range, into: staging)
             var ignored = CastStatistics()
             FloatCast.convert(staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
         }
         return try body(
-            WeightView(rows: rows.count, columns: columns, values: UnsafeBufferPointer(start: target, count: count)))
-    }
-
-    /// A small tensor (a norm's scale, the bias table) copied out as a matrix of its own.
-    func matrix(_ name: String) throws -> Matrix {
-        try withMatrix(name) { Matrix(rows: $0.rows, columns: $0.columns, values: Array($0.values)) }
-    }
-
-    private func tensor(_ name: String) throws -> TensorRef {
-        guard let tensor = byName[name] else {
-            throw ConvertError.missingTensor(path: checkpoint.location.path, tensor: name)
-        }
-        guard FloatCast.canCast(from: tensor.dtype, to: .f32) else {
-            throw ConvertError.unsupportedCast(tensor: name, from: tensor.dtype.rawValue, to: "F32")
-        }
-        return tensor
+            WeightView(
+                rows: rows.count, columns: columns, transposed: weight.transposed,
+                values: UnsafeBufferPointer(start: target, count: count)))
     }
 }

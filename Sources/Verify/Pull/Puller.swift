@@ -16,6 +16,8 @@ public enum Puller {
         public let parameters: Int
         /// Whether the checkpoint was already complete at the destination (nothing downloaded).
         public let alreadyPresent: Bool
+        /// The conversion into the requested format, with its parity check (`pull --format`).
+        public let conversion: VerifiedConversion.Report?
     }
 
     /// Files a pull does without when the mirror lacks them (the Mesh-TF training config).
@@ -49,7 +51,7 @@ public enum Puller {
         {
             return Report(
                 name: name, destination: target, files: [], absent: [], parameters: entry.parameters ?? 0,
-                alreadyPresent: true)
+                alreadyPresent: true, conversion: nil)
         }
 
         let partial = cache.partial(name)
@@ -86,12 +88,12 @@ public enum Puller {
             throw error
         }
 
+        var conversion: VerifiedConversion.Report?
         if let format {
-            let plan = try ConversionPlan(
+            // Verified like every conversion: a converted model that does not compute what the
+            // downloaded one computes is never installed.
+            conversion = try VerifiedConversion.run(
                 .init(source: partial, destination: target, force: true, format: format, compress: compress))
-            _ = try Converter.run(
-                plan,
-                beforeCommit: { staged in try ChecksumManifest.writeStaged(for: staged) })
             try? manager.removeItem(at: partial)
         } else {
             if compress {
@@ -109,7 +111,7 @@ public enum Puller {
         }
         return Report(
             name: name, destination: target, files: files.map { (name: $0.0, bytes: $0.1, resumedFrom: $0.2) },
-            absent: absent, parameters: parameters, alreadyPresent: false)
+            absent: absent, parameters: parameters, alreadyPresent: false, conversion: conversion)
     }
 
     /// The downloaded checkpoint must load as T5 with the registry's architecture and parameter

@@ -63,34 +63,21 @@ struct ConvertCommand: ParsableCommand {
             source: URL(fileURLWithPath: source), destination: URL(fileURLWithPath: destination), dtype: dtype?.dtype,
             shardSize: try shardSize.map { size throws(ConvertError) in try ByteSize.parse(size) }, force: force,
             format: to, compress: compress == .zstd)
-        let plan = try ConversionPlan(request)
         let bar = ProgressBar(label: "converting")
-        var parity: ParityJSON?
-        let report = try Converter.run(plan, progress: { done, total in bar.update(done: done, total: total) }) {
-            staged in
-            bar.finish()
-            // The manifest (SHA256SUMS inside a directory, NAME.sha256 beside a file) is staged
-            // with the output and renamed with it: both reach the destination, or neither.
-            let sidecars = try ChecksumManifest.writeStaged(for: staged)
-            guard !noVerify else { return sidecars }
-            // Checked before the rename: a failing output never reaches the destination.
-            // Mesh-TF sides are compared in transformers' layout (see ParityReference).
-            let reference = try ParityReference(for: plan.source)
-            let output = try ParityReference(for: try AnalyzedCheckpoint(opening: staged.staging))
-            let result = ParityJSON(try Parity.check(output.checkpoint, against: reference.checkpoint))
-            parity = result
-            if !result.passed {
-                result.lines.forEach { Terminal.writeError($0 + "\n") }
-                throw ValidationFailure(
-                    message: "\(destination): the converted checkpoint failed its parity check; "
-                        + "nothing was written (rerun with --no-verify to keep it anyway)")
-            }
-            return sidecars
+        let result: VerifiedConversion.Report
+        do {
+            result = try VerifiedConversion.run(
+                request, verify: !noVerify, progress: { done, total in bar.update(done: done, total: total) },
+                onWritten: { bar.finish() })
+        } catch let failure as ParityFailure {
+            ParityJSON(failure.report).lines.forEach { Terminal.writeError($0 + "\n") }
+            throw ValidationFailure(message: "\(failure) (rerun with --no-verify to keep it anyway)")
         }
+        let parity = result.parity.map(ParityJSON.init)
         if json {
-            try printJSON(ConversionJSON(plan: plan, report: report))
+            try printJSON(ConversionJSON(plan: result.plan, report: result.conversion, parity: parity))
         } else {
-            describe(plan: plan, report: report).forEach { print($0) }
+            describe(plan: result.plan, report: result.conversion).forEach { print($0) }
             parity?.lines.forEach { print($0) }
         }
     }

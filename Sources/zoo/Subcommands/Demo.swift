@@ -115,16 +115,15 @@ private struct StepRunner {
         steps += 1
         let destination = work.appendingPathComponent(name)
         do {
-            let plan = try ConversionPlan(
+            // The conversion `zoo convert` runs: manifest and parity against its source, then commit.
+            let conversion = try VerifiedConversion.run(
                 .init(
                     source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format,
                     compress: compress))
-            let report = try Converter.run(plan)
+            let (plan, report) = (conversion.plan, conversion.conversion)
             let output = try AnalyzedCheckpoint(opening: destination)
-            // Mesh-TF sides are compared in transformers' layout (see ParityReference).
-            let parity = try Parity.check(
-                try ParityReference(for: output).checkpoint,
-                against: try ParityReference(for: try AnalyzedCheckpoint(opening: reference)).checkpoint)
+            // And against the step's own reference (an earlier output it must equal bit for bit).
+            let parity = try Parity.check(output, against: try AnalyzedCheckpoint(opening: reference))
             let comparison = parity.tensors
             var problems: [String] = []
             let expectedFormats: Set<CheckpointFormat> =
@@ -165,6 +164,12 @@ private struct StepRunner {
                 ? "all \(comparison.tensors.count) tensors bit-identical"
                 : "\(comparison.tensors.count) tensors within rounding (max abs \(scientific(comparison.maxAbsoluteError)), "
                     + "max rel \(scientific(comparison.maxRelativeError)); \(comparison.bitExactCount) bit-identical)"
+            if let own = conversion.parity {
+                print(
+                    "      verified against its source before the rename: parity passed "
+                        + "(\(own.tensors.tensors.count) tensors, forward pass max abs "
+                        + "\(own.logits.map { scientific($0.maxAbsoluteError) } ?? "n/a"))")
+            }
             print("      checked against \(reference.lastPathComponent): \(exactness)")
             if let logits = parity.logits {
                 print(

@@ -62,6 +62,10 @@ struct Pull: ParsableCommand {
         print(
             "  verified: T5 architecture and \(grouped(report.parameters)) parameters match the registry; SHA256SUMS written"
         )
+        if let conversion = report.conversion {
+            print("  converted to \(conversion.plan.format.rawValue), checked against the download:")
+            conversion.parity.map(ParityJSON.init)?.lines.forEach { print("  " + $0) }
+        }
     }
 }
 
@@ -79,8 +83,11 @@ struct PullJSON: Encodable {
     let files: [File]
     let absent: [String]
     let parameters: Int
+    /// The parity check of a `--format` conversion against the downloaded checkpoint.
+    let parity: ParityJSON?
 
     init(_ report: Puller.Report) {
+        parity = report.conversion?.parity.map(ParityJSON.init)
         name = report.name
         destination = report.destination.path
         already_present = report.alreadyPresent

@@ -44,9 +44,8 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        // A Mesh-TF checkpoint runs from its variables laid out as transformers' (a temporary copy).
-        let reference = try ParityReference(for: try AnalyzedCheckpoint(opening: URL(fileURLWithPath: checkpoint)))
-        let analyzed = reference.checkpoint
+        // A Mesh-TF checkpoint runs as it is stored: its own names, `[in, out]` kernels.
+        let analyzed = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: checkpoint))
         let model = try analyzed.t5.get()
         let (encoder, encoderMask) = Self.padded(try Self.parseRows(inputIDs))
         let (decoder, decoderMask) = Self.padded(try Self.parseRows(decoderInputIDs))

@@ -29,8 +29,7 @@ struct VerifyCommand: ParsableCommand {
         guard let b else { return try verifyOne() }
         let source = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: a))
         let converted = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: b))
-        let reference = try ParityReference(for: source)
-        let report = ParityJSON(try Parity.check(converted, against: reference.checkpoint))
+        let report = ParityJSON(try Parity.check(converted, against: source))
         if json {
             try printJSON(report)
         } else {

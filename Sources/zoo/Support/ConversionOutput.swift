@@ -35,6 +35,8 @@ struct ConversionJSON: Encodable {
     let companions_left_out: [LeftOut]
     /// A `--to tf` output kept the source's `operative_config.gin` rather than writing one.
     let kept_operative_config: Bool
+    /// The parity check of the output against the source (absent with `--no-verify`).
+    let parity: ParityJSON?
 
     struct LeftOut: Encodable {
         let name: String
@@ -46,7 +48,8 @@ struct ConversionJSON: Encodable {
         let reason: String
     }
 
-    init(plan: ConversionPlan, report: ConversionReport) {
+    init(plan: ConversionPlan, report: ConversionReport, parity: ParityJSON?) {
+        self.parity = parity
         skipped_variables = (plan.source.meshTF?.skipped ?? []).map {
             SkippedVariable(name: $0.name, reason: $0.reason.rawValue)
         }

@@ -1,0 +1,107 @@
+import Convert
+import Dispatch
+import Formats
+
+extension CheckpointComparison {
+    /// Compares two T5 checkpoints parameter by parameter, each read under its own names and in
+    /// its own layout (`T5Naming`): how `zoo verify` checks a Mesh-TF checkpoint against a
+    /// transformers one without renaming or rewriting either.
+    ///
+    /// A weight stored transposed on one side only is transposed in memory (one tensor at a time)
+    /// before the comparison, so equal values compare bit for bit. Mesh-TF training state
+    /// (Adafactor `*_slot_*` variables, `global_step`) is not part of the model and is not listed;
+    /// any other tensor that is no parameter of `config` is reported as missing or extra.
+    init(parametersOf converted: Checkpoint, against source: Checkpoint, config: T5Config) {
+        let convertedNaming = T5Naming.of(converted)
+        let sourceNaming = T5Naming.of(source)
+        let convertedByName = Self.byName(converted)
+        let sourceByName = Self.byName(source)
+        var claimedConverted = Set<String>()
+        var claimedSource = Set<String>()
+        var pairs: [(actual: TensorRef, actualTransposed: Bool, expected: TensorRef, expectedTransposed: Bool)] = []
+        var missing: [String] = []
+        let parameters =
+            T5Parameter.all(config) + T5Parameter.Stack.allCases.map { T5Parameter.inputEmbedding($0) }
+        for parameter in parameters {
+            let mine = convertedNaming.location(of: parameter) { convertedByName[$0] != nil }
+            let theirs = sourceNaming.location(of: parameter) { sourceByName[$0] != nil }
+            claimedConverted.insert(mine.name)
+            claimedSource.insert(theirs.name)
+            guard let expected = sourceByName[theirs.name] else { continue }  // reported below as extra
+            guard let actual = convertedByName[mine.name] else {
+                missing.append(theirs.name)
+                continue
+            }
+            // A stack embedding that is the shared one on both sides is compared once, as that.
+            if case .inputEmbedding = parameter, mine.name == Self.sharedName(convertedNaming),
+                theirs.name == Self.sharedName(sourceNaming)
+            {
+                continue
+            }
+            pairs.append((actual, mine.transposed, expected, theirs.transposed))
+        }
+        // transformers' tied names for the shared embedding (and a tied head) are that tensor again.
+        let tiedAliases = Set(
+            TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : []))
+        let extra = converted.tensors.map(\.name).filter {
+            !claimedConverted.contains($0) && !(convertedNaming == .transformers && tiedAliases.contains($0))
+        }
+        missing += source.tensors.map(\.name).filter {
+            !claimedSource.contains($0) && !Self.isTrainingState($0, naming: sourceNaming)
+                && !(sourceNaming == .transformers && tiedAliases.contains($0))
+        }
+        let results = ConcurrentResults<TensorComparison>(count: pairs.count)
+        let work = pairs
+        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+            let pair = work[index]
+            // Both in transformers' orientation, the converted side's name on the result. A tensor
+            // whose bytes cannot be read to transpose them fails its comparison on the same read.
+            let actual =
+                pair.actualTransposed && !pair.expectedTransposed
+                ? (try? Self.transposed(pair.actual)) ?? pair.actual : pair.actual
+            let expected =
+                pair.expectedTransposed && !pair.actualTransposed
+                ? (try? Self.transposed(pair.expected)) ?? pair.expected : pair.expected
+            results.store(index, TensorComparison.compare(actual, with: expected.renamed(pair.actual.name)))
+        }
+        self.init(tensors: results.values(), missing: missing, extra: extra)
+    }
+
+    /// Mesh-TF variables that are optimizer or training state, not weights of the model.
+    private static func isTrainingState(_ name: String, naming: T5Naming) -> Bool {
+        naming == .meshTF
+            && (name == "global_step" || name.hasSuffix("_slot_v") || name.hasSuffix("_slot_vr")
+                || name.hasSuffix("_slot_vc") || name.hasSuffix("_slot_m"))
+    }
+
+    /// The shared embedding's name under `naming`.
+    private static func sharedName(_ naming: T5Naming) -> String {
+        naming.location(of: .sharedEmbedding, has: { _ in true }).name
+    }
+
+    private static func byName(_ checkpoint: Checkpoint) -> [String: TensorRef] {
+        Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A 2-D tensor's transpose, in anonymous memory (1-D tensors are returned as they are).
+    static func transposed(_ tensor: TensorRef) throws -> TensorRef {
+        guard tensor.shape.count == 2,
+            let spec = TensorSpec(
+                name: tensor.name, dtype: tensor.dtype, shape: [tensor.shape[1], tensor.shape[0]])
+        else { return tensor }
+        let (rows, columns, size) = (tensor.shape[0], tensor.shape[1], tensor.dtype.byteSize)
+        let source = try tensor.file.bytes(in: tensor.byteRange)
+        let file = try MappedFile(name: "\(tensor.name) (transposed)", byteCount: spec.byteCount) { target in
+            source.withUnsafeBytes { bytes in
+                for row in 0..<rows {
+                    for column in 0..<columns {
+                        let from = (row * columns + column) * size
+                        let to = (column * rows + row) * size
+                        for byte in 0..<size { target[to + byte] = bytes[from + byte] }
+                    }
+                }
+            }
+        }
+        return TensorRef(spec: spec, file: file, fileOffset: 0)
+    }
+}
