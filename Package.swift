@@ -40,7 +40,9 @@ let package = Package(
         // Numbers: tensor comparison, digests.
         .target(
             name: "Verify",
-            dependencies: ["Convert", "Formats", "CBLAS", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Convert", "Formats", "CBLAS", "CZooKernels", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The CLI: argument parsing, progress, output.
         .executableTarget(

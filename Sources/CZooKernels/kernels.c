@@ -1,5 +1,6 @@
 #include "CZooKernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -104,4 +105,143 @@ void CZooKernels_gatherColumns(
     case 4: gather4(input, rows, columns, firstOutputRow, outputRowCount, output); break;
     default: gather8(input, rows, columns, firstOutputRow, outputRowCount, output); break;
     }
+}
+
+// MARK: - Comparison
+
+static inline double bitsToDouble(uint64_t bits) {
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+static inline uint64_t doubleToBits(double value) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+static inline float f16BitsToFloat(uint16_t half) {
+    uint32_t sign = (uint32_t)(half >> 15) << 31;
+    uint32_t exponent = (half >> 10) & 0x1Fu;
+    uint32_t mantissa = half & 0x3FFu;
+    if (exponent == 0x1F) return asFloat(sign | 0x7F800000u | (mantissa << 13));
+    // Subnormal (or zero): mantissa * 2^-24, exact in float.
+    if (exponent == 0) return (sign ? -1.0f : 1.0f) * (float)mantissa * 0x1p-24f;
+    return asFloat(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+/// Widens `count` elements of `type` at `values` (from element `start`) exactly into `out`.
+ZOO_CLONES
+static void widenBlock(const void *values, CZooKernels_FloatType type, size_t start, size_t count, double *out) {
+    const char *bytes = (const char *)values;
+    switch (type) {
+    case CZooKernels_F32:
+        for (size_t i = 0; i < count; i++) {
+            float value;
+            memcpy(&value, bytes + 4 * (start + i), 4);
+            out[i] = value;
+        }
+        break;
+    case CZooKernels_BF16:
+        for (size_t i = 0; i < count; i++) {
+            uint16_t half;
+            memcpy(&half, bytes + 2 * (start + i), 2);
+            out[i] = asFloat((uint32_t)half << 16);
+        }
+        break;
+    case CZooKernels_F16:
+        for (size_t i = 0; i < count; i++) {
+            uint16_t half;
+            memcpy(&half, bytes + 2 * (start + i), 2);
+            out[i] = f16BitsToFloat(half);
+        }
+        break;
+    case CZooKernels_F64:
+    default:
+        memcpy(out, bytes + 8 * start, 8 * count);
+        break;
+    }
+}
+
+enum { COMPARE_BLOCK = 1024 };
+
+ZOO_CLONES
+void CZooKernels_compare(
+    const void *actual, CZooKernels_FloatType actualType, const void *expected, CZooKernels_FloatType expectedType,
+    size_t count, double absoluteTolerance, double relativeTolerance, int ulpMantissaBits, int ulpMinExponent,
+    uint64_t firstIndex, CZooKernels_ErrorStats *stats) {
+    double a[COMPARE_BLOCK], e[COMPARE_BLOCK];
+    double maxAbsolute = stats->maxAbsolute, maxRelative = stats->maxRelative, maxULP = stats->maxULP;
+    int wantULP = ulpMantissaBits >= 0;
+    int64_t minBiased = (int64_t)ulpMinExponent + 1023;
+    for (size_t start = 0; start < count; start += COMPARE_BLOCK) {
+        size_t n = count - start < COMPARE_BLOCK ? count - start : COMPARE_BLOCK;
+        widenBlock(actual, actualType, start, n, a);
+        widenBlock(expected, expectedType, start, n, e);
+        uint64_t rejected = 0;
+        // Branch-free over finite pairs so the loop vectorizes; non-finite pairs are rare and
+        // settled in the second loop, only when one is present.
+        uint64_t nonFinite = 0;
+        // Non-negative doubles order as their bit patterns do: the maxima are integer maxima,
+        // a reduction the vectorizer handles (it leaves floating-point max reductions alone).
+        uint64_t blockAbsolute = 0, blockRelative = 0;
+        int64_t blockRejected = 0, blockNonFinite = 0;
+        for (size_t i = 0; i < n; i++) {
+            double error = fabs(a[i] - e[i]);
+            double magnitude = fabs(e[i]);
+            int64_t finite = (fabs(a[i]) <= 0x1.fffffffffffffp+1023) & (magnitude <= 0x1.fffffffffffffp+1023);
+            blockNonFinite += 1 - finite;
+            double counted = finite ? error : 0;
+            blockRejected += finite & (error > absoluteTolerance + relativeTolerance * magnitude);
+            uint64_t absoluteBits = doubleToBits(counted);
+            uint64_t relativeBits = doubleToBits(magnitude > 0 ? counted / magnitude : 0);
+            blockAbsolute = absoluteBits > blockAbsolute ? absoluteBits : blockAbsolute;
+            blockRelative = relativeBits > blockRelative ? relativeBits : blockRelative;
+        }
+        maxAbsolute = fmax(maxAbsolute, bitsToDouble(blockAbsolute));
+        maxRelative = fmax(maxRelative, bitsToDouble(blockRelative));
+        rejected += (uint64_t)blockRejected;
+        nonFinite += (uint64_t)blockNonFinite;
+        if (wantULP) {
+            uint64_t blockULP = 0;
+            for (size_t i = 0; i < n; i++) {
+                double error = fabs(a[i] - e[i]);
+                int64_t finite = (fabs(a[i]) <= 0x1.fffffffffffffp+1023) & (fabs(e[i]) <= 0x1.fffffffffffffp+1023);
+                int64_t biased = (int64_t)((doubleToBits(e[i]) >> 52) & 0x7FF);
+                biased = biased < minBiased ? minBiased : biased;
+                // 1 / ulp, as a power of two built from its exponent: 2^(mantissa bits - exponent).
+                double inverseULP = bitsToDouble((uint64_t)(2046 - biased + ulpMantissaBits) << 52);
+                uint64_t bits = doubleToBits((finite ? error : 0) * inverseULP);
+                blockULP = bits > blockULP ? bits : blockULP;
+            }
+            maxULP = fmax(maxULP, bitsToDouble(blockULP));
+        }
+        if (nonFinite) {
+            for (size_t i = 0; i < n; i++) {
+                int finite = isfinite(a[i]) && isfinite(e[i]);
+                if (finite) continue;
+                int bothNaN = isnan(a[i]) && isnan(e[i]);
+                int accepted = (isnan(a[i]) || isnan(e[i])) ? bothNaN : a[i] == e[i];
+                rejected += !accepted;
+            }
+        }
+        if (rejected) {
+            stats->mismatches += rejected;
+            if (stats->firstMismatch < 0) {
+                for (size_t i = 0; i < n; i++) {
+                    int finite = isfinite(a[i]) && isfinite(e[i]);
+                    int accepted = finite ? fabs(a[i] - e[i]) <= absoluteTolerance + relativeTolerance * fabs(e[i])
+                                          : ((isnan(a[i]) || isnan(e[i])) ? (isnan(a[i]) && isnan(e[i])) : a[i] == e[i]);
+                    if (!accepted) {
+                        stats->firstMismatch = (int64_t)(firstIndex + start + i);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    stats->maxAbsolute = maxAbsolute;
+    stats->maxRelative = maxRelative;
+    stats->maxULP = maxULP;
 }

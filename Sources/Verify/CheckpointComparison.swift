@@ -17,22 +17,74 @@ public struct CheckpointComparison: Sendable {
     public var maxRelativeError: Double { tensors.map(\.maxRelativeError).max() ?? 0 }
     public var maxULPError: Double { tensors.map(\.maxULPError).max() ?? 0 }
 
-    /// Compares `converted` with `source`, tensor by tensor, by name.
-    ///
-    /// A source tensor that T5 ties to `shared.weight` may be absent from the converted checkpoint
-    /// when it was folded into it; it is then compared with `shared.weight`.
+    /// Compares `converted` with `source`, tensor by tensor, by name (see `TensorPairing`).
     public init(_ converted: Checkpoint, against source: Checkpoint) {
+        self.init(TensorPairing(byName: converted, against: source))
+    }
+
+    /// Compares every pair of `pairing`, on every core (tensors are independent).
+    init(_ pairing: TensorPairing) {
+        let results = ConcurrentResults<TensorComparison>(count: pairing.pairs.count)
+        let work = pairing.pairs
+        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+            results.store(index, work[index].compare())
+        }
+        self.init(tensors: results.values(), missing: pairing.missing, extra: pairing.extra)
+    }
+
+    init(tensors: [TensorComparison], missing: [String], extra: [String]) {
+        self.tensors = tensors
+        self.missing = missing
+        self.extra = extra
+    }
+}
+
+/// Which tensor of a converted checkpoint is compared with which of its source, decided from
+/// names and specs alone, before any byte is read.
+struct TensorPairing: Sendable {
+    /// One converted tensor and its source counterpart; either may be stored transposed relative
+    /// to the other (a Mesh-TF kernel), and is then transposed in memory to be compared.
+    struct Pair: Sendable {
+        let actual: TensorRef
+        let expected: TensorRef
+        var transposeActual = false
+        var transposeExpected = false
+
+        /// Both in transformers' orientation, under the converted side's name. A tensor whose bytes
+        /// cannot be read to transpose them fails its comparison on the same read.
+        func compare() -> TensorComparison {
+            let mine = transposeActual ? (try? CheckpointComparison.transposed(actual)) ?? actual : actual
+            let theirs = transposeExpected ? (try? CheckpointComparison.transposed(expected)) ?? expected : expected
+            return TensorComparison.compare(mine, with: theirs.renamed(actual.name))
+        }
+    }
+
+    var pairs: [Pair]
+    /// Source tensors with no counterpart in the converted checkpoint.
+    var missing: [String]
+    /// Converted tensors the source does not have.
+    var extra: [String]
+
+    init(pairs: [Pair], missing: [String], extra: [String]) {
+        self.pairs = pairs
+        self.missing = missing
+        self.extra = extra
+    }
+
+    /// Pairs by name. A source tensor that T5 ties to `shared.weight` may be absent from the
+    /// converted checkpoint when it was folded into it; it is then compared with `shared.weight`.
+    init(byName converted: Checkpoint, against source: Checkpoint) {
         let convertedByName = Dictionary(
             converted.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let sourceNames = Set(source.tensors.map(\.name))
         let foldable = Set(TiedEmbeddings.embeddingAliases + [TiedEmbeddings.lmHead])
-        var pairs: [(actual: TensorRef, expected: TensorRef)] = []
+        var pairs: [Pair] = []
         var missing: [String] = []
         for expected in source.tensors {
             if let actual = convertedByName[expected.name] {
-                pairs.append((actual, expected))
+                pairs.append(Pair(actual: actual, expected: expected))
             } else if foldable.contains(expected.name), let shared = convertedByName[TiedEmbeddings.canonical] {
-                pairs.append((shared, expected))
+                pairs.append(Pair(actual: shared, expected: expected))
             } else {
                 missing.append(expected.name)
             }
@@ -42,23 +94,22 @@ public struct CheckpointComparison: Sendable {
         var extra: [String] = []
         for tensor in converted.tensors where !sourceNames.contains(tensor.name) {
             if foldable.contains(tensor.name), let shared = source.tensor(named: TiedEmbeddings.canonical) {
-                pairs.append((tensor, shared.renamed(tensor.name)))
+                pairs.append(Pair(actual: tensor, expected: shared.renamed(tensor.name)))
             } else {
                 extra.append(tensor.name)
             }
         }
-        // Tensors are independent: compare them on every core.
-        let results = ConcurrentResults<TensorComparison>(count: pairs.count)
-        let work = pairs
-        DispatchQueue.concurrentPerform(iterations: work.count) { index in
-            results.store(index, TensorComparison.compare(work[index].actual, with: work[index].expected))
-        }
-        self.init(tensors: results.values(), missing: missing, extra: extra)
+        self.init(pairs: pairs, missing: missing, extra: extra)
     }
 
-    init(tensors: [TensorComparison], missing: [String], extra: [String]) {
-        self.tensors = tensors
-        self.missing = missing
-        self.extra = extra
+    /// The narrowest dtype a tensor is cast to (by byte size), if any tensor is cast.
+    var narrowestRounding: DType? {
+        // Narrowing casts round, and so do casts between the two 16-bit formats (bf16 -> fp16 loses
+        // the small values fp16 holds only as subnormals; fp16 -> bf16 loses mantissa bits).
+        pairs.filter { $0.expected.dtype != $0.actual.dtype && $0.actual.dtype.byteSize <= $0.expected.dtype.byteSize }
+            .map(\.actual.dtype).min { lhs, rhs in
+                // bf16 keeps fewer mantissa bits than f16: the looser limits.
+                lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
+            }
     }
 }

@@ -143,30 +143,62 @@ public enum Parity {
     ///   tensor comparison (names differ), not thrown.
     public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport
     {
-        let tensors: CheckpointComparison
         let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
-        if layoutsDiffer,
-            let model = (try? source.t5.get()) ?? (try? converted.t5.get())
-        {
+        let pairing: TensorPairing
+        if layoutsDiffer, let model = (try? source.t5.get()) ?? (try? converted.t5.get()) {
             // A Mesh-TF side: each checkpoint is read under its own names, weight by weight.
-            tensors = CheckpointComparison(
+            pairing = TensorPairing(
                 parametersOf: converted.checkpoint, against: source.checkpoint, config: model.config)
         } else {
-            tensors = CheckpointComparison(converted.checkpoint, against: source.checkpoint)
+            pairing = TensorPairing(byName: converted.checkpoint, against: source.checkpoint)
         }
-        let rounded = narrowestRounding(tensors)
+        // Known from the dtypes alone, so the converted model's pass need not wait for the comparison.
+        let rounded = pairing.narrowestRounding
         let precision: ComputePrecision = rounded == .f16 ? .fp16 : .fp32
-        var logits: LogitComparison?
-        var overflow: (count: Int, first: String?) = (0, nil)
+        var models: (source: T5Config, converted: T5Config)?
         if case let .success(sourceModel) = source.t5, case let .success(convertedModel) = converted.t5,
             sourceModel.config.vocabSize == convertedModel.config.vocabSize
         {
-            let batch = probeBatch(vocabularySize: sourceModel.config.vocabSize)
-            let reference = try T5ForwardPass(checkpoint: source.checkpoint, config: sourceModel.config).run(batch)
-            let actual = try T5ForwardPass(
-                checkpoint: converted.checkpoint, config: convertedModel.config, precision: precision
-            )
-            .run(batch)
+            models = (sourceModel.config, convertedModel.config)
+        }
+
+        // The tensor comparison and the two forward passes read different bytes and share
+        // nothing: they run side by side, each matrix product on the thread that asks for it.
+        let jobs = ConcurrentResults<ParityJob>(count: models == nil ? 1 : 3)
+        let batch = probeBatch(vocabularySize: models?.source.vocabSize ?? 1)
+        let checkpoints = (source: source.checkpoint, converted: converted.checkpoint)
+        let configs = models
+        BLAS.withOneThreadPerCall {
+            DispatchQueue.concurrentPerform(iterations: configs == nil ? 1 : 3) { job in
+                switch (job, configs) {
+                case let (1, configs?):
+                    jobs.store(
+                        job,
+                        .pass(
+                            Result {
+                                try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
+                            }))
+                case let (2, configs?):
+                    jobs.store(
+                        job,
+                        .pass(
+                            Result {
+                                try T5ForwardPass(
+                                    checkpoint: checkpoints.converted, config: configs.converted, precision: precision
+                                ).run(batch)
+                            }))
+                default:
+                    jobs.store(job, .comparison(CheckpointComparison(pairing)))
+                }
+            }
+        }
+        let results = jobs.values()
+        guard case let .comparison(tensors) = results[0] else { preconditionFailure("job 0 is the comparison") }
+        var logits: LogitComparison?
+        var overflow: (count: Int, first: String?) = (0, nil)
+        if results.count == 3, case let .pass(referenceResult) = results[1], case let .pass(actualResult) = results[2] {
+            let reference = try referenceResult.get()
+            let actual = try actualResult.get()
             overflow = (actual.overflowedActivations, actual.firstOverflow)
             logits = LogitComparison(
                 actual.logits, reference.logits, vocabularySize: reference.vocabularySize,
@@ -177,16 +209,9 @@ public enum Parity {
             overflowedActivations: overflow.count, firstOverflow: overflow.first)
     }
 
-    /// The narrowest dtype a tensor was cast to (by byte size), if any tensor was cast.
-    private static func narrowestRounding(_ comparison: CheckpointComparison) -> DType? {
-        // Narrowing casts round, and so do casts between the two 16-bit formats (bf16 -> fp16 loses
-        // the small values fp16 holds only as subnormals; fp16 -> bf16 loses mantissa bits).
-        comparison.tensors.filter {
-            $0.expectedDType != $0.actualDType && $0.actualDType.byteSize <= $0.expectedDType.byteSize
-        }
-        .map(\.actualDType).min { lhs, rhs in
-            // bf16 keeps fewer mantissa bits than f16: the looser limits.
-            lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
-        }
+    /// What one of the check's concurrent jobs produced.
+    private enum ParityJob: Sendable {
+        case comparison(CheckpointComparison)
+        case pass(Result<T5ForwardPass.Output, any Error>)
     }
 }

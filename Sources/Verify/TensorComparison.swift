@@ -1,3 +1,4 @@
+internal import CZooKernels
 import Convert
 import Formats
 
@@ -57,17 +58,22 @@ public struct TensorComparison: Sendable {
 
         let narrower = actual.dtype.byteSize <= expected.dtype.byteSize ? actual.dtype : expected.dtype
         let tolerance = actual.dtype == expected.dtype ? Tolerance.exact : Tolerance.rounding(to: narrower)
-        var statistics = ErrorStatistics(tolerance: tolerance, ulpFormat: Self.ulpFormat(narrower))
+        var statistics = CZooKernels_ErrorStats(
+            maxAbsolute: 0, maxRelative: 0, maxULP: 0, mismatches: 0, firstMismatch: -1)
+        let ulp = Self.ulpFormat(narrower)
         do {
             try forEachChunkPair(actual, expected) { start, values, references in
-                statistics.add(values, references, startingAt: start)
+                CZooKernels_compare(
+                    values.base, values.type, references.base, references.type, values.count, tolerance.absolute,
+                    tolerance.relative, Int32(ulp?.mantissaBits ?? -1), Int32(ulp?.minExponent ?? 0), UInt64(start),
+                    &statistics)
             }
         } catch {
             return verdict(false, tolerance, .infinity, .infinity, max(count, 1), 0)  // unreadable bytes
         }
         return verdict(
-            false, tolerance, statistics.maxAbs, statistics.maxRel, statistics.bad, statistics.first,
-            ulp: statistics.maxULP)
+            false, tolerance, statistics.maxAbsolute, statistics.maxRelative, Int(statistics.mismatches),
+            statistics.firstMismatch < 0 ? nil : Int(statistics.firstMismatch), ulp: statistics.maxULP)
     }
 
     /// Explicit mantissa bits and smallest normal exponent of the narrower float dtype (`nil`: f64,
@@ -81,80 +87,55 @@ public struct TensorComparison: Sendable {
         }
     }
 
-    /// Calls `body` with consecutive chunks of both tensors widened to `Double` (exact for every
-    /// float dtype), read with `pread` so that comparing two large checkpoints keeps only the
-    /// chunks resident.
+    /// One chunk of a tensor's elements as the comparison kernel reads them.
+    private struct Chunk {
+        let base: UnsafeRawPointer
+        let type: CZooKernels_FloatType
+        let count: Int
+    }
+
+    /// Calls `body` with consecutive chunks of both tensors' elements, read with `pread` so that
+    /// comparing two large checkpoints keeps only the chunks resident. f32, bf16, f16 and f64 are
+    /// passed as stored (the kernel widens them exactly); the 8-bit floats are widened to f32 first.
     private static func forEachChunkPair(
-        _ left: TensorRef, _ right: TensorRef,
-        _ body: (Int, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>) -> Void
+        _ left: TensorRef, _ right: TensorRef, _ body: (Int, Chunk, Chunk) -> Void
     ) throws {
         let count = left.spec.elementCount
-        let chunk = 1 << 16
-        let leftValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunk)
-        let rightValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunk)
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * 8, alignment: 64)
-        defer {
-            leftValues.deallocate()
-            rightValues.deallocate()
-            raw.deallocate()
-        }
+        // Small enough for malloc to reuse from tensor to tensor (fresh pages for every tensor
+        // of a large model would cost more page faults than the comparison costs arithmetic).
+        let chunk = min(1 << 15, max(count, 1))
+        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * chunk * 8, alignment: 64)
+        defer { buffers.deallocate() }
+        guard let base = buffers.baseAddress else { return }
         var done = 0
         while done < count {
             let n = min(chunk, count - done)
-            try decode(left, from: done, count: n, staging: raw, into: leftValues)
-            try decode(right, from: done, count: n, staging: raw, into: rightValues)
-            body(
-                done, UnsafeBufferPointer(rebasing: leftValues[0..<n]),
-                UnsafeBufferPointer(rebasing: rightValues[0..<n]))
+            let leftChunk = try read(left, from: done, count: n, into: base, widenedInto: base + chunk * 8)
+            let rightChunk = try read(
+                right, from: done, count: n, into: base + 2 * chunk * 8, widenedInto: base + 3 * chunk * 8)
+            body(done, leftChunk, rightChunk)
             done += n
         }
     }
 
-    /// Reads `count` elements from element `start` and widens them to `Double`.
-    private static func decode(
-        _ tensor: TensorRef, from start: Int, count: Int, staging: UnsafeMutableRawBufferPointer,
-        into output: UnsafeMutableBufferPointer<Double>
-    ) throws {
-        guard let buffer = staging.baseAddress, let target = output.baseAddress else { return }
+    /// Reads `count` elements from element `start` into `buffer` (and, for a type the kernel does
+    /// not read, widens them to f32 into `widened`).
+    private static func read(
+        _ tensor: TensorRef, from start: Int, count: Int, into buffer: UnsafeMutableRawPointer,
+        widenedInto widened: UnsafeMutableRawPointer
+    ) throws -> Chunk {
         let itemSize = tensor.dtype.byteSize
         let first = tensor.fileOffset + start * itemSize
         try tensor.file.read(first..<(first + count * itemSize), into: buffer)
-        var ignored = CastStatistics()
-        FloatCast.convert(buffer, from: tensor.dtype, into: target, to: .f64, count: count, statistics: &ignored)
-    }
-}
-
-/// Running error statistics of a tensor comparison, over chunks.
-private struct ErrorStatistics {
-    let tolerance: Tolerance
-    let ulpFormat: (mantissaBits: Int, minExponent: Int)?
-    var maxAbs = 0.0
-    var maxRel = 0.0
-    var maxULP = 0.0
-    var bad = 0
-    var first: Int?
-
-    mutating func add(
-        _ values: UnsafeBufferPointer<Double>, _ references: UnsafeBufferPointer<Double>, startingAt start: Int
-    ) {
-        for index in 0..<values.count {
-            let value = values[index]
-            let reference = references[index]
-            if !tolerance.accepts(value, expected: reference) {
-                bad += 1
-                if first == nil { first = start + index }
-            }
-            guard value.isFinite, reference.isFinite else { continue }
-            let error = abs(value - reference)
-            guard error > 0 else { continue }
-            maxAbs = max(maxAbs, error)
-            if reference != 0 { maxRel = max(maxRel, error / abs(reference)) }
-            if let ulpFormat {
-                // 2^(exponent - mantissa bits), from the exponent field (subnormals: the smallest normal's).
-                let exponent = max(Int((reference.bitPattern >> 52) & 0x7FF) - 1023, ulpFormat.minExponent)
-                let ulp = Double(bitPattern: UInt64(exponent - ulpFormat.mantissaBits + 1023) << 52)
-                maxULP = max(maxULP, error / ulp)
-            }
+        switch tensor.dtype {
+        case .f32: return Chunk(base: buffer, type: CZooKernels_F32, count: count)
+        case .bf16: return Chunk(base: buffer, type: CZooKernels_BF16, count: count)
+        case .f16: return Chunk(base: buffer, type: CZooKernels_F16, count: count)
+        case .f64: return Chunk(base: buffer, type: CZooKernels_F64, count: count)
+        default:
+            var ignored = CastStatistics()
+            FloatCast.convert(buffer, from: tensor.dtype, into: widened, to: .f32, count: count, statistics: &ignored)
+            return Chunk(base: widened, type: CZooKernels_F32, count: count)
         }
     }
 }

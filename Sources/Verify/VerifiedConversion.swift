@@ -1,4 +1,5 @@
 import Convert
+import Dispatch
 import Formats
 import Foundation
 
@@ -17,6 +18,9 @@ public enum VerifiedConversion {
         public let manifest: URL
         /// The parity check of the output against the source; `nil` only when it was skipped.
         public let parity: ParityReport?
+        /// Wall-clock seconds of each phase, in order: `plan`, `write`, `manifest+parity` (or
+        /// `manifest` unverified; the two run side by side), `commit`.
+        public let timings: [(phase: String, seconds: Double)]
     }
 
     /// Plans and runs `request`.
@@ -32,26 +36,53 @@ public enum VerifiedConversion {
         _ request: ConversionPlan.Request, verify: Bool = true, progress: Converter.Progress? = nil,
         onWritten: (() -> Void)? = nil
     ) throws -> Report {
+        var clock = PhaseClock()
         let plan = try ConversionPlan(request)
+        clock.lap("plan")
         var parity: ParityReport?
         var manifest: URL?
         let conversion = try Converter.run(plan, progress: progress) { staged in
+            clock.lap("write")
             onWritten?()
-            let sidecars = try ChecksumManifest.writeStaged(for: staged)
             manifest =
                 plan.writesDirectory
                 ? staged.destination.appendingPathComponent(ChecksumManifest.fileName)
                 : URL(fileURLWithPath: staged.destination.path + ChecksumManifest.sidecarSuffix)
-            guard verify else { return sidecars }
-            let output = try AnalyzedCheckpoint(opening: staged.staging)
-            let report = try Parity.check(output, against: plan.source)
-            parity = report
-            guard report.passed else { throw ParityFailure(destination: staged.destination, report: report) }
-            return sidecars
+            // The manifest hashes the output's bytes while the parity check reads them and the
+            // source's: independent work, side by side on two cores.
+            let jobs = ConcurrentResults<VerificationJob>(count: verify ? 2 : 1)
+            DispatchQueue.concurrentPerform(iterations: verify ? 2 : 1) { job in
+                if job == 0 {
+                    jobs.store(job, .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }))
+                } else {
+                    jobs.store(
+                        job,
+                        .parity(
+                            Result {
+                                try Parity.check(try AnalyzedCheckpoint(opening: staged.staging), against: plan.source)
+                            }))
+                }
+            }
+            let results = jobs.values()
+            clock.lap(verify ? "manifest+parity" : "manifest")
+            guard case let .manifest(sidecars) = results[0] else { preconditionFailure("job 0 is the manifest") }
+            if results.count == 2, case let .parity(result) = results[1] {
+                let report = try result.get()
+                parity = report
+                guard report.passed else { throw ParityFailure(destination: staged.destination, report: report) }
+            }
+            return try sidecars.get()
         }
+        clock.lap("commit")
         guard let manifest else { preconditionFailure("the conversion committed without staging its manifest") }
-        return Report(plan: plan, conversion: conversion, manifest: manifest, parity: parity)
+        return Report(plan: plan, conversion: conversion, manifest: manifest, parity: parity, timings: clock.laps)
     }
+}
+
+/// What one of the concurrent verification jobs produced.
+private enum VerificationJob: Sendable {
+    case manifest(Result<[String], any Error>)
+    case parity(Result<ParityReport, any Error>)
 }
 
 /// A converted checkpoint that does not compute what its source computes; it was discarded.
@@ -61,5 +92,17 @@ public struct ParityFailure: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         "\(destination.path): the converted checkpoint failed its parity check; nothing was written"
+    }
+}
+
+/// Wall-clock laps, for the phase timings a report carries.
+struct PhaseClock {
+    private(set) var laps: [(phase: String, seconds: Double)] = []
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    mutating func lap(_ phase: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        laps.append((phase, Double(now - last) / 1e9))
+        last = now
     }
 }

@@ -32,4 +32,33 @@ void CZooKernels_gatherColumns(
     const void *input, size_t rows, size_t columns, size_t firstOutputRow, size_t outputRowCount, void *output,
     size_t elementSize);
 
+/// Element types the comparison kernel reads.
+typedef enum {
+    CZooKernels_F32 = 0,
+    CZooKernels_BF16 = 1,
+    CZooKernels_F16 = 2,
+    CZooKernels_F64 = 3,
+} CZooKernels_FloatType;
+
+/// Running error statistics of comparing a tensor with its reference, added to by each call.
+typedef struct {
+    double maxAbsolute;
+    double maxRelative;
+    /// In units in the last place of the narrower format at the reference value (see ulpMantissaBits).
+    double maxULP;
+    /// Elements outside the tolerance, and the index of the first (-1: none yet).
+    uint64_t mismatches;
+    int64_t firstMismatch;
+} CZooKernels_ErrorStats;
+
+/// Compares `count` elements of `actual` with `expected` (each of its own float type), both widened
+/// exactly to double: counts the elements outside `|a - e| <= absoluteTolerance + relativeTolerance
+/// * |e|` (NaN matches only NaN, an infinity only the same infinity), and tracks the largest absolute,
+/// relative and ULP errors over finite pairs. `firstIndex` is the index of element 0 in the tensor,
+/// for `firstMismatch`. `ulpMantissaBits` < 0 skips the ULP statistic.
+void CZooKernels_compare(
+    const void *actual, CZooKernels_FloatType actualType, const void *expected, CZooKernels_FloatType expectedType,
+    size_t count, double absoluteTolerance, double relativeTolerance, int ulpMantissaBits, int ulpMinExponent,
+    uint64_t firstIndex, CZooKernels_ErrorStats *stats);
+
 #endif

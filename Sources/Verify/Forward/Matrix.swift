@@ -70,3 +70,16 @@ func multiply(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(rowStrideA), b,
         Int32(rowStrideB), 0, c, Int32(rowStrideC))
 }
+
+/// OpenBLAS's own threading.
+enum BLAS {
+    /// Runs `body` with each BLAS call computed on its calling thread alone, then restores the
+    /// thread count: when several passes run side by side they already fill the cores, and idle
+    /// OpenBLAS workers would spin (sched_yield) on the cores the passes need.
+    static func withOneThreadPerCall<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
+        return try body()
+    }
+}

@@ -75,7 +75,8 @@ struct ConvertCommand: ParsableCommand {
         }
         let parity = result.parity.map(ParityJSON.init)
         if json {
-            try printJSON(ConversionJSON(plan: result.plan, report: result.conversion, parity: parity))
+            try printJSON(
+                ConversionJSON(plan: result.plan, report: result.conversion, parity: parity, timings: result.timings))
         } else {
             describe(plan: result.plan, report: result.conversion).forEach { print($0) }
             parity?.lines.forEach { print($0) }

@@ -37,6 +37,8 @@ struct ConversionJSON: Encodable {
     let kept_operative_config: Bool
     /// The parity check of the output against the source (absent with `--no-verify`).
     let parity: ParityJSON?
+    /// Wall-clock seconds of each phase: plan, write, manifest, parity (when verified), commit.
+    let timings: [String: Double]
 
     struct LeftOut: Encodable {
         let name: String
@@ -48,8 +50,11 @@ struct ConversionJSON: Encodable {
         let reason: String
     }
 
-    init(plan: ConversionPlan, report: ConversionReport, parity: ParityJSON?) {
+    init(
+        plan: ConversionPlan, report: ConversionReport, parity: ParityJSON?, timings: [(phase: String, seconds: Double)]
+    ) {
         self.parity = parity
+        self.timings = Dictionary(timings.map { ($0.phase, $0.seconds) }, uniquingKeysWith: +)
         skipped_variables = (plan.source.meshTF?.skipped ?? []).map {
             SkippedVariable(name: $0.name, reason: $0.reason.rawValue)
         }

@@ -1,8 +1,7 @@
 import Convert
-import Dispatch
 import Formats
 
-extension CheckpointComparison {
+extension TensorPairing {
     /// Compares two T5 checkpoints parameter by parameter, each read under its own names and in
     /// its own layout (`T5Naming`): how `zoo verify` checks a Mesh-TF checkpoint against a
     /// transformers one without renaming or rewriting either.
@@ -18,7 +17,7 @@ extension CheckpointComparison {
         let sourceByName = Self.byName(source)
         var claimedConverted = Set<String>()
         var claimedSource = Set<String>()
-        var pairs: [(actual: TensorRef, actualTransposed: Bool, expected: TensorRef, expectedTransposed: Bool)] = []
+        var pairs: [Pair] = []
         var missing: [String] = []
         let parameters =
             T5Parameter.all(config) + T5Parameter.Stack.allCases.map { T5Parameter.inputEmbedding($0) }
@@ -38,7 +37,10 @@ extension CheckpointComparison {
             {
                 continue
             }
-            pairs.append((actual, mine.transposed, expected, theirs.transposed))
+            pairs.append(
+                Pair(
+                    actual: actual, expected: expected, transposeActual: mine.transposed && !theirs.transposed,
+                    transposeExpected: theirs.transposed && !mine.transposed))
         }
         // transformers' tied names for the shared embedding (and a tied head) are that tensor again.
         let tiedAliases = Set(
@@ -50,21 +52,7 @@ extension CheckpointComparison {
             !claimedSource.contains($0) && !Self.isTrainingState($0, naming: sourceNaming)
                 && !(sourceNaming == .transformers && tiedAliases.contains($0))
         }
-        let results = ConcurrentResults<TensorComparison>(count: pairs.count)
-        let work = pairs
-        DispatchQueue.concurrentPerform(iterations: work.count) { index in
-            let pair = work[index]
-            // Both in transformers' orientation, the converted side's name on the result. A tensor
-            // whose bytes cannot be read to transpose them fails its comparison on the same read.
-            let actual =
-                pair.actualTransposed && !pair.expectedTransposed
-                ? (try? Self.transposed(pair.actual)) ?? pair.actual : pair.actual
-            let expected =
-                pair.expectedTransposed && !pair.actualTransposed
-                ? (try? Self.transposed(pair.expected)) ?? pair.expected : pair.expected
-            results.store(index, TensorComparison.compare(actual, with: expected.renamed(pair.actual.name)))
-        }
-        self.init(tensors: results.values(), missing: missing, extra: extra)
+        self.init(pairs: pairs, missing: missing, extra: extra)
     }
 
     /// Mesh-TF variables that are optimizer or training state, not weights of the model.
@@ -82,7 +70,9 @@ extension CheckpointComparison {
     private static func byName(_ checkpoint: Checkpoint) -> [String: TensorRef] {
         Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
+}
 
+extension CheckpointComparison {
     /// A 2-D tensor's transpose, in anonymous memory (1-D tensors are returned as they are).
     static func transposed(_ tensor: TensorRef) throws -> TensorRef {
         guard tensor.shape.count == 2,
