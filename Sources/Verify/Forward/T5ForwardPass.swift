@@ -74,6 +74,13 @@ public struct T5ForwardPass {
     /// - Throws: `VerifyError.invalidBatch` for ragged or out-of-vocabulary inputs; reading errors.
     public func run(_ batch: Batch) throws -> Output {
         try validate(batch)
+        // The second core reads and widens the next weights while this one multiplies: each
+        // product runs on this thread alone (OpenBLAS's own workers would compete for that core).
+        weights.startPrefetching()
+        return try BLAS.withOneThreadPerCall { try runPrefetched(batch) }
+    }
+
+    private func runPrefetched(_ batch: Batch) throws -> Output {
         let encoderLength = batch.inputIDs[0].count
         let decoderLength = batch.decoderInputIDs[0].count
         let encoded = try encode(batch.inputIDs, masks: batch.attentionMask)

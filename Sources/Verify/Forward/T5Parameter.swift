@@ -44,6 +44,25 @@ enum T5Parameter: Hashable, Sendable {
     /// The sub-layer index of a stack's feed-forward block.
     static func feedForwardSublayer(_ stack: Stack) -> Int { stack == .encoder ? 1 : 2 }
 
+    /// The matrices of a forward pass's products, in the order it multiplies them: per layer the
+    /// attention projections (q, k, v, o; the decoder's self then cross attention), then the
+    /// feed-forward matrices; the encoder before the decoder.
+    static func linearOrder(_ config: T5Config) -> [T5Parameter] {
+        let ffn: [FeedForwardMatrix] = config.feedForward == .gatedGelu ? [.wi0, .wi1, .wo] : [.wi, .wo]
+        var order: [T5Parameter] = []
+        for stack in Stack.allCases {
+            let layers = stack == .encoder ? config.numLayers : config.numDecoderLayers
+            for block in 0..<layers {
+                let attentions: [Attention] = stack == .encoder ? [.selfAttention] : [.selfAttention, .crossAttention]
+                for attention in attentions {
+                    order += Projection.allCases.map { .attention(stack, block: block, attention, $0) }
+                }
+                order += ffn.map { .feedForward(stack, block: block, $0) }
+            }
+        }
+        return order
+    }
+
     /// Every parameter of a model with `config`, each stack's layers in order (the input
     /// embeddings, which default to the shared one, are not listed apart).
     static func all(_ config: T5Config) -> [T5Parameter] {

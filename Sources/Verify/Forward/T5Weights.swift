@@ -25,6 +25,8 @@ final class T5Weights {
     private let byName: [String: TensorRef]
     private var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
     private var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+    /// Reads the matrices of the pass ahead of it (see `startPrefetching`).
+    private var prefetcher: WeightPrefetcher?
 
     init(checkpoint: Checkpoint, config: T5Config) {
         self.checkpoint = checkpoint
@@ -36,6 +38,16 @@ final class T5Weights {
     deinit {
         floats.deallocate()
         raw.deallocate()
+    }
+
+    /// Starts reading the pass's matrix products' weights ahead of it, in the order it multiplies
+    /// them (`T5Parameter.linearOrder`); a weight that cannot be found is left to the pass, which
+    /// then reports it.
+    func startPrefetching() {
+        let weights = T5Parameter.linearOrder(config).compactMap { parameter in
+            (try? stored(parameter)).map { (parameter, $0) }
+        }
+        prefetcher = WeightPrefetcher(weights)
     }
 
     /// The tied embedding, or the untied LM head, whichever produces the logits.
@@ -59,6 +71,7 @@ final class T5Weights {
     /// Calls `body` with the whole of `parameter` as stored (a vector is a 1-row matrix), widened
     /// to `Float`.
     func withMatrix<Result>(_ parameter: T5Parameter, _ body: (WeightView) throws -> Result) throws -> Result {
+        if let prefetched = try prefetcher?.withNext(parameter, body) { return prefetched }
         let weight = try stored(parameter)
         let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
         return try withRows(of: weight, 0..<rows, body)
@@ -92,6 +105,15 @@ final class T5Weights {
     private func withRows<Result>(of weight: StoredWeight, _ rows: Range<Int>, _ body: (WeightView) throws -> Result)
         throws -> Result
     {
+        try body(try Self.read(weight, rows: rows, floats: &floats, raw: &raw))
+    }
+
+    /// Reads rows `rows` of `weight` widened to `Float` into `floats` (grown as needed; `raw`
+    /// stages the stored bytes of other dtypes), and returns the view of them.
+    static func read(
+        _ weight: StoredWeight, rows: Range<Int>, floats: inout UnsafeMutableBufferPointer<Float>,
+        raw: inout UnsafeMutableRawBufferPointer
+    ) throws -> WeightView {
         let tensor = weight.tensor
         let columns = tensor.shape.count == 2 ? tensor.shape[1] : tensor.spec.elementCount
         let count = rows.count * columns
@@ -104,7 +126,7 @@ final class T5Weights {
         }
         let empty = WeightView(
             rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(start: nil, count: 0))
-        guard let target = floats.baseAddress else { return try body(empty) }
+        guard let target = floats.baseAddress else { return empty }
         if tensor.dtype == .f32 {
             try tensor.file.read(range, into: target)
         } else {
@@ -112,14 +134,13 @@ final class T5Weights {
                 raw.deallocate()
                 raw = .allocate(byteCount: range.count, alignment: 64)
             }
-            guard let staging = raw.baseAddress else { return try body(empty) }
+            guard let staging = raw.baseAddress else { return empty }
             try tensor.file.read(range, into: staging)
             var ignored = CastStatistics()
             FloatCast.convert(staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
         }
-        return try body(
-            WeightView(
-                rows: rows.count, columns: columns, transposed: weight.transposed,
-                values: UnsafeBufferPointer(start: target, count: count)))
+        return WeightView(
+            rows: rows.count, columns: columns, transposed: weight.transposed,
+            values: UnsafeBufferPointer(start: target, count: count))
     }
 }

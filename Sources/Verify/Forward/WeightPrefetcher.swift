@@ -1,0 +1,113 @@
+import Convert
+import Formats
+import Foundation
+
+/// Reads the forward pass's matrices ahead of it, on a thread of its own: while one layer's
+/// products run, the next weights are read from the page cache and widened to `Float`, so a pass
+/// costs about the larger of the two instead of their sum.
+///
+/// The weights come in the order the pass uses them (`T5Parameter.linearOrder`), into a few
+/// reusable buffers, at most `slots` weights ahead: memory stays a few matrices whatever the
+/// model's size. A request out of that order (never made by the pass) is answered by `nil`, and
+/// the caller reads the weight itself.
+final class WeightPrefetcher {
+    private let state: State
+
+    /// Starts reading `weights` in order.
+    init(_ weights: [(parameter: T5Parameter, weight: StoredWeight)], slots: Int = 3) {
+        state = State(weights, slots: slots)
+        let state = state
+        Thread.detachNewThread { state.produce() }
+    }
+
+    deinit { state.stop() }
+
+    /// Calls `body` with `parameter` if it is the next weight read ahead (waiting for it if need
+    /// be); `nil` if it is not, or if reading it failed (the caller's own read then reports why).
+    func withNext<Result>(_ parameter: T5Parameter, _ body: (WeightView) throws -> Result) rethrows -> Result? {
+        guard let slot = state.take(parameter) else { return nil }
+        defer { state.give(back: slot) }
+        return try body(slot.view)
+    }
+
+    /// A buffer of widened weights, and the view of the weight it holds.
+    private final class Slot {
+        var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
+        var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+        var view = WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0))
+
+        /// Reads the whole of `weight` into the buffers, widened to `Float`.
+        func load(_ weight: StoredWeight) throws {
+            let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
+            view = try T5Weights.read(weight, rows: 0..<rows, floats: &floats, raw: &raw)
+        }
+
+        deinit {
+            floats.deallocate()
+            raw.deallocate()
+        }
+    }
+
+    /// Everything the two threads share, under one condition lock.
+    private final class State: @unchecked Sendable {
+        // @unchecked: every field is read and written under `condition`, except a slot's buffers,
+        // which only the thread that holds the slot (taken out of `free` or `ready`) touches.
+        private let condition = NSCondition()
+        private let weights: [(parameter: T5Parameter, weight: StoredWeight)]
+        private var free: [Slot]
+        private var ready: [(index: Int, slot: Slot?)] = []
+        private var nextToConsume = 0
+        private var stopped = false
+
+        init(_ weights: [(parameter: T5Parameter, weight: StoredWeight)], slots: Int) {
+            self.weights = weights
+            free = (0..<max(slots, 1)).map { _ in Slot() }
+        }
+
+        func produce() {
+            for index in weights.indices {
+                condition.lock()
+                while free.isEmpty && !stopped { condition.wait() }
+                if stopped {
+                    condition.unlock()
+                    return
+                }
+                let slot = free.removeLast()
+                condition.unlock()
+                let loaded = (try? slot.load(weights[index].weight)) != nil
+                condition.lock()
+                ready.append((index, loaded ? slot : nil))
+                if !loaded { free.append(slot) }
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+
+        func take(_ parameter: T5Parameter) -> Slot? {
+            condition.lock()
+            defer { condition.unlock() }
+            guard nextToConsume < weights.count, weights[nextToConsume].parameter == parameter, !stopped else {
+                return nil
+            }
+            while !ready.contains(where: { $0.index == nextToConsume }) { condition.wait() }
+            let position = ready.firstIndex { $0.index == nextToConsume } ?? 0
+            let entry = ready.remove(at: position)
+            nextToConsume += 1
+            return entry.slot
+        }
+
+        func give(back slot: Slot) {
+            condition.lock()
+            free.append(slot)
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func stop() {
+            condition.lock()
+            stopped = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}
