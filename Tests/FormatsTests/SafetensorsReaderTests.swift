@@ -8,7 +8,7 @@ import Testing
     @Test func readsEveryDTypeWrittenBySafetensors() throws {
         let checkpoint = try SafetensorsReader.open(Fixtures.url("dtypes.safetensors"))
         #expect(checkpoint.metadata == ["format": "pt", "origin": "zoo fixture"])
-        for dtype in DType.allCases {
+        for dtype in DType.allCases where !dtype.isBlockQuantized {
             let tensor = try #require(checkpoint.tensor(named: "t_\(dtype.rawValue)"), "no tensor for \(dtype)")
             #expect(tensor.dtype == dtype)
             #expect(tensor.shape == [3, 4])
