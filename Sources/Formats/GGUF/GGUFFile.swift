@@ -143,7 +143,8 @@ public struct GGUFFile: Sendable {
         let sorted = tensors.filter { $0.spec.byteCount > 0 }.sorted { $0.fileOffset < $1.fileOffset }
         for (previous, next) in zip(sorted, sorted.dropFirst())
         where next.fileOffset < previous.fileOffset + previous.spec.byteCount {
-            throw .overlappingTensors(path: path, tensor: next.spec.name, other: previous.spec.name, offset: next.fileOffset)
+            throw .overlappingTensors(
+                path: path, tensor: next.spec.name, other: previous.spec.name, offset: next.fileOffset)
         }
     }
 

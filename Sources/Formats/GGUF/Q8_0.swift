@@ -27,7 +27,8 @@ public enum Q8_0 {
     {
         precondition(floats.count % blockSize == 0, "Q8_0 input of \(floats.count) values is not whole blocks")
         let blocks = floats.count / blockSize
-        precondition(target.count == blocks * bytesPerBlock, "Q8_0 output of \(target.count) bytes for \(blocks) blocks")
+        precondition(
+            target.count == blocks * bytesPerBlock, "Q8_0 output of \(target.count) bytes for \(blocks) blocks")
         var firstNonFinite: Int?
         for block in 0..<blocks {
             let base = block * blockSize
@@ -56,10 +57,10 @@ public enum Q8_0 {
         precondition(blocks.count % bytesPerBlock == 0, "Q8_0 input of \(blocks.count) bytes is not whole blocks")
         let count = blocks.count / bytesPerBlock
         precondition(floats.count == count * blockSize, "Q8_0 output of \(floats.count) values for \(count) blocks")
+        let reader = ByteReader(blocks)
         for block in 0..<count {
             let start = block * bytesPerBlock
-            let bits = UInt16(littleEndian: blocks.loadUnaligned(fromByteOffset: start, as: UInt16.self))
-            let d = Float(Float16(bitPattern: bits))
+            let d = Float(Float16(bitPattern: reader.integer(at: start, as: UInt16.self) ?? 0))
             for index in 0..<blockSize {
                 floats[block * blockSize + index] = Float(Int8(bitPattern: blocks[start + 2 + index])) * d
             }

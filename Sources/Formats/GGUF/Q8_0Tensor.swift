@@ -42,16 +42,17 @@ public struct Q8_0QuantizingTensor: TensorByteSource {
     }
 
     /// F32, F16 or BF16 values widened (exactly) to F32.
-    private static func widen(_ input: UnsafeRawBufferPointer, from: DType, into values: UnsafeMutableBufferPointer<Float>)
-    {
+    private static func widen(
+        _ input: UnsafeRawBufferPointer, from: DType, into values: UnsafeMutableBufferPointer<Float>
+    ) {
+        // `values` holds exactly the elements of `input`, so every read is in range.
+        let reader = ByteReader(input)
         for index in 0..<values.count {
             values[index] =
                 switch from {
-                case .f16: Float(Float16(bitPattern: input.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)))
-                case .bf16:
-                    Float(
-                        bitPattern: UInt32(input.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)) << 16)
-                default: input.loadUnaligned(fromByteOffset: 4 * index, as: Float.self)
+                case .f16: Float(Float16(bitPattern: reader.integer(at: 2 * index) ?? 0))
+                case .bf16: Float(bitPattern: UInt32(reader.integer(at: 2 * index, as: UInt16.self) ?? 0) << 16)
+                default: Float(bitPattern: reader.integer(at: 4 * index) ?? 0)
                 }
         }
     }
@@ -82,7 +83,8 @@ public struct Q8_0DequantizingTensor: TensorByteSource {
         try source.forEachVerifiedChunk(
             chunkSize: Self.blocksPerChunk * Q8_0.bytesPerBlock, alignment: Q8_0.bytesPerBlock
         ) { input in
-            let values = UnsafeMutableBufferPointer(rebasing: floats[0..<(input.count / Q8_0.bytesPerBlock * Q8_0.blockSize)])
+            let values = UnsafeMutableBufferPointer(
+                rebasing: floats[0..<(input.count / Q8_0.bytesPerBlock * Q8_0.blockSize)])
             Q8_0.dequantize(input, into: values)
             try sink.write(UnsafeRawBufferPointer(values))
         }

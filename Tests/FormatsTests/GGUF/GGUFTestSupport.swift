@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 @testable import Formats
 
@@ -88,5 +89,3 @@ func floatTensor(_ name: String, _ values: [Float], shape: [Int]) throws -> Tens
     }
     return TensorRef(spec: spec, file: file, fileOffset: 0)
 }
-
-import Testing
