@@ -8,7 +8,7 @@ import PackageDescription
 // `main` is the C driver's: `-parse-as-library` executables do not link under SwiftPM, a C `main`
 // calling `LLVMFuzzerRunDriver` does.
 let harnesses = [
-    "FuzzSafetensors", "FuzzTorchZip", "FuzzPickle", "FuzzTorchLegacy", "FuzzTensorFlow", "FuzzJSON",
+    "FuzzSafetensors", "FuzzTorchZip", "FuzzPickle", "FuzzTorchLegacy", "FuzzTensorFlow", "FuzzJSON", "FuzzGGUF",
 ]
 
 let package = Package(

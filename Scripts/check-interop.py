@@ -27,6 +27,12 @@ must load the output with from_pretrained (model, AutoTokenizer,
 GenerationConfig) and get what it gets from the source, and every companion
 file must be byte-identical.
 
+GGUF section: gguf-py's GGUFReader reads Tests/Fixtures/gguf_zoo/zoo_written.gguf,
+written by zoo's GGUFWriter (a FormatsTests test keeps it equal to what zoo writes), and
+every metadata value and tensor must equal its source (Q8_0 bytes equal to
+gguf.quants.quantize of the same floats). It needs no zoo binary:
+`check-interop.py --gguf-only` runs it alone.
+
 Setup: the same venv as Scripts/make-fixtures.py:
 
     python3 -m venv /work/pyenv
@@ -51,11 +57,13 @@ os.environ["ATEN_CPU_CAPABILITY"] = "default"
 import argparse
 import json
 import re
+import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 from transformers import T5Config, T5ForConditionalGeneration
@@ -614,11 +622,103 @@ def run_zoo(zoo: Path, args: list) -> bool:
     return report(result.returncode == 0, "zoo " + " ".join(map(str, args)), detail)
 
 
+# ---------------------------------------------------------------------------
+# GGUF: a file zoo wrote, read by gguf-py
+# ---------------------------------------------------------------------------
+
+GGUF_FIXTURES = ROOT / "Tests" / "Fixtures" / "gguf"
+# Written by zoo's GGUFWriter in FormatsTests (GGUFWriterTests.writesTheInteropFixture, which
+# fails when its output differs from this file; ZOO_WRITE_GGUF_FIXTURE=1 rewrites it): every
+# metadata value of gguf/metadata.gguf plus empty arrays, metadata.gguf's tensors copied, the Q8_0
+# inputs of gguf/expected.safetensors quantized by zoo, q8_0.gguf's q.1d dequantized by zoo,
+# alignment 64. Until the CLI writes GGUF, this committed file is how zoo's output reaches gguf-py.
+GGUF_ZOO_WRITTEN = ROOT / "Tests" / "Fixtures" / "gguf_zoo" / "zoo_written.gguf"
+
+
+def gguf_flatten(value, kind: str) -> list:
+    """expected.json's encoding of a value (floats as bit patterns, arrays as {"element_type",
+    "items"}) flattened the way gguf-py's ReaderField.contents() flattens nested arrays."""
+    if kind == "array":
+        return [x for item in value["items"] for x in gguf_flatten(item, value["element_type"])]
+    if kind == "float32":
+        return [struct.unpack("<f", struct.pack("<I", value))[0]]
+    if kind == "float64":
+        return [struct.unpack("<d", struct.pack("<Q", value))[0]]
+    return [value]
+
+
+def gguf_bits(values: list) -> list:
+    """Floats as their float64 bits (so -0.0 and 0.0 differ), everything else as is."""
+    return [struct.pack("<d", v) if isinstance(v, float) else v for v in values]
+
+
+def gguf_checks(path: Path = GGUF_ZOO_WRITTEN) -> None:
+    print("--- gguf: zoo-written file read by gguf-py")
+    try:
+        import gguf
+        from gguf.quants import dequantize, quantize
+        from safetensors.numpy import load_file as load_numpy
+    except ImportError as error:
+        skip("gguf", f"gguf-py is not installed: {error}")
+        return
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as error:  # noqa: BLE001
+        report(False, "gguf: GGUFReader opens zoo's file", repr(error))
+        return
+    report(True, "gguf: GGUFReader opens zoo's file", str(path.relative_to(ROOT)))
+    expected = json.loads((GGUF_FIXTURES / "expected.json").read_text())["metadata.gguf"]
+    arrays = load_numpy(str(GGUF_FIXTURES / "expected.safetensors"))
+    source_q8 = {t.name: t for t in gguf.GGUFReader(str(GGUF_FIXTURES / "q8_0.gguf")).tensors}
+
+    entries = [(e["key"], e["type"], gguf_flatten(e["value"], e["type"])) for e in expected["metadata"]]
+    entries += [("zoo.empty", "array", []), ("zoo.empty_string", "string", [""]),
+                ("zoo.nested_empty", "array", [2.5]), ("general.alignment", "uint32", [64])]
+    bad = []
+    for key, kind, values in entries:
+        field = reader.fields.get(key)
+        contents = None if field is None else field.contents()
+        actual = contents if isinstance(contents, list) else [contents]
+        if field is None or field.types[0].name.lower() != kind or gguf_bits(actual) != gguf_bits(values):
+            bad.append(key)
+    extra = [k for k in reader.fields if not k.startswith("GGUF.") and k not in {e[0] for e in entries}]
+    report(not bad and not extra, "gguf: every metadata key, type and value", f"differ: {bad}, extra: {extra}")
+    report(reader.alignment == 64, "gguf: general.alignment 64 honoured", f"alignment {reader.alignment}")
+
+    tensors = {t.name: t for t in reader.tensors}
+    for info in expected["tensors"]:
+        name = info["name"]
+        t = tensors.get(name)
+        ok = (t is not None and int(t.tensor_type) == info["ggml_type"]
+              and [int(d) for d in reversed(t.shape)] == info["shape"]
+              and t.data.tobytes() == arrays[f"metadata.gguf/{name}.raw"].tobytes())
+        report(ok, f"gguf: tensor {name} (type, numpy shape, bytes)")
+    for name in ["q.mixed", "q.1d", "q.3d"]:
+        source = arrays[f"q8_0.gguf/{name}.input"]
+        with np.errstate(all="ignore"):
+            want = quantize(source, gguf.GGMLQuantizationType.Q8_0)
+        t = tensors.get(name)
+        ok = (t is not None and t.tensor_type == gguf.GGMLQuantizationType.Q8_0
+              and [int(d) for d in reversed(t.shape)] == list(source.shape) and t.data.tobytes() == want.tobytes())
+        report(ok, f"gguf: {name} quantized by zoo == gguf.quants.quantize")
+    t = tensors.get("q.1d.dequantized")
+    want = dequantize(source_q8["q.1d"].data, gguf.GGMLQuantizationType.Q8_0)
+    report(t is not None and t.data.tobytes() == want.astype(np.float32).tobytes(),
+           "gguf: q.1d dequantized by zoo == gguf.quants.dequantize")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("zoo", help="path to the zoo binary")
+    parser.add_argument("zoo", nargs="?", help="path to the zoo binary")
     parser.add_argument("--keep", action="store_true", help="keep the output directory")
+    parser.add_argument("--gguf-only", action="store_true", help="run only the GGUF section (no zoo binary needed)")
     options = parser.parse_args()
+    if options.gguf_only:
+        gguf_checks()
+        print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)")
+        return 1 if failures else 0
+    if options.zoo is None:
+        parser.error("the zoo binary is required (unless --gguf-only)")
     zoo = Path(options.zoo).resolve()
     if not (zoo.is_file() and os.access(zoo, os.X_OK)):
         parser.error(f"{zoo} is not an executable file")
@@ -671,6 +771,7 @@ def main() -> int:
     dtype_checks(zoo, out)
     hub_snapshot_checks(zoo, out)
     tf_checks(zoo, out)
+    gguf_checks()
 
     print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)"
           + (f", {skipped} skipped (not supported by this zoo yet)" if skipped else ""))

@@ -3,7 +3,7 @@
 #
 #   Scripts/fuzz.sh [harness...] [--runs N | --time SECONDS] [--no-build]
 #
-# Harnesses: safetensors torchzip pickle legacy tensorflow json (default: all). Each starts from a
+# Harnesses: safetensors torchzip pickle legacy tensorflow json gguf (default: all). Each starts from a
 # corpus seeded with the committed fixtures (FuzzTesting/.build/corpus/<harness>, kept between
 # runs); crash, timeout and leak inputs land in FuzzTesting/.build/artifacts/<harness>/. Prints the
 # executions of each harness and exits non-zero if any found a crash, timeout or leak.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 
-all=(safetensors torchzip pickle legacy tensorflow json)
+all=(safetensors torchzip pickle legacy tensorflow json gguf)
 harnesses=()
 limit=(-runs=1000000)
 build=1
@@ -39,6 +39,7 @@ product() {
     case "$1" in
         safetensors) echo FuzzSafetensors ;; torchzip) echo FuzzTorchZip ;; pickle) echo FuzzPickle ;;
         legacy) echo FuzzTorchLegacy ;; tensorflow) echo FuzzTensorFlow ;; json) echo FuzzJSON ;;
+        gguf) echo FuzzGGUF ;;
     esac
 }
 
@@ -164,6 +165,9 @@ elif harness == "tensorflow":
         save(seed + tail if len(seed + tail) <= limit else seed + b"".join(struct.pack("<I", 0) for _ in shards))
 elif harness == "json":
     for path in files("**/*.json"):
+        save(read(path))
+elif harness == "gguf":
+    for path in files("gguf/*.gguf", "gguf_bad/*.gguf", "gguf_zoo/*.gguf", "fuzz/gguf/*"):
         save(read(path))
 PY
 }

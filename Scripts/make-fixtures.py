@@ -55,6 +55,12 @@ Fixture groups (one function each):
                            object-based checkpoint, Keras tf_model.h5, Flax flax_model.msgpack,
                            a TorchScript archive; L's TF part runs with J, after the others)
 
+    M  gguf_files()        Tests/Fixtures/gguf/           (GGUF files written by gguf-py's GGUFWriter:
+                           every metadata type, F32/F16/BF16/Q8_0 tensors, alignment 64;
+                           + expected.{json,safetensors}: what gguf-py reads back, Q8_0 inputs
+                           and gguf.quants' dequantized values)
+       gguf_bad_files()    Tests/Fixtures/gguf_bad/       (+ manifest.json)
+
 Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
 only (leaving every other fixture as it is).
 
@@ -2915,10 +2921,320 @@ def foreign_tf2(tf) -> None:
     assert keys == ["_CHECKPOINTABLE_OBJECT_GRAPH", "v/.ATTRIBUTES/VARIABLE_VALUE"], keys
 
 
+# --- M: GGUF ------------------------------------------------------------------------------------
+
+GGUF_METADATA = [
+    # (key, GGUFValueType name, value, array element type name for arrays)
+    ("general.name", "STRING", "zoo gguf fixture", None),
+    ("test.uint8", "UINT8", 200, None),
+    ("test.int8", "INT8", -100, None),
+    ("test.uint16", "UINT16", 60000, None),
+    ("test.int16", "INT16", -30000, None),
+    ("test.uint32", "UINT32", 4000000000, None),
+    ("test.int32", "INT32", -2000000000, None),
+    ("test.float32", "FLOAT32", 0.1, None),
+    ("test.bool", "BOOL", True, None),
+    ("test.string", "STRING", "h\u00e9llo \u2713", None),
+    ("test.uint64", "UINT64", 2**64 - 1, None),
+    ("test.int64", "INT64", -(2**63), None),
+    ("test.float64", "FLOAT64", math.pi, None),
+    ("test.array.uint8", "ARRAY", [0, 1, 255], "UINT8"),
+    ("test.array.int8", "ARRAY", [-128, 127], "INT8"),
+    ("test.array.uint16", "ARRAY", [0, 65535], "UINT16"),
+    ("test.array.int16", "ARRAY", [-32768, 32767], "INT16"),
+    ("test.array.uint32", "ARRAY", [0, 2**32 - 1], "UINT32"),
+    ("test.array.int32", "ARRAY", [1, -2, 3], "INT32"),
+    ("test.array.float32", "ARRAY", [0.5, -1.25, 1e-10], "FLOAT32"),
+    ("test.array.bool", "ARRAY", [True, False, True], "BOOL"),
+    ("test.array.string", "ARRAY", ["a", "", "\u00fcn\u00efcode", "\u2581with\u2581spaces"], "STRING"),
+    ("test.array.uint64", "ARRAY", [2**64 - 1, 0], "UINT64"),
+    ("test.array.int64", "ARRAY", [-1, 2**62], "INT64"),
+    ("test.array.float64", "ARRAY", [1e300, -0.0], "FLOAT64"),
+    ("test.array.nested", "ARRAY", [[1, 2, 3], [4]], "ARRAY"),
+    ("test.array.nested_strings", "ARRAY", [["x", "y"], ["z"]], "ARRAY"),
+    ("test.array.nested_twice", "ARRAY", [[[1], [2, 3]], [[4]]], "ARRAY"),
+    ("tokenizer.ggml.tokens", "ARRAY", [f"tok{i}" for i in range(40)], "STRING"),
+]
+
+
+def gguf_value_json(value, vtype: str, gguf):
+    """The expected value as the Swift tests compare it: floats as bit patterns, arrays as
+    {"element_type", "items"} (nested arrays' element types from gguf-py's own inference)."""
+    if vtype == "FLOAT32":
+        return struct.unpack("<I", struct.pack("<f", value))[0]
+    if vtype == "FLOAT64":
+        return struct.unpack("<Q", struct.pack("<d", value))[0]
+    if vtype == "ARRAY":
+        raise AssertionError("arrays go through gguf_array_json")
+    return value
+
+
+def gguf_array_json(items, element: str, gguf):
+    if element == "ARRAY":
+        inner = [gguf.GGUFValueType.get_type(item[0]).name for item in items]
+        return {"element_type": "array",
+                "items": [gguf_array_json(item, kind, gguf) for item, kind in zip(items, inner)]}
+    return {"element_type": element.lower(), "items": [gguf_value_json(item, element, gguf) for item in items]}
+
+
+def gguf_add_metadata(writer, gguf, entries) -> list:
+    expected = [{"key": "general.architecture", "type": "string", "value": "t5"}]
+    for key, vtype, value, element in entries:
+        kind = gguf.GGUFValueType[vtype]
+        if vtype == "ARRAY":
+            sub = None if element == "ARRAY" else gguf.GGUFValueType[element]
+            writer.add_key_value(key, value, kind, sub_type=sub)
+            expected.append({"key": key, "type": "array", "value": gguf_array_json(value, element, gguf)})
+        else:
+            writer.add_key_value(key, value, kind)
+            expected.append({"key": key, "type": vtype.lower(), "value": gguf_value_json(value, vtype, gguf)})
+    return expected
+
+
+def q8_0_input() -> np.ndarray:
+    """[4, 64] float32: eight blocks of 32 covering Q8_0's corner cases, row by row."""
+    rng = np.random.default_rng(8)
+    blocks = np.zeros((8, 32), dtype=np.float32)
+    # 0: all zeros (d = 0, so 1/d is taken as 0).
+    # 1: max 127 makes d exactly 1: every x.5 is a tie, rounded away from zero (banker's would not).
+    blocks[1, :8] = [127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5]
+    blocks[1, 8:] = np.arange(24, dtype=np.float32) - 11.5
+    # 2: large values (d = 7874.0 still fits fp16) and one block whose d overflows fp16 to inf.
+    blocks[2] = rng.uniform(-1e6, 1e6, 32).astype(np.float32)
+    blocks[2, 0] = 1e6
+    blocks[3] = rng.uniform(-1e9, 1e9, 32).astype(np.float32)
+    # 4: tiny values (d underflows fp16 to 0 while q is computed from the float32 d).
+    blocks[4] = rng.uniform(-1e-30, 1e-30, 32).astype(np.float32)
+    # 5: below ~3.7e-37, 1/d overflows to inf: numpy gives all-zero q.
+    blocks[5, :4] = [1e-38, -3e-38, 2e-39, 0]
+    # 6: all negative, the largest magnitude negative.
+    blocks[6] = -np.abs(rng.normal(0, 1, 32)).astype(np.float32)
+    # 7: ordinary weights.
+    blocks[7] = rng.normal(0, 0.02, 32).astype(np.float32)
+    return blocks.reshape(4, 64)
+
+
+def gguf_files() -> None:
+    """M: GGUF files written by gguf-py's own GGUFWriter (every metadata type, F32/F16/BF16/Q8_0
+    tensors, a custom alignment), what gguf-py reads back, and hostile files (gguf_bad/)."""
+    import gguf
+    from gguf.quants import dequantize, quantize
+    from safetensors.numpy import save_file as save_numpy
+
+    out = fresh_dir(FIXTURES / "gguf")
+    Q = gguf.GGMLQuantizationType
+    rng = np.random.default_rng(3)
+    arrays = {}  # name in expected.safetensors -> array
+    expected = {}
+
+    def bf16_bits(values: np.ndarray) -> np.ndarray:
+        return torch.from_numpy(values.astype(np.float32)).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+
+    def write(name: str, metadata, tensors, alignment=None):
+        """tensors: (name, numpy data to write, ggml type, numpy shape, dequantized/float values)."""
+        path = out / name
+        writer = gguf.GGUFWriter(str(path), "t5")
+        meta = gguf_add_metadata(writer, gguf, metadata)
+        if alignment is not None:
+            writer.add_custom_alignment(alignment)
+            meta.append({"key": "general.alignment", "type": "uint32", "value": alignment})
+        for tensor_name, data, qtype, _, _ in tensors:
+            writer.add_tensor(tensor_name, data, raw_dtype=qtype if qtype in (Q.BF16, Q.Q8_0) else None)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        reader = gguf.GGUFReader(str(path))
+        infos = []
+        for (tensor_name, data, qtype, shape, values), read in zip(tensors, reader.tensors):
+            assert read.name == tensor_name and read.tensor_type == qtype, (read.name, read.tensor_type)
+            assert list(reversed([int(d) for d in read.shape])) == list(shape), (tensor_name, read.shape, shape)
+            assert bytes(read.data.tobytes()) == data.tobytes(), tensor_name
+            infos.append({"name": tensor_name, "ggml_type": int(qtype), "shape": list(shape),
+                          "file_offset": int(read.data_offset)})
+            arrays[f"{name}/{tensor_name}.raw"] = np.frombuffer(data.tobytes(), dtype=np.uint8).copy()
+            arrays[f"{name}/{tensor_name}.values"] = np.ascontiguousarray(values.astype(np.float32))
+        alignment_read = int(reader.alignment)
+        expected[name] = {"alignment": alignment_read, "data_offset": int(reader.data_offset),
+                          "metadata": meta, "tensors": infos}
+
+    f16 = np.concatenate([rng.normal(0, 1, 21), [6e-8, -6e-8, 65504]]).astype(np.float16).reshape(4, 6)
+    bf16_source = np.concatenate([rng.normal(0, 1, 14), [1e30, -1e-30]]).astype(np.float32).reshape(2, 8)
+    bf16 = bf16_bits(bf16_source)
+    bf16_values = (bf16.astype(np.uint32) << 16).view(np.float32)
+    plain = [
+        ("t.f32.1d", np.arange(7, dtype=np.float32), Q.F32, (7,)),
+        ("t.f32.2d", rng.normal(0, 1, (3, 5)).astype(np.float32), Q.F32, (3, 5)),
+        ("t.f32.3d", rng.normal(0, 1, (2, 3, 4)).astype(np.float32), Q.F32, (2, 3, 4)),
+        ("t.f16.2d", f16, Q.F16, (4, 6)),
+        ("t.bf16.2d", bf16, Q.BF16, (2, 8)),
+        ("t.f32.4d", rng.normal(0, 1, (1, 2, 3, 2)).astype(np.float32), Q.F32, (1, 2, 3, 2)),
+    ]
+    write("metadata.gguf", GGUF_METADATA,
+          [(n, d, q, s, bf16_values if q == Q.BF16 else d) for n, d, q, s in plain])
+
+    quantized = []
+    for tensor_name, values in [("q.mixed", q8_0_input()),
+                                ("q.1d", rng.normal(0, 1, 96).astype(np.float32)),
+                                ("q.3d", rng.normal(0, 0.1, (2, 2, 32)).astype(np.float32))]:
+        with np.errstate(all="ignore"):
+            blocks = quantize(values, Q.Q8_0)
+            back = dequantize(blocks, Q.Q8_0)
+        arrays[f"q8_0.gguf/{tensor_name}.input"] = values
+        quantized.append((tensor_name, blocks, Q.Q8_0, values.shape, back))
+    write("q8_0.gguf", [("general.name", "STRING", "q8_0", None)],
+          quantized + [("t.f32", np.linspace(-1, 1, 8, dtype=np.float32), Q.F32, (8,),
+                        np.linspace(-1, 1, 8, dtype=np.float32))])
+
+    small = [("a.f32", np.array([1, 2, 3], dtype=np.float32), Q.F32, (3,)),
+             ("b.f16", np.arange(5, dtype=np.float16), Q.F16, (5,))]
+    with np.errstate(all="ignore"):
+        q = quantize(np.linspace(-4, 4, 32, dtype=np.float32), Q.Q8_0)
+    write("aligned64.gguf", [],
+          [(n, d, t, s, d) for n, d, t, s in small]
+          + [("c.q8_0", q, Q.Q8_0, (32,), dequantize(q, Q.Q8_0)),
+             ("d.f32", np.ones((2, 2), dtype=np.float32), Q.F32, (2, 2), np.ones((2, 2), dtype=np.float32))],
+          alignment=64)
+    assert expected["aligned64.gguf"]["alignment"] == 64
+
+    save_numpy(arrays, str(out / "expected.safetensors"))
+    (out / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    gguf_bad_files(gguf)
+
+
+def g_str(text: bytes) -> bytes:
+    return struct.pack("<Q", len(text)) + text
+
+
+def g_kv(key: bytes, vtype: int, payload: bytes) -> bytes:
+    return g_str(key) + struct.pack("<I", vtype) + payload
+
+
+def g_tensor(name: bytes, dims: list, ggml_type: int, offset: int) -> bytes:
+    return (g_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+            + struct.pack("<IQ", ggml_type, offset))
+
+
+def g_file(kvs: list, tensors: list, data: bytes, version: int = 3, alignment: int = 32,
+           tensor_count=None, kv_count=None, endian: str = "<") -> bytes:
+    head = b"GGUF" + struct.pack(endian + "IQQ", version, len(tensors) if tensor_count is None else tensor_count,
+                                 len(kvs) if kv_count is None else kv_count)
+    head += b"".join(kvs) + b"".join(tensors)
+    head += b"\0" * (-len(head) % alignment)
+    return head + data
+
+
+def gguf_bad_files(gguf) -> None:
+    """gguf_bad/: one defect per file, built byte by byte around a valid two-tensor base."""
+    out = fresh_dir(FIXTURES / "gguf_bad")
+    arch = g_kv(b"general.architecture", 8, g_str(b"t5"))
+    a = np.arange(4, dtype=np.float32).tobytes()   # [4] at 0, padded to 32
+    b = np.arange(8, dtype=np.float32).tobytes()   # [2, 4] (ne [4, 2]) at 32
+    data = a + b"\0" * 16 + b
+    ta = g_tensor(b"a", [4], 0, 0)
+    tb = g_tensor(b"b", [4, 2], 0, 32)
+    valid = g_file([arch], [ta, tb], data)
+    (out / "_base.tmp").write_bytes(valid)
+    base = gguf.GGUFReader(str(out / "_base.tmp"))
+    assert [t.name for t in base.tensors] == ["a", "b"]
+    (out / "_base.tmp").unlink()
+    header_end = len(valid) - len(data)
+    kv_end = 24 + len(arch)
+
+    cases = {}
+
+    def case(name: str, content: bytes, error: str, why: str) -> None:
+        (out / name).write_bytes(content)
+        cases[name] = {"error": error, "why": why}
+
+    case("empty.gguf", b"", "notGGUF", "A zero-byte file has no magic.")
+    case("not_gguf.gguf", b"GGML" + valid[4:], "notGGUF", "The magic is 'GGML' (the pre-GGUF format), not 'GGUF'.")
+    case("truncated_in_version.gguf", valid[:6], "truncated", "The file ends two bytes into the version.")
+    # Truncations inside the metadata cut a file without tensors: with tensors, the tensor count
+    # alone already claims more bytes than a cut file holds (refused as countTooLarge).
+    metadata_only = g_file([arch], [], b"")
+    case("truncated_in_counts.gguf", metadata_only[:20], "truncated", "The file ends inside the metadata count.")
+    case("truncated_in_value_type.gguf", metadata_only[:24 + 8 + 20 + 2], "truncated",
+         "The file ends inside the value type of 'general.architecture'.")
+    case("truncated_in_string.gguf", metadata_only[:kv_end - 1], "stringTooLong",
+         "The file ends one byte before the end of the string value 't5': its length runs past the end.")
+    case("truncated_with_tensors.gguf", valid[:kv_end], "countTooLarge",
+         "The file ends after the metadata: the two tensor infos the header counts cannot fit in 0 bytes.")
+    case("truncated_in_tensor_info.gguf", valid[:kv_end + len(ta) - 4], "truncated",
+         "The file ends inside tensor 'a''s data offset.")
+    case("truncated_in_data.gguf", valid[:-4], "tensorOutOfBounds",
+         "The last 4 bytes of tensor 'b' are missing.")
+    case("version_1.gguf", g_file([arch], [ta, tb], data, version=1), "unsupportedVersion", "GGUF version 1.")
+    case("version_2.gguf", g_file([arch], [ta, tb], data, version=2), "unsupportedVersion",
+         "GGUF version 2 (64-bit counts like v3, but zoo reads v3 only, as the brief decides).")
+    big = (b"GGUF" + struct.pack(">IQQ", 3, 2, 1) + valid[24:])
+    case("big_endian.gguf", big, "bigEndian",
+         "The header is big-endian: the version bytes 00 00 00 03 read as 50331648 little-endian.")
+    case("huge_string_length.gguf", valid[:24] + struct.pack("<Q", 2**63) + valid[32:], "stringTooLong",
+         "The first key's length is 2^63 bytes.")
+    huge_array = g_kv(b"tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 2**62))
+    case("huge_array_count.gguf", g_file([arch, huge_array], [ta, tb], data), "arrayTooLong",
+         "An array of 2^62 strings in a file of a few hundred bytes: refused before anything is allocated.")
+    case("huge_tensor_count.gguf", g_file([arch], [ta, tb], data, tensor_count=2**60), "countTooLarge",
+         "The tensor count is 2^60.")
+    case("huge_kv_count.gguf", g_file([arch], [ta, tb], data, kv_count=2**40), "countTooLarge",
+         "The metadata count is 2^40.")
+    case("n_dims_0.gguf", g_file([arch], [g_tensor(b"a", [], 0, 0), tb], data), "invalidDimensionCount",
+         "Tensor 'a' has 0 dimensions.")
+    case("n_dims_5.gguf", g_file([arch], [g_tensor(b"a", [1, 1, 1, 2, 2], 0, 0), tb], data),
+         "invalidDimensionCount", "Tensor 'a' has 5 dimensions; ggml allows at most 4 (GGML_MAX_DIMS).")
+    case("size_overflow.gguf", g_file([arch], [g_tensor(b"a", [2**40, 2**40], 0, 0), tb], data),
+         "shapeOverflow", "Tensor 'a' is 2^40 x 2^40 floats: the byte count overflows 64 bits.")
+    case("dimension_over_int64.gguf", g_file([arch], [g_tensor(b"a", [2**63], 0, 0), tb], data),
+         "shapeOverflow", "Tensor 'a' has a dimension of 2^63, beyond ggml's int64_t.")
+    case("unknown_value_type.gguf", g_file([arch, g_kv(b"x", 13, b"\0" * 8)], [ta, tb], data),
+         "unknownValueType", "Metadata 'x' has value type 13 (types are 0 to 12).")
+    case("unknown_array_type.gguf", g_file([arch, g_kv(b"x", 9, struct.pack("<IQ", 99, 1) + b"\0")], [ta, tb], data),
+         "unknownValueType", "Metadata array 'x' has element type 99.")
+    case("unknown_ggml_type.gguf", g_file([arch], [g_tensor(b"a", [4], 99, 0), tb], data), "unknownTensorType",
+         "Tensor 'a' has ggml type 99, which no ggml version defines.")
+    case("q4_k.gguf", g_file([arch], [g_tensor(b"a", [256], 12, 0)], b"\0" * 160), "unsupportedTensorType",
+         "Tensor 'a' is Q4_K (type 12): a real ggml type that zoo does not read, named in the error.")
+    case("iq2_xxs.gguf", g_file([arch], [g_tensor(b"a", [256], 16, 0)], b"\0" * 96), "unsupportedTensorType",
+         "Tensor 'a' is IQ2_XXS (type 16).")
+    case("q8_0_partial_block.gguf", g_file([arch], [g_tensor(b"a", [16], 8, 0)], b"\0" * 32), "rowNotWholeBlocks",
+         "Q8_0 tensor 'a' has rows of 16 elements, half a block.")
+    case("misaligned_offset.gguf", g_file([arch], [ta, g_tensor(b"b", [4, 2], 0, 16)], data), "misalignedOffset",
+         "Tensor 'b' starts at data offset 16, not a multiple of the alignment 32.")
+    case("offset_past_eof.gguf", g_file([arch], [ta, g_tensor(b"b", [4, 2], 0, 1 << 20)], data),
+         "tensorOutOfBounds", "Tensor 'b' starts 1 MiB into a data section of 64 bytes.")
+    case("offset_overflow.gguf", g_file([arch], [ta, g_tensor(b"b", [4, 2], 0, 2**64 - 32)], data),
+         "tensorOutOfBounds", "Tensor 'b''s offset 2^64 - 32 overflows when added to the data section's start.")
+    case("overlapping_tensors.gguf", g_file([arch], [ta, g_tensor(b"b", [4, 2], 0, 0)], data),
+         "overlappingTensors", "Tensors 'a' and 'b' both start at data offset 0.")
+    case("duplicate_key.gguf", g_file([arch, arch], [ta, tb], data), "duplicateKey",
+         "'general.architecture' appears twice (gguf-py's reader keeps the last one).")
+    case("duplicate_tensor.gguf", g_file([arch], [ta, g_tensor(b"a", [4, 2], 0, 32)], data), "duplicateTensor",
+         "Two tensors are named 'a'.")
+    case("empty_tensor_name.gguf", g_file([arch], [g_tensor(b"", [4], 0, 0), tb], data), "emptyTensorName",
+         "The first tensor's name is empty.")
+    case("alignment_not_power_of_two.gguf",
+         g_file([arch, g_kv(b"general.alignment", 4, struct.pack("<I", 48))], [ta, tb], data, alignment=48),
+         "invalidAlignment", "general.alignment is 48.")
+    case("alignment_zero.gguf", g_file([arch, g_kv(b"general.alignment", 4, struct.pack("<I", 0))], [ta, tb], data),
+         "invalidAlignment", "general.alignment is 0.")
+    case("alignment_wrong_type.gguf",
+         g_file([arch, g_kv(b"general.alignment", 10, struct.pack("<Q", 64))], [ta, tb], data, alignment=64),
+         "invalidAlignment", "general.alignment is a uint64, not the uint32 ggml requires.")
+    case("invalid_bool.gguf", g_file([arch, g_kv(b"flag", 7, b"\x02")], [ta, tb], data), "invalidBool",
+         "Metadata 'flag' is a bool of 2.")
+    nested = struct.pack("<IQ", 9, 1) * 17 + struct.pack("<IQ", 0, 0)
+    case("arrays_nested_too_deep.gguf", g_file([arch, g_kv(b"deep", 9, nested)], [ta, tb], data),
+         "arrayNestedTooDeeply", "Metadata 'deep' nests arrays 18 deep (zoo allows 16).")
+    case("invalid_utf8_key.gguf", g_file([arch, g_kv(b"bad\xff", 4, b"\0" * 4)], [ta, tb], data), "invalidUTF8",
+         "A key holds the byte 0xFF, never valid UTF-8 (gguf-py's reader fails to decode it too).")
+    write_manifest(out / "manifest.json", cases)
+
+
 def main() -> None:
     if len(sys.argv) > 1:
-        # Named groups only (K and L have no dependencies on the others).
-        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files}
+        # Named groups only (K, L and M have no dependencies on the others).
+        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files, "gguf_files": gguf_files}
         for name in sys.argv[1:]:
             groups[name]()
         if "foreign_files" in sys.argv[1:]:
@@ -2945,6 +3261,7 @@ def main() -> None:
     untied_embeddings()         # I2
     hub_snapshot()              # K
     foreign_files()             # L
+    gguf_files()                # M
     tf_checkpoints()            # J (last: imports TensorFlow)
     foreign_tf2(import_tensorflow())  # L (TensorFlow part)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]

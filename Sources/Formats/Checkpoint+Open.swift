@@ -4,15 +4,15 @@ import Foundation
 extension Checkpoint {
     /// Readers that recognise their files from bytes alone, in the order they are asked.
     static var byteReaders: [any CheckpointReader.Type] {
-        [SafetensorsReader.self, TorchZipReader.self, TorchLegacyReader.self]
+        [SafetensorsReader.self, TorchZipReader.self, TorchLegacyReader.self, GGUFReader.self]
     }
 
     /// Opens a checkpoint file, sharded index, or model directory.
     ///
     /// The format comes from the file's bytes, never its name. A directory is searched for
     /// `model.safetensors.index.json`, `model.safetensors`, a single `*.safetensors` file,
-    /// `pytorch_model.bin.index.json`, `pytorch_model.bin`, then a TensorFlow checkpoint (the
-    /// `checkpoint` file's latest prefix, or the one `*.index`). A TensorFlow checkpoint can also be
+    /// `pytorch_model.bin.index.json`, `pytorch_model.bin`, a TensorFlow checkpoint (the
+    /// `checkpoint` file's latest prefix, or the one `*.index`), then a single `*.gguf` file. A TensorFlow checkpoint can also be
     /// named by its prefix (`dir/model.ckpt-524288`) or its `.index` file.
     ///
     /// - Throws: `CheckpointError.foreignFormat` for a model file zoo knows but does not read (given
@@ -103,6 +103,10 @@ extension Checkpoint {
         }
         if let index = TensorBundle.indexFile(for: directory) {
             return try TensorBundle.open(index: index, checksums: checksums)
+        }
+        let gguf = contents.filter { $0.hasSuffix(".gguf") && !$0.hasPrefix(".") }
+        if gguf.count == 1 {
+            return try open(directory.appendingPathComponent(gguf[0]), checksums: checksums)
         }
         // No checkpoint zoo reads: name the model file it found instead, if there is one
         // (`tf_model.h5`, `flax_model.msgpack`, a TorchScript `model.pt`), told from its bytes.

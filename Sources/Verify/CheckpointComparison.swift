@@ -106,7 +106,10 @@ struct TensorPairing: Sendable {
     var narrowestRounding: DType? {
         // Narrowing casts round, and so do casts between the two 16-bit formats (bf16 -> fp16 loses
         // the small values fp16 holds only as subnormals; fp16 -> bf16 loses mantissa bits).
-        pairs.filter { $0.expected.dtype != $0.actual.dtype && $0.actual.dtype.byteSize <= $0.expected.dtype.byteSize }
+        pairs.filter {
+            $0.expected.dtype != $0.actual.dtype && !$0.actual.dtype.isBlockQuantized
+                && !$0.expected.dtype.isBlockQuantized && $0.actual.dtype.byteSize <= $0.expected.dtype.byteSize
+        }
             .map(\.actual.dtype).min { lhs, rhs in
                 // bf16 keeps fewer mantissa bits than f16: the looser limits.
                 lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16

@@ -49,7 +49,9 @@ public struct TensorComparison: Sendable {
                 return verdict(true, .exact, 0, 0, 0, nil)
             }
             if !FloatCast.canCast(from: actual.dtype, to: .f64) {
-                return verdict(false, .exact, .infinity, .infinity, 1, offset / actual.dtype.byteSize)
+                // The first element of the differing block (a block-quantized dtype's elements share bytes).
+                let element = offset / actual.dtype.bytesPerBlock * actual.dtype.elementsPerBlock
+                return verdict(false, .exact, .infinity, .infinity, 1, element)
             }
         } else if !FloatCast.canCast(from: actual.dtype, to: .f64) || !FloatCast.canCast(from: expected.dtype, to: .f64)
         {

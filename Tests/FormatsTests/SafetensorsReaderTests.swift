@@ -8,7 +8,7 @@ import Testing
     @Test func readsEveryDTypeWrittenBySafetensors() throws {
         let checkpoint = try SafetensorsReader.open(Fixtures.url("dtypes.safetensors"))
         #expect(checkpoint.metadata == ["format": "pt", "origin": "zoo fixture"])
-        for dtype in DType.allCases {
+        for dtype in DType.allCases where !dtype.isBlockQuantized {
             let tensor = try #require(checkpoint.tensor(named: "t_\(dtype.rawValue)"), "no tensor for \(dtype)")
             #expect(tensor.dtype == dtype)
             #expect(tensor.shape == [3, 4])
@@ -95,6 +95,7 @@ import Testing
         case .f8e4m3: return [0x00, 0x38, 0x40, 0x44, 0x48, 0x4A, 0x4C, 0x4E, 0x50, 0x51, 0x52, 0x53]
         // e5m2 has 2 mantissa bits: 9 -> 8, 11 -> 12 (round to nearest even), as torch stored them.
         case .f8e5m2: return [0x00, 0x3C, 0x40, 0x42, 0x44, 0x45, 0x46, 0x47, 0x48, 0x48, 0x49, 0x4A]
+        case .q8_0: return []  // not a safetensors dtype (the test skips it)
         }
     }
 }

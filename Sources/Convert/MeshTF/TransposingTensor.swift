@@ -21,7 +21,7 @@ public final class TransposingTensor: TensorByteSource {
     ///   or one `FloatCast` converts it to.
     public init?(_ source: TensorRef, to dtype: DType? = nil, name: String) {
         let dtype = dtype ?? source.dtype
-        guard source.shape.count == 2, [2, 4, 8].contains(source.dtype.byteSize),
+        guard source.shape.count == 2, !source.dtype.isBlockQuantized, [2, 4, 8].contains(source.dtype.byteSize),
             dtype == source.dtype || FloatCast.canCast(from: source.dtype, to: dtype),
             let spec = TensorSpec(name: name, dtype: dtype, shape: [source.shape[1], source.shape[0]])
         else { return nil }

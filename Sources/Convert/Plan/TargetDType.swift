@@ -36,6 +36,8 @@ extension DType {
         case .u64: "uint64"
         case .f8e4m3: "float8_e4m3fn"
         case .f8e5m2: "float8_e5m2"
+        // torch has no Q8_0; transformers loads GGUF Q8_0 weights dequantized to float32.
+        case .q8_0: "float32"
         }
     }
 }

@@ -8,6 +8,7 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
     case pytorchLegacy = "pytorch-legacy"
     case pytorchSharded = "pytorch-sharded"
     case tensorflowBundle = "tensorflow-bundle"
+    case gguf = "gguf"
 
     /// How people call it.
     public var displayName: String {
@@ -18,6 +19,7 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
         case .pytorchLegacy: "PyTorch legacy (torch.save before 1.6)"
         case .pytorchSharded: "PyTorch (sharded)"
         case .tensorflowBundle: "TensorFlow checkpoint (TensorBundle)"
+        case .gguf: "GGUF (llama.cpp)"
         }
     }
 }

@@ -26,6 +26,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case indexTotalSizeMismatch(path: String, declared: Int, actual: Int)
     /// A zstd-compressed file could not be compressed or decompressed.
     case compression(path: String, reason: String)
+    /// A writer was given a tensor of a dtype its format cannot store (Q8_0 for safetensors).
+    case unsupportedDType(path: String, tensor: String, dtype: String, format: String)
     /// A tensor's bytes do not match the checksum the format stored for them (found when read).
     case checksumMismatch(
         path: String, tensor: String, offset: Int, algorithm: String, expected: UInt32, actual: UInt32)
@@ -48,7 +50,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .noCheckpointInDirectory(path, contents):
             "\(path): no checkpoint found (looked for model.safetensors.index.json, model.safetensors, "
                 + "a single *.safetensors file, pytorch_model.bin.index.json, pytorch_model.bin, "
-                + "and a TensorFlow checkpoint's .index; the directory holds: "
+                + "a TensorFlow checkpoint's .index, and a single *.gguf file; the directory holds: "
                 + (contents.isEmpty ? "nothing" : contents.sorted().prefix(12).joined(separator: ", ")) + ")"
         case let .outputExists(path):
             "\(path): output exists and is not empty; pass --force to replace it"
@@ -67,6 +69,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .checksumMismatch(path, tensor, offset, algorithm, expected, actual):
             "\(path): tensor '\(tensor)' (bytes from offset \(offset)) fails its \(algorithm) check "
                 + "(stored \(String(expected, radix: 16)), computed \(String(actual, radix: 16)))"
+        case let .unsupportedDType(path, tensor, dtype, format):
+            "\(path): tensor '\(tensor)' is \(dtype), which \(format) files cannot store "
+                + "(block-quantized tensors are written to GGUF only)"
         case let .indexTotalSizeMismatch(path, declared, actual):
             "\(path): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes"
         }

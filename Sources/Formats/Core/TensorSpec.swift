@@ -8,13 +8,21 @@ public struct TensorSpec: Sendable, Hashable {
     public let shape: [Int]
     /// Product of the shape (1 for a scalar, 0 when any dimension is 0).
     public let elementCount: Int
-    /// `elementCount * dtype.byteSize`.
+    /// `elementCount / dtype.elementsPerBlock * dtype.bytesPerBlock` (`elementCount * byteSize`
+    /// for element-wise dtypes).
     public let byteCount: Int
 
-    /// Creates a spec, or returns `nil` when a dimension is negative or the sizes overflow `Int`.
+    /// Creates a spec, or returns `nil` when a dimension is negative, the sizes overflow `Int`, or
+    /// (for a block-quantized dtype) the innermost dimension is not a whole number of blocks.
+    ///
+    /// Blocks run along the innermost (last) dimension, as ggml stores them; a scalar has no
+    /// dimension to hold a block, so it cannot be block-quantized.
     public init?(name: String, dtype: DType, shape: [Int]) {
         guard let count = TensorSpec.elementCount(of: shape) else { return nil }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        if dtype.isBlockQuantized {
+            guard let row = shape.last, row % dtype.elementsPerBlock == 0 else { return nil }
+        }
+        let (bytes, overflow) = (count / dtype.elementsPerBlock).multipliedReportingOverflow(by: dtype.bytesPerBlock)
         guard !overflow else { return nil }
         self.name = name
         self.dtype = dtype

@@ -111,7 +111,7 @@ public struct SafetensorsHeader: Sendable, Equatable {
         guard let dtypeName = member.value["dtype"]?.stringValue else {
             throw .invalidHeader(path: path, offset: offset, reason: "entry '\(name)' has no string \"dtype\"")
         }
-        guard let dtype = DType(rawValue: dtypeName) else {
+        guard let dtype = DType(safetensorsName: dtypeName) else {
             throw .unknownDType(path: path, tensor: name, dtype: dtypeName, offset: offset)
         }
         guard let shapeValues = member.value["shape"]?.arrayValue else {

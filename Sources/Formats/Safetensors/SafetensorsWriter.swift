@@ -41,6 +41,7 @@ public enum SafetensorsWriter: CheckpointWriter {
         _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)] = [], metadata: [String: String],
         at path: String
     ) throws {
+        try tensors.requireElementwiseDTypes(format: format, path: path)
         let sink = try BackgroundFileSink(creating: path)
         var output = sink
         do {

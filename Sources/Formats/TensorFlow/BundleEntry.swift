@@ -47,8 +47,9 @@ public struct BundleEntry: Sendable, Equatable {
         }
     }
 
-    /// The TensorFlow `DataType` number of a zoo dtype (TensorFlow has one for each).
-    public static func dataType(of dtype: DType) -> Int32 {
+    /// The TensorFlow `DataType` number of a zoo dtype: TensorFlow has one for each element-wise
+    /// dtype, none for the block-quantized Q8_0.
+    public static func dataType(of dtype: DType) -> Int32? {
         switch dtype {
         case .f32: 1
         case .f64: 2
@@ -65,6 +66,7 @@ public struct BundleEntry: Sendable, Equatable {
         case .u64: 23
         case .f8e5m2: 24
         case .f8e4m3: 25
+        case .q8_0: nil
         }
     }
 }

@@ -10,6 +10,7 @@ extension TensorBundle {
     /// - Returns: the files written, by name.
     @discardableResult
     public static func write(_ tensors: [any TensorByteSource], prefix: URL, shardSize: Int? = nil) throws -> [String] {
+        try tensors.requireElementwiseDTypes(format: .tensorflowBundle, path: prefix.path)
         let sorted = tensors.sorted {
             Array($0.outputSpec.name.utf8).lexicographicallyPrecedes(Array($1.outputSpec.name.utf8))
         }
@@ -36,8 +37,13 @@ extension TensorBundle {
                     var checked = ChecksummingSink(base: sink, algorithm: .crc32c)
                     try tensor.emit(into: &checked)
                     let spec = tensor.outputSpec
+                    guard let dataType = BundleEntry.dataType(of: spec.dtype) else {
+                        throw CheckpointError.unsupportedDType(
+                            path: prefix.path, tensor: spec.name, dtype: spec.dtype.rawValue,
+                            format: CheckpointFormat.tensorflowBundle.displayName)
+                    }
                     let entry = BundleEntry(
-                        dataType: BundleEntry.dataType(of: spec.dtype), shape: spec.shape.map(Int64.init),
+                        dataType: dataType, shape: spec.shape.map(Int64.init),
                         shardID: Int32(shard), offset: Int64(start), size: Int64(spec.byteCount),
                         maskedCRC32C: CRC32C.mask(checked.crc))
                     entries.append((Array(spec.name.utf8), BundleProtos.encode(entry)))

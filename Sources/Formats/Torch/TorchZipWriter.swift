@@ -10,6 +10,7 @@ public enum TorchZipWriter: CheckpointWriter {
         _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)], metadata: [String: String],
         at path: String
     ) throws {
+        try tensors.requireElementwiseDTypes(format: format, path: path)
         // torch names the archive's top folder after the file's stem.
         let prefix = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + "/"
         var entries: [PickleWriter.Entry] = []

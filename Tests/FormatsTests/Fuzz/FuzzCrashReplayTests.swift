@@ -8,7 +8,7 @@ import Testing
 /// read), and never trap.
 ///
 /// `Tests/Fixtures/fuzz/<harness>/<name>` holds what the reader saw (written by the harness with
-/// `ZOO_FUZZ_SCRATCH`): a file for safetensors, torchzip, legacy and pickle, a directory for
+/// `ZOO_FUZZ_SCRATCH`): a file for safetensors, torchzip, legacy, pickle and gguf, a directory for
 /// tensorflow (`model.ckpt.index` and its shards) and json (`model.safetensors.index.json`).
 @Suite struct FuzzCrashReplayTests {
     @Test(arguments: try Fixtures.manifest("fuzz"))
@@ -43,6 +43,7 @@ import Testing
             for checksums in [ChecksumPolicy.verifyOnOpen, .verifyWhenRead] {
                 try readAll(TensorBundle.open(index: index, checksums: checksums).tensors)
             }
+        case "gguf": try readAll(GGUFReader.open(url).tensors)
         case "json":
             let index = url.appendingPathComponent(ShardedSafetensors.indexFileName)
             _ = try JSONParser.parse(Array(Data(contentsOf: index)))
