@@ -87,7 +87,8 @@ public struct GGUFVocabulary: Sendable {
         /// and no add flags; build that with `init` instead.
         public static func t5(_ model: SentencePieceModel) -> SpecialTokens {
             func id(_ value: Int) -> UInt32? { UInt32(exactly: value) }
-            return SpecialTokens(eos: id(model.eosID), unk: id(model.unkID), pad: id(model.padID), addEOS: true, addSEP: false)
+            return SpecialTokens(
+                eos: id(model.eosID), unk: id(model.unkID), pad: id(model.padID), addEOS: true, addSEP: false)
         }
 
         /// Drops ids that are not tokens of a `count`-token vocabulary, as `SpecialVocab` does
