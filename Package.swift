@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         // protobuf-c code generated from Protos/tensor_bundle.proto (Scripts/generate-protos.sh).
         .target(name: "CTensorBundleProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // protobuf-c code generated from Protos/sentencepiece_model.proto, for `spiece.model` tokenizers.
+        .target(name: "CSentencePieceProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
         // Intel ISA-L, for the CRC-32C of TensorFlow checkpoints.
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
@@ -30,7 +32,10 @@ let package = Package(
         // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
         .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
-        .target(name: "Formats", dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto"]),
+        .target(
+            name: "Formats",
+            dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto", "CSentencePieceProto"]
+        ),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(
             name: "Convert", dependencies: ["Formats", "CZooKernels"],

@@ -11,6 +11,7 @@ Setup (once; needs CPython 3.11, because the torch wheel in /opt/wheels is cp311
     python3 -m venv /work/pyenv
     /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
     /work/pyenv/bin/pip install tensorflow-cpu==2.21.0
+    /work/pyenv/bin/pip install sentencepiece==0.2.3 gguf==0.19.0   # group M only
 
 TensorFlow (group J only) goes into the same venv: tensorflow-cpu 2.21.0
 accepts numpy 2 (the venv keeps numpy 2.4.6; pip changes none of the packages
@@ -54,6 +55,10 @@ Fixture groups (one function each):
     L  foreign_files()     Tests/Fixtures/foreign/        (formats zoo names and refuses: a TF2
                            object-based checkpoint, Keras tf_model.h5, Flax flax_model.msgpack,
                            a TorchScript archive; L's TF part runs with J, after the others)
+    N  spm_tokenizer()     Tests/Fixtures/spm/            (SentencePiece models trained by the
+                           sentencepiece package, + expected_vocab.json: what sentencepiece reads
+                           and the GGUF tokenizer llama.cpp's converter writes for them)
+                           Tests/Fixtures/spm_bad/        (+ manifest.json)
 
     M  gguf_files()        Tests/Fixtures/gguf/           (GGUF files written by gguf-py's GGUFWriter:
                            every metadata type, F32/F16/BF16/Q8_0 tensors, alignment 64;
@@ -62,7 +67,7 @@ Fixture groups (one function each):
        gguf_bad_files()    Tests/Fixtures/gguf_bad/       (+ manifest.json)
 
 Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
-only (leaving every other fixture as it is).
+only, leaving every other fixture as it is (`make-fixtures.py spm_tokenizer` runs N).
 
 TensorFlow's checkpoint bytes are deterministic too (no timestamps, no random
 names; the `checkpoint` file is checked to hold only the two path lines), and
@@ -2820,6 +2825,295 @@ def hub_snapshot() -> None:
 
 
 # ---------------------------------------------------------------------------
+# N: SentencePiece tokenizers and the GGUF vocabulary llama.cpp makes of them
+# ---------------------------------------------------------------------------
+
+SPM_DIR = FIXTURES / "spm"
+SPM_BAD_DIR = FIXTURES / "spm_bad"
+
+# A fixed corpus, repeated so the Unigram trainer finds enough substrings for 100 pieces.
+SPM_CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "A small cat sat on the warm mat by the door.",
+    "Translate English to German: the house is wonderful.",
+    "summarize: studies have shown that owning a dog is good for you.",
+    "The weather today is sunny with a light breeze from the west.",
+    "She sells sea shells by the sea shore every summer morning.",
+    "Numbers like 12, 345 and 6789 appear in text too.",
+    "T5 reframes every language problem as text to text.",
+    "Efficient models scale deep and narrow rather than wide.",
+    "Checkpoints are converted, cast and verified without Python.",
+] * 3
+
+
+def train_spm(**options) -> bytes:
+    """A Unigram model trained by the sentencepiece package on SPM_CORPUS, as bytes.  One
+    thread, the corpus unshuffled and the random generator seeded, so the bytes are the
+    same on every run (checked by the caller)."""
+    import sentencepiece
+
+    sentencepiece.set_random_generator_seed(1234)
+    out = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(SPM_CORPUS), model_writer=out, model_type="unigram", num_threads=1,
+        shuffle_input_sentence=False, character_coverage=1.0, minloglevel=2, **options)
+    return out.getvalue()
+
+
+def spm_reading(data: bytes) -> dict:
+    """What sentencepiece itself reads from a model: every piece (text, score, type) through
+    SentencePieceProcessor, the special ids, and the normalizer fields llama.cpp copies (the
+    charsmap by length and CRC-32, it is 240 kB for nmt_nfkc)."""
+    import sentencepiece
+    from sentencepiece import sentencepiece_model_pb2
+
+    processor = sentencepiece.SentencePieceProcessor(model_proto=data)
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(data)
+
+    def kind(i: int) -> int:
+        # The piece's SentencePiece type; processor's predicates agree with the proto's field.
+        flags = {2: processor.is_unknown(i), 3: processor.is_control(i), 5: processor.is_unused(i),
+                 6: processor.is_byte(i)}
+        assert [k for k, v in flags.items() if v] in ([], [proto.pieces[i].type]), i
+        return proto.pieces[i].type
+
+    charsmap = proto.normalizer_spec.precompiled_charsmap
+    return {
+        "piece_count": processor.vocab_size(),
+        "pieces": [{"text": processor.id_to_piece(i), "score": processor.get_score(i), "kind": kind(i)}
+                   for i in range(processor.vocab_size())],
+        "model_type": proto.trainer_spec.model_type,
+        "byte_fallback": proto.trainer_spec.byte_fallback,
+        "unk_id": processor.unk_id(), "bos_id": processor.bos_id(), "eos_id": processor.eos_id(),
+        "pad_id": processor.pad_id(),
+        "normalizer_name": proto.normalizer_spec.name,
+        "add_dummy_prefix": proto.normalizer_spec.add_dummy_prefix,
+        "remove_extra_whitespaces": proto.normalizer_spec.remove_extra_whitespaces,
+        "escape_whitespaces": proto.normalizer_spec.escape_whitespaces,
+        "precompiled_charsmap": {"length": len(charsmap), "crc32": zlib.crc32(charsmap)},
+    }
+
+
+def t5_gguf_vocab(model_path: Path, model_dir: Path, vocab_size: int) -> list:
+    """The tokenizer key-values llama.cpp's converter writes for a T5 model whose directory is
+    `model_dir` and whose tokenizer is `model_path`, read back from a real GGUF file: a
+    re-implementation of convert_hf_to_gguf.py's T5Model.set_vocab (Unigram path;
+    github.com/ggml-org/llama.cpp, convert_hf_to_gguf.py) writing through gguf-py's own
+    GGUFWriter, with gguf-py's own SpecialVocab for the special tokens.  The converter itself is
+    not importable from the venv (it is not part of the gguf package)."""
+    import gguf
+    import sentencepiece
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model_path.read_bytes())
+    assert proto.trainer_spec.model_type == 1  # the converter asserts UNIGRAM (BPE goes elsewhere)
+    processor = sentencepiece.SentencePieceProcessor()
+    processor.LoadFromFile(str(model_path))
+    # set_vocab: a vocab_size-long list of [PAD<id>] / -10000.0 / UNUSED, overwritten by the pieces
+    # (more pieces than vocab_size is an IndexError there); USER_DEFINED pieces come out NORMAL,
+    # since only IsUnknown / IsControl / IsUnused / IsByte are asked.  No added_tokens.json here.
+    tokens = [f"[PAD{i}]".encode() for i in range(vocab_size)]
+    scores = [-10000.0] * vocab_size
+    types = [gguf.TokenType.UNUSED] * vocab_size
+    for i in range(processor.vocab_size()):
+        kind = gguf.TokenType.NORMAL
+        if processor.IsUnknown(i):
+            kind = gguf.TokenType.UNKNOWN
+        elif processor.IsControl(i):
+            kind = gguf.TokenType.CONTROL
+        elif processor.IsUnused(i):
+            kind = gguf.TokenType.UNUSED
+        elif processor.IsByte(i):
+            kind = gguf.TokenType.BYTE
+        tokens[i], scores[i], types[i] = processor.IdToPiece(i).encode(), processor.GetScore(i), kind
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "vocab.gguf"
+        writer = gguf.GGUFWriter(path, "t5")
+        writer.add_tokenizer_model("t5")
+        writer.add_tokenizer_pre("default")
+        writer.add_token_list(tokens)
+        writer.add_token_scores(scores)
+        writer.add_token_types(types)
+        writer.add_add_space_prefix(proto.normalizer_spec.add_dummy_prefix)
+        writer.add_remove_extra_whitespaces(proto.normalizer_spec.remove_extra_whitespaces)
+        if proto.normalizer_spec.precompiled_charsmap:
+            writer.add_precompiled_charsmap(proto.normalizer_spec.precompiled_charsmap)
+        gguf.SpecialVocab(model_dir, n_vocab=len(tokens)).add_to_gguf(writer, quiet=True)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.close()
+        return gguf_entries(gguf.GGUFReader(path))
+
+
+def gguf_entries(reader) -> list:
+    """A GGUF file's tokenizer.* key-values as {"key", "type", "value"}, in file order; type is
+    GGUFVocabulary.Entry's case name, the charsmap given by length and CRC-32."""
+    import gguf
+
+    scalar = {gguf.GGUFValueType.STRING: "string", gguf.GGUFValueType.UINT32: "uint32",
+              gguf.GGUFValueType.INT32: "int32", gguf.GGUFValueType.BOOL: "bool"}
+    arrays = {gguf.GGUFValueType.STRING: "stringArray", gguf.GGUFValueType.FLOAT32: "float32Array",
+              gguf.GGUFValueType.INT32: "int32Array", gguf.GGUFValueType.UINT8: "uint8Array"}
+    entries = []
+    for field in reader.fields.values():
+        if not field.name.startswith("tokenizer."):
+            continue
+        if field.types[0] == gguf.GGUFValueType.ARRAY:
+            kind = arrays[field.types[1]]
+            if kind == "stringArray":
+                value = [bytes(field.parts[i]).decode() for i in field.data]
+            elif kind == "uint8Array":
+                raw = bytes(b for i in field.data for b in field.parts[i])
+                value = {"length": len(raw), "crc32": zlib.crc32(raw)}
+            else:
+                value = [field.parts[i].tolist()[0] for i in field.data]
+        else:
+            kind = scalar[field.types[0]]
+            value = bytes(field.parts[-1]).decode() if kind == "string" else field.parts[-1].tolist()[0]
+        entries.append({"key": field.name, "type": kind, "value": value})
+    return entries
+
+
+def special_tokens_dir(scratch: Path, source: str, model_path: Path, vocab_size: int) -> Path:
+    """A model directory for SpecialVocab to read: "t5_tokenizer_files" is what transformers
+    writes for the model (T5TokenizerFast.save_pretrained: tokenizer.json, tokenizer_config.json,
+    special_tokens_map.json) plus config.json; "config_json" only config.json (eos 1, pad 0,
+    as every T5 config.json); "none" an empty directory."""
+    from transformers import T5TokenizerFast
+
+    out = scratch / f"{source}-{vocab_size}"
+    out.mkdir()
+    if source in ("t5_tokenizer_files", "config_json"):
+        T5Config(vocab_size=vocab_size, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0).save_pretrained(out)
+    if source == "t5_tokenizer_files":
+        T5TokenizerFast(vocab_file=str(model_path), extra_ids=0, legacy=True).save_pretrained(out)
+    return out
+
+
+def proto_field(number: int, value) -> bytes:
+    """One protobuf field: a varint for an int (negative ones as 10-byte two's complement),
+    length-delimited for bytes."""
+    def varint(n: int) -> bytes:
+        n &= (1 << 64) - 1
+        out = bytearray()
+        while True:
+            out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+            n >>= 7
+            if not n:
+                return bytes(out)
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def spm_piece(text: bytes, score: float, kind: int) -> bytes:
+    return proto_field(1, proto_field(1, text) + bytes([2 << 3 | 5]) + struct.pack("<f", score) + proto_field(3, kind))
+
+
+def spm_bad_files(valid: bytes) -> None:
+    """spm_bad/: spiece.model files zoo must refuse, naming the file (+ manifest.json).  The
+    hand-encoded ones use SentencePiece's field numbers (ModelProto.pieces 1, trainer_spec 2;
+    SentencePiece.piece 1, score 2, type 3; TrainerSpec.model_type 3, unk_id 40, eos_id 42)."""
+    from google.protobuf.message import DecodeError
+    from sentencepiece import sentencepiece_model_pb2
+
+    out = fresh_dir(SPM_BAD_DIR)
+    trainer = proto_field(2, proto_field(3, 1) + proto_field(40, 2) + proto_field(41, -1) + proto_field(42, 1)
+                          + proto_field(43, 0))
+    specials = spm_piece(b"<pad>", 0.0, 3) + spm_piece(b"</s>", 0.0, 3) + spm_piece(b"<unk>", 0.0, 2)
+    assert valid[0] == 0x0A and valid[1] < 0x80, "the first field is piece 0, a short message"
+    cases = {
+        "truncated.model": (valid[:2 + valid[1] // 2], "notAModelProto",
+                            "The fixture spiece.model cut in the middle of its first piece."),
+        "garbage.model": (b"\xff" * 64, "notAModelProto",
+                          "64 bytes of 0xFF: a field tag whose varint never ends."),
+        "no_pieces.model": (trainer, "noPieces", "A trainer_spec and no pieces."),
+        "piece_type_out_of_range.model": (
+            specials + spm_piece("\u2581a".encode(), -1.0, 1) + spm_piece(b"b", -2.0, 7) + trainer,
+            "unknownPieceType", "Piece 4's type is 7; SentencePiece's types are 1 to 6."),
+        "special_id_out_of_range.model": (
+            specials + spm_piece(b"a", -1.0, 1) + trainer + proto_field(2, proto_field(42, 150)),
+            "specialIDOutOfRange",
+            "eos_id is 150 (a second trainer_spec, which protobuf merges) but there are 4 pieces."),
+        "unknown_model_type.model": (specials + trainer + proto_field(2, proto_field(3, 9)), "unknownModelType",
+                                     "trainer_spec.model_type is 9; SentencePiece's are 1 to 4."),
+        "invalid_utf8.model": (specials + spm_piece(b"\xc3\x28", -1.0, 1) + trainer, "invalidUTF8",
+                               "Piece 3's text is the bytes C3 28, not UTF-8."),
+        "empty_piece.model": (specials + spm_piece(b"", -1.0, 1) + trainer, "emptyPiece",
+                              "Piece 3's text is empty; SentencePiece requires every piece to have text."),
+    }
+    for name, (data, _, _) in cases.items():
+        (out / name).write_bytes(data)
+    for name in ("truncated.model", "garbage.model"):
+        try:
+            sentencepiece_model_pb2.ModelProto().ParseFromString(cases[name][0])
+            raise AssertionError(f"{name} parses")
+        except DecodeError:
+            pass
+    # The hand-encoded files are well-formed protobuf; only their contents are wrong.
+    parsed = sentencepiece_model_pb2.ModelProto()
+    parsed.ParseFromString(cases["special_id_out_of_range.model"][0])
+    assert parsed.trainer_spec.eos_id == 150 and len(parsed.pieces) == 4
+    write_manifest(out / "manifest.json", {name: {"error": error, "why": why}
+                                          for name, (_, error, why) in cases.items()})
+
+
+def spm_tokenizer() -> None:
+    """N. Tests/Fixtures/spm/: SentencePiece models trained by the sentencepiece package and
+    what llama.cpp makes of them.
+      spiece.model   T5's settings: Unigram, 100 pieces, pad 0, eos 1, unk 2, no bos, nmt_nfkc
+                     (so a precompiled charsmap), dummy prefix, extra whitespace removed;
+      kinds.model    every piece type: bos 3, a control <ctl>, a user-defined <sep>, byte
+                     fallback's 256 <0xXX> pieces, and the last piece edited to UNUSED; identity
+                     normalizer (no charsmap), no dummy prefix, whitespace kept.
+    expected_vocab.json has, for these and companions/hub_snapshot/spiece.model (group K),
+    what sentencepiece reads from each and the GGUF tokenizer key-values for several vocab
+    sizes and special-token sources (see t5_gguf_vocab, special_tokens_dir).  spm_bad/ holds
+    files to refuse (spm_bad_files)."""
+    from sentencepiece import sentencepiece_model_pb2
+
+    out = fresh_dir(SPM_DIR)
+    t5_options = dict(vocab_size=100, pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
+    spiece = train_spm(**t5_options)
+    assert train_spm(**t5_options) == spiece, "training is not deterministic"
+    kinds_options = dict(
+        vocab_size=340, pad_id=0, eos_id=1, unk_id=2, bos_id=3, byte_fallback=True, control_symbols=["<ctl>"],
+        user_defined_symbols=["<sep>"], normalization_rule_name="identity", add_dummy_prefix=False,
+        remove_extra_whitespaces=False)
+    kinds = sentencepiece_model_pb2.ModelProto()
+    kinds.ParseFromString(train_spm(**kinds_options))
+    assert kinds.SerializeToString() == train_spm(**kinds_options)
+    kinds.pieces[-1].type = sentencepiece_model_pb2.ModelProto.SentencePiece.UNUSED
+    (out / "spiece.model").write_bytes(spiece)
+    (out / "kinds.model").write_bytes(kinds.SerializeToString())
+
+    # (fixture, cases of (vocab_size, special-token source)); hub_snapshot's own directory is the
+    # special-token source for its model.
+    plans = {
+        "spm/spiece.model": [(128, "t5_tokenizer_files"), (100, "t5_tokenizer_files"), (128, "config_json")],
+        "spm/kinds.model": [(340, "none"), (384, "config_json")],
+        "companions/hub_snapshot/spiece.model": [(128, "hub_snapshot")],
+    }
+    expected = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for fixture, cases in plans.items():
+            model_path = FIXTURES / fixture
+            reading = spm_reading(model_path.read_bytes())
+            gguf_cases = []
+            for vocab_size, source in cases:
+                model_dir = (model_path.parent if source == "hub_snapshot"
+                             else special_tokens_dir(Path(scratch), source, model_path, vocab_size))
+                gguf_cases.append({"vocab_size": vocab_size, "special_tokens": source,
+                                   "entries": t5_gguf_vocab(model_path, model_dir, vocab_size)})
+            expected[fixture] = {"sentencepiece": reading, "gguf": gguf_cases}
+    (out / "expected_vocab.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
+    spm_bad_files(spiece)
+
+
+# ---------------------------------------------------------------------------
 # L: formats zoo recognises only to refuse them by name
 # ---------------------------------------------------------------------------
 
@@ -3233,8 +3527,9 @@ def gguf_bad_files(gguf) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1:
-        # Named groups only (K, L and M have no dependencies on the others).
-        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files, "gguf_files": gguf_files}
+        # Named groups only (K, L, M and N have no dependencies on the others; N reads K's spiece.model).
+        groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files, "gguf_files": gguf_files,
+                  "spm_tokenizer": spm_tokenizer}
         for name in sys.argv[1:]:
             groups[name]()
         if "foreign_files" in sys.argv[1:]:
@@ -3262,6 +3557,7 @@ def main() -> None:
     hub_snapshot()              # K
     foreign_files()             # L
     gguf_files()                # M
+    spm_tokenizer()             # N (after K, whose spiece.model it reads)
     tf_checkpoints()            # J (last: imports TensorFlow)
     foreign_tf2(import_tensorflow())  # L (TensorFlow part)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]
