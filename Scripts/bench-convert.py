@@ -28,6 +28,14 @@ Run (from any directory):
 
 Scenarios (--scenario; `all` runs every one, and --markdown then holds every table):
 
+  verify                 What verification costs (issue 9): WORK/<shape>-fp32 -> bf16 with
+                         zoo's parity check and manifest, and the same --no-verify, next to
+                         cp and cp + fsync of the source.  Target: verified at most 1.5x
+                         cp + fsync, peak RSS below 64 MB + the largest tensor.  One more
+                         verified run, untimed, gives the phases (`--json` timings).
+                         --shape xl runs it on a t5-efficient-xl-shaped model (2,851,598,336
+                         parameters, 11.4 GB fp32), generated streaming once into WORK/xl-fp32/.
+
   safetensors (default)  WORK/large-dm128-fp32/model.safetensors (fp32) -> bf16 safetensors.
   pytorch                The same model saved by transformers as pytorch_model.bin
                          (save_pretrained(dir, safe_serialization=False): a torch.save
@@ -139,13 +147,24 @@ T5_CONFIG = dict(
     tie_word_embeddings=True, relative_attention_num_buckets=32,
 )
 EXPECTED_PARAMETERS = 92_209_408
+# google/t5-efficient-xl (registry.json): 2,851,598,336 parameters, 11.4 GB in fp32. Generated
+# streaming (random normal weights, std 0.05, written chunk by chunk; no model in RAM), for the
+# verify scenario only: the Python peer would need the whole model in memory twice.
+XL_CONFIG = dict(
+    vocab_size=32128, d_model=1024, d_kv=128, num_heads=32, d_ff=16384,
+    num_layers=24, num_decoder_layers=24, feed_forward_proj="relu",
+    tie_word_embeddings=True, relative_attention_num_buckets=32,
+)
+XL_PARAMETERS = 2_851_598_336
+SHAPES = {"large-dm128": (T5_CONFIG, EXPECTED_PARAMETERS), "xl": (XL_CONFIG, XL_PARAMETERS)}
 SEED = 0
 MB = 1_000_000
 RSS_BUDGET_MB = 64  # zoo's target: peak RSS below this + the largest tensor
 MAX_TIMES_CP = 1.5  # zoo's target: at most this many times the time of cp
 MIN_TIMES_FASTER = 3.0  # zoo's target: at least this many times faster than the peer
 MISMATCH = 3  # the verify steps' exit status for a mismatch (1 is Python's for a crash)
-SCENARIOS = ("safetensors", "pytorch", "tf")
+SCENARIOS = ("safetensors", "pytorch", "tf", "verify")
+MAX_TIMES_CP_SYNC_VERIFIED = 1.5  # issue 9: a verified convert within this many times cp + fsync
 # The tf scenario's Mesh-TF checkpoint: as many data shards as Mesh-TF spreads
 # a model over hosts (>= 2), and the min_dim_size_to_factor of the T5 gins.
 MESHTF_SHARDS = 4
@@ -222,6 +241,43 @@ def generate_checkpoint(directory: str) -> None:
     torch.manual_seed(SEED)
     model = T5ForConditionalGeneration(T5Config(**T5_CONFIG))
     model.save_pretrained(directory, safe_serialization=True)
+
+
+def generate_streamed_checkpoint(shape: str, directory: str) -> None:
+    """Writes an fp32 checkpoint of `shape` (SHAPES) to `directory` without holding the model:
+    the tensor names and shapes of T5ForConditionalGeneration built on the meta device (no
+    memory), then a safetensors header and random normal weights (std 0.05, seed SEED), 64 MiB
+    at a time; config.json from the same T5Config.  The shared embedding is stored once, as
+    save_pretrained stores a tied model."""
+    os.environ["USE_TF"] = "0"
+    import numpy as np
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    config = T5Config(**SHAPES[shape][0])
+    with torch.device("meta"):
+        model = T5ForConditionalGeneration(config)
+    tied = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"}
+    entries, offset = {}, 0
+    for name, tensor in model.state_dict().items():
+        if name in tied:
+            continue
+        size = 4 * tensor.numel()
+        entries[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    header = json.dumps({"__metadata__": {"format": "pt"}, **entries}, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    rng = np.random.default_rng(SEED)
+    chunk = 16 << 20  # elements
+    with open(Path(directory) / "model.safetensors", "wb") as out:
+        out.write(len(header).to_bytes(8, "little") + header)
+        for entry in entries.values():
+            left = numel(entry["shape"])
+            while left:
+                count = min(chunk, left)
+                out.write((rng.standard_normal(count, dtype=np.float32) * np.float32(0.05)).tobytes())
+                left -= count
+    config.to_json_file(str(Path(directory) / "config.json"))
 
 
 def generate_pytorch_checkpoint(source: str, directory: str) -> None:
@@ -408,6 +464,7 @@ def print_versions() -> None:
 
 CHILD_STEPS = {
     "_generate": generate_checkpoint,
+    "_generate_streamed": generate_streamed_checkpoint,
     "_generate_pytorch": generate_pytorch_checkpoint,
     "_describe_pytorch": describe_pytorch_checkpoint,
     "_generate_meshtf": generate_meshtf_checkpoint,
@@ -458,18 +515,22 @@ def generate_once(target: Path, step: str, *arguments: str) -> None:
     staging.rename(target)
 
 
-def ensure_source(work: Path) -> Path:
-    """The cached source directory, generated on first use, and checked to
-    have exactly EXPECTED_PARAMETERS."""
-    source = work / "large-dm128-fp32"
+def ensure_source(work: Path, shape: str = "large-dm128") -> Path:
+    """The cached source directory of `shape`, generated on first use, and checked to have
+    exactly its parameter count, all F32."""
+    source = work / f"{shape}-fp32"
+    expected = SHAPES[shape][1]
     if not (source / "model.safetensors").exists():
-        generate_once(source, "_generate")
+        if shape == "large-dm128":
+            generate_once(source, "_generate")
+        else:
+            generate_once(source, "_generate_streamed", shape)
     header = read_header(source / "model.safetensors")
     parameters = sum(numel(entry["shape"]) for entry in header.values())
     dtypes = {entry["dtype"] for entry in header.values()}
-    if parameters != EXPECTED_PARAMETERS or dtypes != {"F32"}:
+    if parameters != expected or dtypes != {"F32"}:
         sys.exit(f"{source}/model.safetensors has {parameters:,} parameters of {sorted(dtypes)}, "
-                 f"expected {EXPECTED_PARAMETERS:,} F32; delete it to regenerate")
+                 f"expected {expected:,} F32; delete it to regenerate")
     return source
 
 
@@ -732,6 +793,70 @@ def safetensors_scenario(zoo: Path, work: Path, repeat: int, source: Path) -> Ou
     return Outcome(report, verification.stdout, misses, verification.returncode == 0)
 
 
+def verify_scenario(zoo: Path, work: Path, repeat: int, source: Path, shape: str) -> Outcome:
+    """What verification costs (issue 9): fp32 -> bf16 with zoo's parity check and manifest, next
+    to the same conversion --no-verify and to cp + fsync of the source; one more verified run,
+    untimed, reports the phases (`--json` timings)."""
+    source_file = source / "model.safetensors"
+    header = read_header(source_file)
+    largest_name, largest = max(((name, e["data_offsets"][1] - e["data_offsets"][0])
+                                 for name, e in header.items() if name != "__metadata__"), key=lambda item: item[1])
+    verified, unverified = work / f"zoo-{shape}-verified", work / f"zoo-{shape}-unverified"
+    names = ["zoo convert (verified)", "zoo convert --no-verify"]
+    commands = [
+        *copy_commands(source_file, work / "cp-out.safetensors"),
+        zoo_command(names[0], zoo, source, verified, "--dtype", "bf16"),
+        zoo_command(names[1], zoo, source, unverified, "--dtype", "bf16", "--no-verify"),
+    ]
+    results = measure(commands, repeat, work)
+    remove(work / "cp-out.safetensors")
+    phases = subprocess.run([str(zoo), "convert", str(source), str(verified), "--dtype", "bf16", "--force", "--json"],
+                            capture_output=True, text=True)
+    report_json = json.loads(phases.stdout) if phases.returncode == 0 else {}
+    parity = report_json.get("parity", {})
+    rows = {}
+    for command in commands:
+        times, rss_kib = results[command["name"]]["seconds"], results[command["name"]]["rss_kib"]
+        rows[command["name"]] = (statistics.median(times), min(times), max(times), max(rss_kib) * 1024 / MB)
+    cp_sync = rows["cp + fsync"][0]
+    budget = RSS_BUDGET_MB + largest / MB
+    lines = ["| command | median s | min–max s | ÷ cp+fsync | peak RSS MB |", "|---|---:|---:|---:|---:|"]
+    for name, (seconds, low, high, rss) in rows.items():
+        lines.append(f"| {name} | {seconds:.3f} | {low:.3f}–{high:.3f} | {seconds / cp_sync:.2f} | "
+                     f"{'' if rss is None else f'{rss:.1f}'} |")
+    seconds, _, _, rss = rows[names[0]]
+    misses = []
+    if seconds / cp_sync > MAX_TIMES_CP_SYNC_VERIFIED:
+        misses.append(f"TARGET MISSED  {names[0]}: {seconds:.3f} s is {seconds / cp_sync:.2f}x cp + fsync, "
+                      f"over {MAX_TIMES_CP_SYNC_VERIFIED}x")
+    if rss is not None and rss >= budget:
+        misses.append(f"TARGET MISSED  {names[0]}: peak RSS {rss:.1f} MB >= {budget:.1f} MB")
+    timings = report_json.get("timings", {})
+    phase_text = ", ".join(f"{phase} {timings[phase]:.3f} s" for phase in
+                           ("plan", "write", "manifest+parity", "commit") if phase in timings)
+    logits = parity.get("logits") or {}
+    report = [
+        f"verified fp32 -> bf16, {shape} shape: {SHAPES[shape][1]:,} parameters, "
+        f"{source_file.stat().st_size / MB:.1f} MB; median of {repeat} runs after a warm-up.",
+        "",
+        *lines,
+        "",
+        f"Targets: verified convert at most {MAX_TIMES_CP_SYNC_VERIFIED}x cp + fsync "
+        f"({seconds / cp_sync:.2f}x: {'met' if seconds / cp_sync <= MAX_TIMES_CP_SYNC_VERIFIED else 'MISSED'}); "
+        f"peak RSS below {RSS_BUDGET_MB} MB + largest tensor ({largest_name}, {largest / MB:.1f} MB) = {budget:.1f} MB "
+        f"({'n/a' if rss is None else f'{rss:.1f} MB: ' + ('met' if rss < budget else 'MISSED')}).",
+        f"Phases of one more verified run (`--json` timings): {phase_text or 'n/a'}; parity "
+        f"{'passed' if parity.get('passed') else 'FAILED'}: {parity.get('tensors', {}).get('compared', 0)} tensors, "
+        f"max ULP error {parity.get('tensors', {}).get('max_ulp_error', float('nan')):.2f}, logits max abs "
+        f"{logits.get('max_abs_error', float('nan')):.2e}, cosine {logits.get('cosine_similarity', float('nan')):.6f}.",
+        "",
+        FOOTNOTE,
+    ]
+    passed = phases.returncode == 0 and bool(parity.get("passed"))
+    checks = f"{'PASS' if passed else 'FAIL'}  {verified}: zoo's own parity check {'passed' if passed else 'did not pass'}\n"
+    return Outcome(report, checks, misses, passed)
+
+
 def pytorch_scenario(zoo: Path, work: Path, repeat: int, source: Path, bin_source: Path, described: dict) -> Outcome:
     """fp32 pytorch_model.bin -> bf16 safetensors; then, for information, the
     writer: fp32 safetensors -> pytorch_model.bin."""
@@ -851,10 +976,14 @@ def main() -> None:
     parser.add_argument("--zoo", type=Path, default=ROOT / ".build" / "release" / "zoo", help="zoo binary")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zoo-bench"), help="work directory (cache + outputs)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per command")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="large-dm128",
+                        help="model shape (xl: the verify scenario only; generated streaming, 11.4 GB)")
     parser.add_argument("--markdown", type=Path, help="also write the tables, command line and date to this file")
     arguments = parser.parse_args()
     work, zoo = arguments.work.resolve(), arguments.zoo.resolve()
     scenarios = SCENARIOS if arguments.scenario == "all" else (arguments.scenario,)
+    if arguments.shape != "large-dm128" and scenarios != ("verify",):
+        sys.exit("--shape xl runs with --scenario verify only (the other scenarios hold the model in Python)")
 
     if not zoo.exists():
         sys.exit(f"no zoo binary at {zoo}; build it with: swift build -c release --product zoo")
@@ -874,7 +1003,7 @@ def main() -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         sys.exit(f"another bench-convert run is using {work}; wait for it or pass another --work")
-    source = ensure_source(work)
+    source = ensure_source(work, arguments.shape)
     if "pytorch" in scenarios:
         bin_source, described = ensure_pytorch_source(work, source)
     if "tf" in scenarios:
@@ -888,6 +1017,8 @@ def main() -> None:
             outcomes.append(safetensors_scenario(zoo, work, arguments.repeat, source))
         elif scenario == "pytorch":
             outcomes.append(pytorch_scenario(zoo, work, arguments.repeat, source, bin_source, described))
+        elif scenario == "verify":
+            outcomes.append(verify_scenario(zoo, work, arguments.repeat, source, arguments.shape))
         else:
             outcomes.append(tf_scenario(zoo, work, arguments.repeat, source, tf_source, tf_described))
 

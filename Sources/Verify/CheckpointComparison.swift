@@ -110,9 +110,9 @@ struct TensorPairing: Sendable {
             $0.expected.dtype != $0.actual.dtype && !$0.actual.dtype.isBlockQuantized
                 && !$0.expected.dtype.isBlockQuantized && $0.actual.dtype.byteSize <= $0.expected.dtype.byteSize
         }
-            .map(\.actual.dtype).min { lhs, rhs in
-                // bf16 keeps fewer mantissa bits than f16: the looser limits.
-                lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
-            }
+        .map(\.actual.dtype).min { lhs, rhs in
+            // bf16 keeps fewer mantissa bits than f16: the looser limits.
+            lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
+        }
     }
 }

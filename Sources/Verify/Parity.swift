@@ -136,13 +136,27 @@ public enum Parity {
             inputIDs: encoder, attentionMask: encoderMask, decoderInputIDs: decoder, decoderAttentionMask: decoderMask)
     }
 
+    /// The source's forward pass on the probe batch, as `check` runs it; `nil` when the source is
+    /// not a T5 model (the check then compares tensors only).
+    public static func sourcePass(_ source: AnalyzedCheckpoint) -> Result<T5ForwardPass.Output, any Error>? {
+        guard case let .success(model) = source.t5 else { return nil }
+        return Result {
+            try T5ForwardPass(checkpoint: source.checkpoint, config: model.config)
+                .run(probeBatch(vocabularySize: model.config.vocabSize))
+        }
+    }
+
     /// Checks `converted` against `source`, each read under its own names and layout (a Mesh-TF
     /// checkpoint is compared and run as it is stored, see `T5Naming`).
     ///
     /// - Throws: reading errors; a checkpoint that is T5 on one side only is reported through the
     ///   tensor comparison (names differ), not thrown.
-    public static func check(_ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint) throws -> ParityReport
-    {
+    /// - Parameter sourcePass: the source's forward pass on the probe batch, if the caller ran it
+    ///   already (`sourcePass(_:)`: a conversion runs it while it writes); else it runs here.
+    public static func check(
+        _ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint,
+        sourcePass: Result<T5ForwardPass.Output, any Error>? = nil
+    ) throws -> ParityReport {
         let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
         let pairing: TensorPairing
         if layoutsDiffer, let model = (try? source.t5.get()) ?? (try? converted.t5.get()) {
@@ -175,9 +189,10 @@ public enum Parity {
                     jobs.store(
                         job,
                         .pass(
-                            Result {
-                                try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
-                            }))
+                            sourcePass
+                                ?? Result {
+                                    try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
+                                }))
                 case let (2, configs?):
                     jobs.store(
                         job,

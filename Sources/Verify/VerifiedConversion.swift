@@ -41,8 +41,18 @@ public enum VerifiedConversion {
         clock.lap("plan")
         var parity: ParityReport?
         var manifest: URL?
+        // The source's forward pass does not depend on the output: it runs on the second core
+        // while the conversion streams (the source is in the page cache anyway).
+        let sourcePass = ConcurrentResults<Result<T5ForwardPass.Output, any Error>?>(count: 1)
+        let sourcePassDone = DispatchGroup()
+        if verify {
+            let source = plan.source
+            DispatchQueue.global().async(group: sourcePassDone) { sourcePass.store(0, Parity.sourcePass(source)) }
+        }
         let conversion = try Converter.run(plan, progress: progress) { staged in
             clock.lap("write")
+            sourcePassDone.wait()
+            let reference = verify ? sourcePass.values()[0] : nil
             onWritten?()
             manifest =
                 plan.writesDirectory
@@ -59,7 +69,9 @@ public enum VerifiedConversion {
                         job,
                         .parity(
                             Result {
-                                try Parity.check(try AnalyzedCheckpoint(opening: staged.staging), against: plan.source)
+                                try Parity.check(
+                                    try AnalyzedCheckpoint(opening: staged.staging), against: plan.source,
+                                    sourcePass: reference)
                             }))
                 }
             }
