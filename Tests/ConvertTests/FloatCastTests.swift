@@ -100,9 +100,10 @@ import Testing
         var statistics = CastStatistics()
         tensor.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { target in
+                guard let from = source.baseAddress, let into = target.baseAddress else { return }
                 FloatCast.convert(
-                    source.baseAddress!, from: tensor.dtype, into: target.baseAddress!, to: dtype,
-                    count: tensor.spec.elementCount, statistics: &statistics)
+                    from, from: tensor.dtype, into: into, to: dtype, count: tensor.spec.elementCount,
+                    statistics: &statistics)
             }
         }
         return (output, statistics)

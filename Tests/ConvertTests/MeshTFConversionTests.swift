@@ -293,7 +293,10 @@ private struct Bytes: TensorByteSource {
     let bytes: [UInt8]
 
     init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) {
-        outputSpec = TensorSpec(name: name, dtype: dtype, shape: shape)!
+        guard let spec = TensorSpec(name: name, dtype: dtype, shape: shape) else {
+            preconditionFailure("a test tensor of shape \(shape) must fit")
+        }
+        outputSpec = spec
         self.bytes = bytes
     }
 

@@ -22,24 +22,33 @@ struct Matrix {
         set { values[row * columns + column] = newValue }
     }
 
-    /// A linear layer: `self · weightᵀ` for a weight stored `[out, in]` (transformers), `self · weight`
-    /// for one stored `[in, out]` (a Mesh-TF kernel); BLAS reads either operand as it lies.
-    func times(_ weight: WeightView) -> Matrix {
-        let (inputs, outputs) = weight.transposed ? (weight.rows, weight.columns) : (weight.columns, weight.rows)
+    /// Adds one block of a linear layer into `output` (`[rows, outputs]`, zero to start with).
+    ///
+    /// For a weight stored `[out, in]` (transformers) the block is output features `block`:
+    /// `output[:, block] = self · blockᵀ`. For one stored `[in, out]` (a Mesh-TF kernel) it is input
+    /// features `block`: `output += self[:, block] · block`. BLAS reads either as it lies.
+    func multiply(_ weight: WeightView, block: Range<Int>, into output: inout Matrix) {
+        guard rows > 0, output.columns > 0, !block.isEmpty else { return }
+        let outputs = output.columns
         precondition(
-            columns == inputs,
-            "\(rows)x\(columns) · \(weight.rows)x\(weight.columns) (transposed: \(weight.transposed))")
-        var result = Matrix(zeros: rows, outputs)
-        guard rows > 0, outputs > 0, columns > 0 else { return result }
+            weight.transposed
+                ? weight.columns == outputs && block.upperBound <= columns
+                : weight.columns == columns && block.upperBound <= outputs,
+            "\(rows)x\(columns) · block \(block) of \(weight.rows)x\(weight.columns) -> \(output.rows)x\(outputs)")
         values.withUnsafeBufferPointer { a in
-            result.values.withUnsafeMutableBufferPointer { c in
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, weight.transposed ? CblasNoTrans : CblasTrans, Int32(rows),
-                    Int32(outputs), Int32(columns), 1, a.baseAddress, Int32(columns), weight.values.baseAddress,
-                    Int32(weight.columns), 0, c.baseAddress, Int32(outputs))
+            output.values.withUnsafeMutableBufferPointer { c in
+                guard let x = a.baseAddress, let w = weight.values.baseAddress, let y = c.baseAddress else { return }
+                if weight.transposed {
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
+                        x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
+                } else {
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(block.count), Int32(columns), 1,
+                        x, Int32(columns), w, Int32(columns), 0, y + block.lowerBound, Int32(outputs))
+                }
             }
         }
-        return result
     }
 
     /// Element-wise sum (a residual connection).

@@ -161,10 +161,15 @@ public struct T5ForwardPass {
 
     /// `x · Wᵀ` for the weight `parameter` (`x · W` as BLAS reads a Mesh-TF kernel), stored at the
     /// pass's precision.
-    private func linear(_ input: Matrix, _ parameter: T5Parameter) throws -> Matrix {
-        let name = try weights.stored(parameter).name
-        var output = try weights.withMatrix(parameter) { input.times($0) }
-        rounding.store(&output, at: name)
+    private func linear(_ input: Matrix, _ parameter: T5Parameter, label: String? = nil) throws -> Matrix {
+        let weight = try weights.stored(parameter)
+        let shape = weight.tensor.shape
+        let outputs = shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1
+        var output = Matrix(zeros: input.rows, outputs)
+        // A block of rows of the weight at a time (output features, or a Mesh-TF kernel's input
+        // features), so memory holds a block, not the matrix.
+        try weights.forEachRowBlock(parameter) { view, block in input.multiply(view, block: block, into: &output) }
+        rounding.store(&output, at: label ?? weight.name)
         return output
     }
 
@@ -322,26 +327,7 @@ public struct T5ForwardPass {
             for index in scaled.values.indices { scaled.values[index] *= scale }
             rounding.store(&scaled, at: "the tied output scaling")
         }
-        // A Mesh-TF output kernel is `[d_model, vocab]`: its vocabulary rows are not contiguous,
-        // so it is read whole (it is one tensor) and multiplied as it lies.
-        if try weights.stored(weights.outputEmbedding).transposed {
-            var logits = try weights.withMatrix(weights.outputEmbedding) { scaled.times($0) }
-            rounding.store(&logits, at: "the LM head")
-            return logits
-        }
-        var logits = Matrix(zeros: hidden.rows, config.vocabSize)
-        let block = 8192
-        var start = 0
-        while start < config.vocabSize {
-            let end = min(start + block, config.vocabSize)
-            var part = try weights.withRows(weights.outputEmbedding, start..<end) { scaled.times($0) }
-            rounding.store(&part, at: "the LM head")
-            for row in 0..<hidden.rows {
-                for column in 0..<(end - start) { logits[row, start + column] = part[row, column] }
-            }
-            start = end
-        }
-        return logits
+        return try linear(scaled, weights.outputEmbedding, label: "the LM head")
     }
 
     private func validate(_ batch: Batch) throws {

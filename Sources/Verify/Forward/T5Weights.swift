@@ -40,14 +40,14 @@ final class T5Weights {
         raw.deallocate()
     }
 
-    /// Starts reading the pass's matrix products' weights ahead of it, in the order it multiplies
-    /// them (`T5Parameter.linearOrder`); a weight that cannot be found is left to the pass, which
-    /// then reports it.
+    /// Starts reading the pass's matrix products' weights ahead of it, block by block, in the
+    /// order it multiplies them (`T5Parameter.linearOrder`); a weight that cannot be found is left
+    /// to the pass, which then reports it.
     func startPrefetching() {
-        let weights = T5Parameter.linearOrder(config).compactMap { parameter in
-            (try? stored(parameter)).map { (parameter, $0) }
+        let blocks = T5Parameter.linearOrder(config).flatMap { parameter in
+            (try? stored(parameter)).map { weight in Self.rowBlocks(of: weight).map { (parameter, weight, $0) } } ?? []
         }
-        prefetcher = WeightPrefetcher(weights)
+        prefetcher = WeightPrefetcher(blocks)
     }
 
     /// The tied embedding, or the untied LM head, whichever produces the logits.
@@ -71,10 +71,32 @@ final class T5Weights {
     /// Calls `body` with the whole of `parameter` as stored (a vector is a 1-row matrix), widened
     /// to `Float`.
     func withMatrix<Result>(_ parameter: T5Parameter, _ body: (WeightView) throws -> Result) throws -> Result {
-        if let prefetched = try prefetcher?.withNext(parameter, body) { return prefetched }
         let weight = try stored(parameter)
         let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
         return try withRows(of: weight, 0..<rows, body)
+    }
+
+    /// At most this many bytes of `Float`s per block of a weight the pass multiplies: memory holds
+    /// a few blocks, not a few whole matrices, whatever the model's size (an xl model's
+    /// feed-forward matrix is 67 MB in fp32).
+    static let blockBytes = 4 << 20
+
+    /// The row ranges `weight` is read in, each at most `blockBytes` of `Float`s (at least one row).
+    static func rowBlocks(of weight: StoredWeight) -> [Range<Int>] {
+        let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
+        let columns = weight.tensor.shape.count == 2 ? weight.tensor.shape[1] : weight.tensor.spec.elementCount
+        let step = max(1, blockBytes / max(4 * columns, 1))
+        return stride(from: 0, to: rows, by: step).map { $0..<min($0 + step, rows) }
+    }
+
+    /// Calls `body` with each block of rows of `parameter` as stored (`rowBlocks(of:)`), in order:
+    /// from the prefetcher when it read them ahead, else read here.
+    func forEachRowBlock(_ parameter: T5Parameter, _ body: (WeightView, Range<Int>) throws -> Void) throws {
+        let weight = try stored(parameter)
+        for block in Self.rowBlocks(of: weight) {
+            if try prefetcher?.withNext(parameter, block, { try body($0, block) }) != nil { continue }
+            try withRows(of: weight, block) { try body($0, block) }
+        }
     }
 
     /// Calls `body` with rows `rows` of `parameter`, which must be stored untransposed (embedding

@@ -6,15 +6,15 @@ import Foundation
 /// products run, the next weights are read from the page cache and widened to `Float`, so a pass
 /// costs about the larger of the two instead of their sum.
 ///
-/// The weights come in the order the pass uses them (`T5Parameter.linearOrder`), into a few
-/// reusable buffers, at most `slots` weights ahead: memory stays a few matrices whatever the
-/// model's size. A request out of that order (never made by the pass) is answered by `nil`, and
+/// The weights come block by block (`T5Weights.rowBlocks`) in the order the pass uses them
+/// (`T5Parameter.linearOrder`), into a few reusable buffers, at most `slots` blocks ahead: memory
+/// stays a few blocks of a few MB whatever the model's size. A request out of that order (never made by the pass) is answered by `nil`, and
 /// the caller reads the weight itself.
 final class WeightPrefetcher {
     private let state: State
 
-    /// Starts reading `weights` in order.
-    init(_ weights: [(parameter: T5Parameter, weight: StoredWeight)], slots: Int = 3) {
+    /// Starts reading the row blocks `weights` in order.
+    init(_ weights: [(parameter: T5Parameter, weight: StoredWeight, rows: Range<Int>)], slots: Int = 3) {
         state = State(weights, slots: slots)
         let state = state
         Thread.detachNewThread { state.produce() }
@@ -22,10 +22,12 @@ final class WeightPrefetcher {
 
     deinit { state.stop() }
 
-    /// Calls `body` with `parameter` if it is the next weight read ahead (waiting for it if need
-    /// be); `nil` if it is not, or if reading it failed (the caller's own read then reports why).
-    func withNext<Result>(_ parameter: T5Parameter, _ body: (WeightView) throws -> Result) rethrows -> Result? {
-        guard let slot = state.take(parameter) else { return nil }
+    /// Calls `body` with rows `rows` of `parameter` if they are the next block read ahead (waiting
+    /// for it if need be); `nil` if not, or if reading failed (the caller's own read then says why).
+    func withNext<Result>(_ parameter: T5Parameter, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) rethrows
+        -> Result?
+    {
+        guard let slot = state.take(parameter, rows) else { return nil }
         defer { state.give(back: slot) }
         return try body(slot.view)
     }
@@ -36,10 +38,9 @@ final class WeightPrefetcher {
         var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
         var view = WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0))
 
-        /// Reads the whole of `weight` into the buffers, widened to `Float`.
-        func load(_ weight: StoredWeight) throws {
-            let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
-            view = try T5Weights.read(weight, rows: 0..<rows, floats: &floats, raw: &raw)
+        /// Reads rows `rows` of `weight` into the buffers, widened to `Float`.
+        func load(_ weight: StoredWeight, rows: Range<Int>) throws {
+            view = try T5Weights.read(weight, rows: rows, floats: &floats, raw: &raw)
         }
 
         deinit {
@@ -53,13 +54,13 @@ final class WeightPrefetcher {
         // @unchecked: every field is read and written under `condition`, except a slot's buffers,
         // which only the thread that holds the slot (taken out of `free` or `ready`) touches.
         private let condition = NSCondition()
-        private let weights: [(parameter: T5Parameter, weight: StoredWeight)]
+        private let weights: [(parameter: T5Parameter, weight: StoredWeight, rows: Range<Int>)]
         private var free: [Slot]
         private var ready: [(index: Int, slot: Slot?)] = []
         private var nextToConsume = 0
         private var stopped = false
 
-        init(_ weights: [(parameter: T5Parameter, weight: StoredWeight)], slots: Int) {
+        init(_ weights: [(parameter: T5Parameter, weight: StoredWeight, rows: Range<Int>)], slots: Int) {
             self.weights = weights
             free = (0..<max(slots, 1)).map { _ in Slot() }
         }
@@ -74,7 +75,7 @@ final class WeightPrefetcher {
                 }
                 let slot = free.removeLast()
                 condition.unlock()
-                let loaded = (try? slot.load(weights[index].weight)) != nil
+                let loaded = (try? slot.load(weights[index].weight, rows: weights[index].rows)) != nil
                 condition.lock()
                 ready.append((index, loaded ? slot : nil))
                 if !loaded { free.append(slot) }
@@ -83,10 +84,12 @@ final class WeightPrefetcher {
             }
         }
 
-        func take(_ parameter: T5Parameter) -> Slot? {
+        func take(_ parameter: T5Parameter, _ rows: Range<Int>) -> Slot? {
             condition.lock()
             defer { condition.unlock() }
-            guard nextToConsume < weights.count, weights[nextToConsume].parameter == parameter, !stopped else {
+            guard nextToConsume < weights.count, weights[nextToConsume].parameter == parameter,
+                weights[nextToConsume].rows == rows, !stopped
+            else {
                 return nil
             }
             while !ready.contains(where: { $0.index == nextToConsume }) { condition.wait() }
