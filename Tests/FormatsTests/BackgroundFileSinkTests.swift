@@ -27,7 +27,8 @@ private struct CountingTensor: TensorByteSource {
 @Suite struct BackgroundFileSinkTests {
     @Test func writesManySlotsInOrder() throws {
         let temporary = TemporaryDirectory()
-        let spec = try #require(TensorSpec(name: "big", dtype: .u32, shape: [5_000_000]))  // 20 MB: several slot rotations
+        // 20 MB: several slot rotations.
+        let spec = try #require(TensorSpec(name: "big", dtype: .u32, shape: [5_000_000]))
         let path = temporary.path("big.safetensors").path
         try SafetensorsWriter.writeFile([CountingTensor(outputSpec: spec)], metadata: [:], at: path)
         let tensor = try #require(try SafetensorsReader.open(URL(fileURLWithPath: path)).tensors.first)

@@ -28,7 +28,8 @@ public final class MirrorServer: @unchecked Sendable {
             process.terminate()
             throw CocoaError(.fileReadCorruptFile)
         }
-        url = URL(string: "http://127.0.0.1:\(port)")!
+        guard let address = URL(string: "http://127.0.0.1:\(port)") else { throw CocoaError(.fileReadCorruptFile) }
+        url = address
     }
 
     deinit {

@@ -21,7 +21,8 @@ public enum DType: String, CaseIterable, Sendable, Hashable, Codable {
     case f8e4m3 = "F8_E4M3"
     case f8e5m2 = "F8_E5M2"
     /// ggml's Q8_0: blocks of 32 values along the innermost dimension, each a little-endian fp16
-    /// scale `d` then 32 `int8` `q`, standing for `q * d` (see `Q8_0`).
+    /// scale `d` then 32 `int8` `q`, standing for `q * d` (see `Q8_0`). Named as ggml names it.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case q8_0 = "Q8_0"
 
     /// Bytes per element, for element-wise dtypes.
