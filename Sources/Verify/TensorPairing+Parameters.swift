@@ -74,6 +74,10 @@ extension TensorPairing {
 
 extension CheckpointComparison {
     /// A 2-D tensor's transpose, in anonymous memory (1-D tensors are returned as they are).
+    ///
+    /// Written here rather than calling the conversion's transpose kernel (`CZooKernels_gatherColumns`,
+    /// behind `TransposingTensor`) on purpose: a fault in that kernel must not be repeated on the
+    /// side that checks it.
     static func transposed(_ tensor: TensorRef) throws -> TensorRef {
         guard tensor.shape.count == 2,
             let spec = TensorSpec(

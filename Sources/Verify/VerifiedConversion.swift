@@ -57,7 +57,7 @@ public enum VerifiedConversion {
             manifest =
                 plan.writesDirectory
                 ? staged.destination.appendingPathComponent(ChecksumManifest.fileName)
-                : URL(fileURLWithPath: staged.destination.path + ChecksumManifest.sidecarSuffix)
+                : ChecksumManifest.sidecar(of: staged.destination)
             // The manifest hashes the output's bytes while the parity check reads them and the
             // source's: independent work, side by side on two cores.
             let jobs = ConcurrentResults<VerificationJob>(count: verify ? 2 : 1)
