@@ -12,6 +12,9 @@ public struct AnalyzedCheckpoint: Sendable {
     /// The name mapping of a Mesh-TF T5 checkpoint (`nil` for any other checkpoint, and for a
     /// Mesh-TF one whose mapping failed: `t5` then holds why).
     public let meshTF: MeshTFLayout?
+    /// The name mapping of a llama.cpp T5 GGUF file (`nil` for any other checkpoint, and for a
+    /// GGUF whose mapping failed: `t5` then holds why).
+    public let gguf: GGUFT5Layout?
     /// The identity (inode, size, mtime) of every file read, taken when they were opened: a
     /// conversion checks them again before committing its output (`sourceChange()`).
     public let fileIdentities: FileIdentities
@@ -46,8 +49,13 @@ public struct AnalyzedCheckpoint: Sendable {
         self.configJSON = configJSON
         if MeshTFLayout.isMeshTF(checkpoint) {
             (meshTF, t5) = Self.analyzeMeshTF(checkpoint)
+            gguf = nil
+        } else if checkpoint.format == .gguf, let file = checkpoint.files.first {
+            meshTF = nil
+            (gguf, t5) = try Self.analyzeGGUF(checkpoint, at: file)
         } else {
             meshTF = nil
+            gguf = nil
             t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
         }
     }
@@ -61,6 +69,21 @@ public struct AnalyzedCheckpoint: Sendable {
             let model = try T5Model(layout.architectureView(of: checkpoint), tiedHead: !hasHead)
             try layout.crossCheck(model.config)
             return (layout, .success(model))
+        } catch {
+            return (nil, .failure(error))
+        }
+    }
+
+    /// Maps a GGUF file's tensors to transformers names and reads the model they form,
+    /// cross-checked against its `t5.*` keys (a GGUF of another architecture is not T5).
+    private static func analyzeGGUF(_ checkpoint: Checkpoint, at url: URL) throws -> (
+        GGUFT5Layout?, Result<T5Model, ConvertError>
+    ) {
+        // The checkpoint keeps metadata as strings; the layout needs the typed values.
+        let file = try GGUFReader.read(url).file
+        do throws(ConvertError) {
+            let layout = try GGUFT5Layout(checkpoint, file: file)
+            return (layout, .success(try layout.model(of: checkpoint)))
         } catch {
             return (nil, .failure(error))
         }

@@ -28,6 +28,10 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case unreadableCompanion(path: String, reason: String)
     /// A source file changed (inode, size or mtime) while it was being converted.
     case sourceChanged(path: String, change: String)
+    /// A GGUF file's metadata key disagrees with its tensors.
+    case metadataMismatch(path: String, key: String, declared: String, tensors: String)
+    /// A GGUF output needs a tokenizer and none was given or found.
+    case missingTokenizer(directory: String)
 
     public var description: String {
         switch self {
@@ -67,6 +71,12 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(path): cannot read this file of the model directory to carry it into the output: \(reason)"
         case let .sourceChanged(path, change):
             "\(path): the source changed while it was being converted (\(change)); nothing was written"
+        case let .metadataMismatch(path, key, declared, tensors):
+            "\(path): its metadata says \(key) = \(declared) but the tensors say \(tensors)"
+        case let .missingTokenizer(directory):
+            "\(directory) has no spiece.model, and llama.cpp reads a T5 model's vocabulary from its GGUF file: "
+                + "give the model's SentencePiece tokenizer with --tokenizer PATH (T5-Efficient checkpoints use "
+                + "T5's own, the spiece.model of google-t5/t5-base)"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }

@@ -68,6 +68,9 @@ public enum Converter {
         if plan.format == .tensorflow {
             return try writeTensorFlow(plan, into: staged, progress: progress)
         }
+        if plan.format == .gguf {
+            return try writeGGUF(plan, into: staged, progress: progress)
+        }
         for file in plan.files {
             let path =
                 plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
@@ -156,11 +159,41 @@ public enum Converter {
             wroteConfig: plan.operativeConfig != nil || plan.keepsSourceGin, companions: plan.companions.files)
     }
 
+    /// A GGUF file (in a directory with the source's companions, when the destination is one).
+    private static func writeGGUF(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
+        -> ConversionReport
+    {
+        let total = plan.outputTensorBytes
+        var written = 0
+        let sources = plan.tensors.map { $0.byteSource() }
+        let path =
+            plan.writesDirectory
+            ? staged.staging.appendingPathComponent(plan.format.singleFileName).path : staged.staging.path
+        try GGUFWriter.write(
+            sources.map {
+                ProgressReporting(
+                    base: $0,
+                    onDone: { bytes in
+                        written += bytes; progress?(written, total)
+                    })
+            },
+            metadata: plan.ggufMetadata, to: path)
+        if plan.writesDirectory { try plan.companions.copy(into: staged.staging) }
+        return ConversionReport(
+            destination: staged.destination,
+            files: [plan.writesDirectory ? plan.format.singleFileName : staged.destination.lastPathComponent],
+            tensorCount: plan.tensors.count, tensorBytes: total, casts: castStatistics(sources),
+            foldedAliases: plan.foldedAliases, wroteConfig: false, companions: plan.companions.files)
+    }
+
     /// What each cast did, for the sources that cast.
     private static func castStatistics(_ sources: [any TensorByteSource]) -> [(String, DType, DType, CastStatistics)] {
         sources.compactMap { source in
             if let casting = source as? CastingTensor {
                 return (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics)
+            }
+            if let encoded = source as? Float32EncodedTensor, encoded.source.dtype != encoded.outputSpec.dtype {
+                return (encoded.outputSpec.name, encoded.source.dtype, encoded.outputSpec.dtype, encoded.statistics)
             }
             if let transposing = source as? TransposingTensor, transposing.isCast {
                 return (

@@ -102,15 +102,18 @@ struct TensorPairing: Sendable {
         self.init(pairs: pairs, missing: missing, extra: extra)
     }
 
-    /// The narrowest dtype a tensor is cast to (by byte size), if any tensor is cast.
+    /// The narrowest dtype a tensor is cast to (by byte size), if any tensor is cast; Q8_0 when
+    /// any is quantized (its rounding is the coarsest).
     var narrowestRounding: DType? {
+        if pairs.contains(where: { $0.actual.dtype == .q8_0 && $0.expected.dtype != .q8_0 }) { return .q8_0 }
         // Narrowing casts round, and so do casts between the two 16-bit formats (bf16 -> fp16 loses
         // the small values fp16 holds only as subnormals; fp16 -> bf16 loses mantissa bits).
-        pairs.filter {
-            $0.expected.dtype != $0.actual.dtype && !$0.actual.dtype.isBlockQuantized
-                && !$0.expected.dtype.isBlockQuantized && $0.actual.dtype.byteSize <= $0.expected.dtype.byteSize
+        let rounded: [DType] = pairs.filter { pair -> Bool in
+            let (from, to) = (pair.expected.dtype, pair.actual.dtype)
+            return from != to && !to.isBlockQuantized && !from.isBlockQuantized && to.byteSize <= from.byteSize
         }
-        .map(\.actual.dtype).min { lhs, rhs in
+        .map(\.actual.dtype)
+        return rounded.min { lhs, rhs in
             // bf16 keeps fewer mantissa bits than f16: the looser limits.
             lhs.byteSize != rhs.byteSize ? lhs.byteSize < rhs.byteSize : lhs == .bf16
         }

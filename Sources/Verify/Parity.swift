@@ -158,8 +158,10 @@ public enum Parity {
         sourcePass: Result<T5ForwardPass.Output, any Error>? = nil
     ) throws -> ParityReport {
         let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
+        // GGUF sides are paired weight by weight too: a zoo GGUF's tied head is no parameter.
+        let byParameter = layoutsDiffer || converted.checkpoint.format == .gguf || source.checkpoint.format == .gguf
         let pairing: TensorPairing
-        if layoutsDiffer, let model = (try? source.t5.get()) ?? (try? converted.t5.get()) {
+        if byParameter, let model = (try? source.t5.get()) ?? (try? converted.t5.get()) {
             // A Mesh-TF side: each checkpoint is read under its own names, weight by weight.
             pairing = TensorPairing(
                 parametersOf: converted.checkpoint, against: source.checkpoint, config: model.config)

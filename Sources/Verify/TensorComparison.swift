@@ -53,6 +53,19 @@ public struct TensorComparison: Sendable {
                 let element = offset / actual.dtype.bytesPerBlock * actual.dtype.elementsPerBlock
                 return verdict(false, .exact, .infinity, .infinity, 1, element)
             }
+        } else if actual.dtype == .q8_0 || expected.dtype == .q8_0 {
+            guard FloatCast.canCast(from: actual.dtype, to: .f64) || FloatCast.canCast(from: expected.dtype, to: .f64)
+            else {
+                return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
+            }
+            do {
+                let (tolerance, statistics) = try compareQuantized(actual, with: expected)
+                return verdict(
+                    false, tolerance, statistics.maxAbsolute, statistics.maxRelative, Int(statistics.mismatches),
+                    statistics.firstMismatch < 0 ? nil : Int(statistics.firstMismatch))
+            } catch {
+                return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)  // unreadable bytes
+            }
         } else if !FloatCast.canCast(from: actual.dtype, to: .f64) || !FloatCast.canCast(from: expected.dtype, to: .f64)
         {
             return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
@@ -78,6 +91,63 @@ public struct TensorComparison: Sendable {
             statistics.firstMismatch < 0 ? nil : Int(statistics.firstMismatch), ulp: statistics.maxULP)
     }
 
+    /// Compares a Q8_0 tensor with a float one, either way round.
+    ///
+    /// Quantized (`actual` Q8_0): each value must lie within what ggml's rounding allows in its
+    /// block, `0.5001 D + 128 e` for the block's stored fp16 scale `D`, where `e` bounds the fp16
+    /// rounding of the exact scale (`max(D * 2^-11, 2^-25)`, with 0.1% to spare): half a step of
+    /// the exact scale, plus up to 127 steps of that scale's rounding (|q| <= 127). A value in the
+    /// wrong block, a wrong scale or a transposed matrix is far outside it. The tolerance
+    /// reported is the largest block's bound.
+    ///
+    /// Dequantized (`expected` Q8_0): the values are `q * D` exactly, so a float32 or float64
+    /// `actual` must equal them and a 16-bit one be their correct rounding.
+    private static func compareQuantized(_ actual: TensorRef, with expected: TensorRef) throws -> (
+        Tolerance, CZooKernels_ErrorStats
+    ) {
+        var statistics = CZooKernels_ErrorStats(
+            maxAbsolute: 0, maxRelative: 0, maxULP: 0, mismatches: 0, firstMismatch: -1)
+        let count = expected.spec.elementCount
+        let chunk = min(1 << 15, max(count, Q8_0.blockSize))
+        let slot = chunk * 8
+        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * slot, alignment: 64)
+        defer { buffers.deallocate() }
+        guard let base = buffers.baseAddress else { return (.exact, statistics) }
+        let quantized = actual.dtype == .q8_0
+        var tolerance =
+            quantized || [.f32, .f64].contains(actual.dtype) ? Tolerance.exact : Tolerance.rounding(to: actual.dtype)
+        var done = 0
+        while done < count {
+            let n = min(chunk, count - done)
+            let values = try read(actual, from: done, count: n, into: base, widenedInto: base + slot)
+            let references = try read(
+                expected, from: done, count: n, into: base + 2 * slot, widenedInto: base + 3 * slot)
+            guard quantized else {
+                CZooKernels_compare(
+                    values.base, values.type, references.base, references.type, n, tolerance.absolute,
+                    tolerance.relative, -1, 0, UInt64(done), &statistics)
+                done += n
+                continue
+            }
+            let blocks = UnsafeRawBufferPointer(start: base, count: n / Q8_0.blockSize * Q8_0.bytesPerBlock)
+            for block in 0..<(n / Q8_0.blockSize) {
+                let scale = Double(
+                    Float16(
+                        bitPattern: UInt16(blocks[block * Q8_0.bytesPerBlock])
+                            | UInt16(blocks[block * Q8_0.bytesPerBlock + 1]) << 8))
+                let scaleRounding = max(scale * 0x1p-11, 0x1p-25) * 1.001
+                let bound = 0.5001 * scale + 128 * scaleRounding
+                tolerance.absolute = max(tolerance.absolute, bound)
+                let offset = block * Q8_0.blockSize
+                CZooKernels_compare(
+                    values.base + 4 * offset, values.type, references.base + references.elementSize * offset,
+                    references.type, Q8_0.blockSize, bound, 0, -1, 0, UInt64(done + offset), &statistics)
+            }
+            done += n
+        }
+        return (tolerance, statistics)
+    }
+
     /// Explicit mantissa bits and smallest normal exponent of the narrower float dtype (`nil`: f64,
     /// where a difference is never a rounding).
     private static func ulpFormat(_ dtype: DType) -> (mantissaBits: Int, minExponent: Int)? {
@@ -94,6 +164,15 @@ public struct TensorComparison: Sendable {
         let base: UnsafeRawPointer
         let type: CZooKernels_FloatType
         let count: Int
+
+        /// Bytes per element of `type`.
+        var elementSize: Int {
+            switch type {
+            case CZooKernels_F64: 8
+            case CZooKernels_F32: 4
+            default: 2
+            }
+        }
     }
 
     /// Calls `body` with consecutive chunks of both tensors' elements, read with `pread` so that
@@ -126,6 +205,18 @@ public struct TensorComparison: Sendable {
         _ tensor: TensorRef, from start: Int, count: Int, into buffer: UnsafeMutableRawPointer,
         widenedInto widened: UnsafeMutableRawPointer
     ) throws -> Chunk {
+        if tensor.dtype == .q8_0 {
+            // `start` and `count` are whole blocks: chunks are multiples of 32 elements, and so is
+            // every Q8_0 tensor.
+            let first = tensor.fileOffset + start / Q8_0.blockSize * Q8_0.bytesPerBlock
+            let bytes = count / Q8_0.blockSize * Q8_0.bytesPerBlock
+            try tensor.file.read(first..<(first + bytes), into: buffer)
+            Q8_0.dequantize(
+                UnsafeRawBufferPointer(start: buffer, count: bytes),
+                into: UnsafeMutableBufferPointer(
+                    start: widened.bindMemory(to: Float.self, capacity: count), count: count))
+            return Chunk(base: widened, type: CZooKernels_F32, count: count)
+        }
         let itemSize = tensor.dtype.byteSize
         let first = tensor.fileOffset + start * itemSize
         try tensor.file.read(first..<(first + count * itemSize), into: buffer)

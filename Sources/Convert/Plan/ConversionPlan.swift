@@ -18,10 +18,13 @@ public struct ConversionPlan: Sendable {
         public var format: OutputFormat?
         /// Write the weight files zstd-compressed (`*.zst`); implied by a destination ending in `.zst`.
         public var compress: Bool
+        /// The SentencePiece model a GGUF output carries as its vocabulary; `nil` takes the source
+        /// directory's `spiece.model` (or a GGUF source's own vocabulary).
+        public var tokenizer: URL?
 
         public init(
             source: URL, destination: URL, dtype: DType? = nil, shardSize: Int? = nil, force: Bool = false,
-            format: OutputFormat? = nil, compress: Bool = false
+            format: OutputFormat? = nil, compress: Bool = false, tokenizer: URL? = nil
         ) {
             self.source = source
             self.destination = destination
@@ -30,6 +33,7 @@ public struct ConversionPlan: Sendable {
             self.force = force
             self.format = format
             self.compress = compress || destination.pathExtension == "zst"
+            self.tokenizer = tokenizer
         }
     }
 
@@ -39,11 +43,13 @@ public struct ConversionPlan: Sendable {
         public let output: TensorSpec
         /// Transposed on the way (a Mesh-TF kernel becoming a transformers weight).
         public var transposed = false
+        /// Multiplied by this on the way (the rescaled tied head of a GGUF output).
+        public var scale: Float?
         public var isCast: Bool { source.dtype != output.dtype }
 
-        /// The bytes to write: the source renamed, cast or transposed as planned.
+        /// The bytes to write: the source renamed, cast, quantized, transposed or scaled as planned.
         func byteSource() -> any TensorByteSource {
-            emittedBytes(of: source, as: output.dtype, name: output.name, transposed: transposed)
+            emittedBytes(of: source, as: output.dtype, name: output.name, transposed: transposed, scale: scale)
         }
     }
 
@@ -86,6 +92,8 @@ public struct ConversionPlan: Sendable {
     /// only when the source is a model directory, named as one or by its sharded index or
     /// TensorFlow prefix; a single weight file's folder is not taken for its model's.
     public let companions: Companions
+    /// The key-values of a GGUF output (its hyper-parameters and tokenizer), in file order.
+    public let ggufMetadata: [(key: String, value: GGUFValue)]
     /// Whether a TensorFlow output keeps the source's `operative_config.gin`.
     public var keepsSourceGin: Bool { format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) }
 
@@ -104,9 +112,14 @@ public struct ConversionPlan: Sendable {
         // and step counter are left out (and reported).
         var inputs: [PlannedInput] =
             if let layout = source.meshTF {
-                layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed) }
+                layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed, nil) }
+            } else if let layout = source.gguf {
+                // The rescaled copy of a tied embedding is not a tensor of the model.
+                layout.tensors.map { ($0.source, $0.name, $0.source.shape, false, nil) }
             } else {
-                source.checkpoint.tensors.filter { !folded.contains($0.name) }.map { ($0, $0.name, $0.shape, false) }
+                source.checkpoint.tensors.filter { !folded.contains($0.name) }.map {
+                    ($0, $0.name, $0.shape, false, nil)
+                }
             }
         let named = OutputFormat.named(byExtensionOf: request.destination)
         if let asked = request.format, let named, asked != named {
@@ -132,25 +145,37 @@ public struct ConversionPlan: Sendable {
             }
             inputs = try Self.meshTFNamed(inputs, path: source.checkpoint.location.path)
         }
+        if format == .gguf {
+            guard let model else {
+                throw ConvertError.notT5(
+                    path: source.checkpoint.location.path, reason: "GGUF outputs hold llama.cpp's T5 models only")
+            }
+            try Self.checkGGUFRequest(request, model: model, path: source.checkpoint.location.path)
+            inputs = try Self.ggufNamed(inputs, model: model, path: source.checkpoint.location.path)
+        }
+        if request.dtype == .q8_0 && format != .gguf {
+            throw ConvertError.incompatibleOptions("--dtype q8_0: Q8_0 is a GGUF tensor type; write it with --to gguf")
+        }
 
         var tensors: [Tensor] = []
         for input in inputs {
-            var dtype = input.source.dtype
-            if let target = request.dtype, dtype != target, FloatCast.canCast(from: dtype, to: target) {
-                dtype = target
-            }
-            guard let output = TensorSpec(name: input.name, dtype: dtype, shape: input.shape) else {
+            let dtype = Self.outputDType(of: input, requested: request.dtype, format: format)
+            guard let output = TensorSpec(name: input.name, dtype: dtype, shape: input.shape),
+                dtype == input.source.dtype && !input.transposed && input.scale == nil
+                    || Self.canEmit(input, as: dtype)
+            else {
                 throw ConvertError.unsupportedCast(
                     tensor: input.source.name, from: input.source.dtype.rawValue, to: dtype.rawValue)
             }
-            tensors.append(Tensor(source: input.source, output: output, transposed: input.transposed))
+            tensors.append(
+                Tensor(source: input.source, output: output, transposed: input.transposed, scale: input.scale))
         }
 
         let writesDirectory = named == nil
-        // TensorFlow bundles shard themselves (`TensorBundle.write`), in key order.
+        // TensorFlow bundles shard themselves (`TensorBundle.write`), in key order; GGUF is one file.
         let groups = ShardPlan.groups(
             byteCounts: tensors.map(\.output.byteCount),
-            limit: writesDirectory && format != .tensorflow ? request.shardSize : nil)
+            limit: writesDirectory && format != .tensorflow && format != .gguf ? request.shardSize : nil)
         files = groups.enumerated().map { number, indices in
             File(
                 name: groups.count == 1 ? format.singleFileName : format.shardFileName(number + 1, of: groups.count),
@@ -160,7 +185,7 @@ public struct ConversionPlan: Sendable {
         let outputNames = Set(tensors.map(\.output.name))
         // transformers' own .bin files name the shared embedding four times (one storage); safetensors
         // files name it once, and zoo records the other names it folded.
-        var tied = folded
+        var tied = format.writesAliases ? folded : []
         if format == .pytorch, let config = model?.config {
             tied = TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : [])
         }
@@ -172,7 +197,9 @@ public struct ConversionPlan: Sendable {
         {
             aliases.append((alias, target))
         }
-        var metadata = source.checkpoint.metadata
+        // A GGUF source's metadata is its hyper-parameters and tokenizer, which other formats
+        // keep in config.json and the tokenizer files.
+        var metadata = source.checkpoint.format == .gguf ? [:] : source.checkpoint.metadata
         metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
         // transformers refuses safetensors files whose metadata lacks a known "format".
         if metadata["format"] == nil { metadata["format"] = "pt" }
@@ -190,9 +217,16 @@ public struct ConversionPlan: Sendable {
         self.foldedAliases = folded
         self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
         self.metadata = metadata
+        ggufMetadata =
+            if format == .gguf, let model {
+                try Self.ggufMetadata(request: request, source: source, model: model, tensors: tensors)
+            } else {
+                []
+            }
         // A Mesh-TF output carries the source's config.json (if any) but never generates one.
+        // A GGUF file holds its hyper-parameters itself (llama.cpp reads no config.json).
         configJSON =
-            writesDirectory
+            writesDirectory && format != .gguf
             ? Self.outputConfig(source: source, model: model, tensors: tensors, generate: format != .tensorflow) : nil
         let companions =
             writesDirectory && Self.isModelDirectory(request.source, source.checkpoint)
@@ -214,7 +248,7 @@ public struct ConversionPlan: Sendable {
 
     /// Whether `url` names a model directory: the directory itself, or a sharded index or
     /// TensorFlow checkpoint inside it (whose files are the directory's).
-    private static func isModelDirectory(_ url: URL, _ checkpoint: Checkpoint) -> Bool {
+    static func isModelDirectory(_ url: URL, _ checkpoint: Checkpoint) -> Bool {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
             return true
@@ -223,7 +257,32 @@ public struct ConversionPlan: Sendable {
     }
 
     /// One tensor to write, before its dtype is decided.
-    private typealias PlannedInput = (source: TensorRef, name: String, shape: [Int], transposed: Bool)
+    typealias PlannedInput = (source: TensorRef, name: String, shape: [Int], transposed: Bool, scale: Float?)
+
+    /// The dtype `input` is written as: the requested float dtype where a cast to it exists (a
+    /// GGUF output keeps norms and vectors F32, see `GGUFT5Mapping.storedType`), its own otherwise.
+    /// A Q8_0 source written to a format other than GGUF becomes F32 unless a float dtype is asked.
+    private static func outputDType(of input: PlannedInput, requested: DType?, format: OutputFormat) -> DType {
+        let own = input.source.dtype
+        if format == .gguf {
+            let wanted = requested ?? (own == .q8_0 || FloatCast.canCast(from: own, to: .f32) ? own : .f32)
+            return GGUFT5Mapping.storedType(name: input.name, shape: input.shape, requested: wanted)
+        }
+        if own == .q8_0 { return requested.flatMap { FloatCast.canCast(from: .f32, to: $0) ? $0 : nil } ?? .f32 }
+        if let requested, own != requested, FloatCast.canCast(from: own, to: requested) { return requested }
+        return own
+    }
+
+    /// Whether `emittedBytes` can produce `input` as `dtype`.
+    private static func canEmit(_ input: PlannedInput, as dtype: DType) -> Bool {
+        let source = input.source
+        if dtype == .q8_0 || source.dtype == .q8_0 || input.scale != nil {
+            return Float32EncodedTensor(
+                source, to: dtype, name: input.name, transposed: input.transposed, scale: input.scale) != nil
+        }
+        if input.transposed { return TransposingTensor(source, to: dtype, name: input.name) != nil }
+        return dtype == source.dtype || FloatCast.canCast(from: source.dtype, to: dtype)
+    }
 
     /// `inputs` (transformers names) under their Mesh-TF names; a transpose on the way in and one
     /// on the way out cancel (a Mesh-TF source rewritten as Mesh-TF is copied).
@@ -234,7 +293,7 @@ public struct ConversionPlan: Sendable {
             }
             return (
                 input.source, mesh.name, mesh.transposed ? input.shape.reversed() : input.shape,
-                input.transposed != mesh.transposed
+                input.transposed != mesh.transposed, input.scale
             )
         }
     }
@@ -300,9 +359,17 @@ public struct ConversionPlan: Sendable {
     }
 }
 
-/// `source`'s bytes as they are written: transposed and/or cast where asked, under `name`.
-/// The dtype and shape were checked when the plan or layout was made, so the sources below exist.
-func emittedBytes(of source: TensorRef, as dtype: DType, name: String, transposed: Bool) -> any TensorByteSource {
+/// `source`'s bytes as they are written: transposed, cast, quantized and/or scaled where asked,
+/// under `name`. The dtype and shape were checked when the plan or layout was made
+/// (`ConversionPlan.canEmit`), so the sources below exist.
+func emittedBytes(of source: TensorRef, as dtype: DType, name: String, transposed: Bool, scale: Float? = nil)
+    -> any TensorByteSource
+{
+    if dtype == .q8_0 && source.dtype != .q8_0 || source.dtype == .q8_0 && dtype != .q8_0 || scale != nil,
+        let encoded = Float32EncodedTensor(source, to: dtype, name: name, transposed: transposed, scale: scale)
+    {
+        return encoded
+    }
     if transposed, let transposing = TransposingTensor(source, to: dtype, name: name) { return transposing }
     if dtype != source.dtype, let casting = CastingTensor(source, to: dtype, name: name) { return casting }
     return source.name == name ? source : source.renamed(name)

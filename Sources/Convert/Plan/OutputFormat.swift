@@ -8,13 +8,17 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     /// A Mesh-TF TensorFlow checkpoint directory (`model.ckpt.index`, data shards, `checkpoint`,
     /// `operative_config.gin`), written by `TensorBundle.write` rather than a per-file writer.
     case tensorflow = "tf"
+    /// A llama.cpp GGUF file (architecture `t5`, tokenizer inside), always one file: llama.cpp's
+    /// split files (`gguf-split`) are not written.
+    case gguf
 
-    /// The writer of one weights file (`nil` for TensorFlow, whose bundle is written whole).
+    /// The writer of one weights file (`nil` for TensorFlow, whose bundle is written whole, and
+    /// GGUF, whose typed metadata the string-keyed `CheckpointWriter` interface cannot carry).
     var writer: (any CheckpointWriter.Type)? {
         switch self {
         case .safetensors: SafetensorsWriter.self
         case .pytorch: TorchZipWriter.self
-        case .tensorflow: nil
+        case .tensorflow, .gguf: nil
         }
     }
 
@@ -25,6 +29,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         case .safetensors: "safetensors"
         case .pytorch: "bin"
         case .tensorflow: nil
+        case .gguf: "gguf"
         }
     }
 
@@ -34,24 +39,31 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         case .safetensors: "model.safetensors"
         case .pytorch: "pytorch_model.bin"
         case .tensorflow: Self.tensorFlowPrefix
+        case .gguf: "model.gguf"
         }
     }
 
-    public var indexFileName: String {
+    /// The index of a sharded output (GGUF is never sharded).
+    var indexFileName: String {
         switch self {
         case .safetensors: ShardedSafetensors.indexFileName
         case .pytorch: ShardedTorch.indexFileName
         case .tensorflow: Self.tensorFlowPrefix + ".index"
+        case .gguf: preconditionFailure("GGUF outputs are never sharded")
         }
     }
 
-    public func shardFileName(_ number: Int, of count: Int) -> String {
+    func shardFileName(_ number: Int, of count: Int) -> String {
         switch self {
         case .safetensors: ShardedSafetensors.shardFileName(number, of: count)
         case .pytorch: ShardedTorch.shardFileName(number, of: count)
         case .tensorflow: TensorBundle.shardName(prefix: Self.tensorFlowPrefix, number - 1, of: count)
+        case .gguf: preconditionFailure("GGUF outputs are never sharded")
         }
     }
+
+    /// Whether the format holds one tensor under several names (GGUF and TensorFlow do not).
+    var writesAliases: Bool { self == .safetensors || self == .pytorch }
 
     /// The checkpoint prefix zoo writes (TensorFlow's `Saver` default without a step number).
     static let tensorFlowPrefix = "model.ckpt"

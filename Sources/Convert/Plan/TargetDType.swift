@@ -6,6 +6,8 @@ public enum TargetDType: String, CaseIterable, Sendable {
     case fp16
     case bf16
     case fp64
+    /// GGUF's 8-bit block quantization (GGUF outputs only).
+    case q8_0
 
     public var dtype: DType {
         switch self {
@@ -13,6 +15,7 @@ public enum TargetDType: String, CaseIterable, Sendable {
         case .fp16: .f16
         case .bf16: .bf16
         case .fp64: .f64
+        case .q8_0: .q8_0
         }
     }
 }

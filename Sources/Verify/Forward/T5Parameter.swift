@@ -107,10 +107,15 @@ enum T5Naming: Sendable {
     /// The original Mesh-TensorFlow variables: `encoder/block_000/layer_000/SelfAttention/q`,
     /// `[in, out]` kernels, `[heads, buckets]` bias tables.
     case meshTF
+    /// llama.cpp's GGUF T5 tensors: `enc.blk.N.attn_q.weight`, `[out, in]` matrices as in
+    /// transformers, `[buckets, heads]` bias tables, one `token_embd` for both stacks.
+    case gguf
 
-    /// The scheme of `checkpoint`'s names: Mesh-TF when it holds `shared/embedding`.
+    /// The scheme of `checkpoint`'s names: GGUF for a GGUF file, Mesh-TF when it holds
+    /// `shared/embedding`.
     static func of(_ checkpoint: Checkpoint) -> T5Naming {
-        checkpoint.tensor(named: "shared/embedding") != nil ? .meshTF : .transformers
+        if checkpoint.format == .gguf { return .gguf }
+        return checkpoint.tensor(named: "shared/embedding") != nil ? .meshTF : .transformers
     }
 
     /// The name `parameter` has under this scheme, and whether it is stored transposed.
@@ -121,6 +126,44 @@ enum T5Naming: Sendable {
         switch self {
         case .transformers: Self.transformersLocation(parameter, has: has)
         case .meshTF: Self.meshTFLocation(parameter)
+        case .gguf: (Self.ggufName(parameter), false)
+        }
+    }
+
+    /// The tensor a zoo-written GGUF file adds for a tied head: the embedding times
+    /// `d_model^-0.5` (llama.cpp applies no rescaling of its own), not a parameter of the model.
+    static let ggufDerivedHead = "output.weight"
+
+    /// llama.cpp's name for `parameter` (its `LLM_TENSOR_*` names as gguf-py's `TENSOR_NAMES`
+    /// spell them for the `t5` architecture).
+    private static func ggufName(_ parameter: T5Parameter) -> String {
+        func block(_ stack: T5Parameter.Stack, _ index: Int) -> String {
+            "\(stack == .encoder ? "enc" : "dec").blk.\(index)"
+        }
+        switch parameter {
+        case .sharedEmbedding, .inputEmbedding: return "token_embd.weight"
+        case .lmHead: return "output.weight"
+        case let .relativeAttentionBias(stack): return "\(block(stack, 0)).attn_rel_b.weight"
+        case let .layerNorm(stack, index, sublayer):
+            let norm =
+                switch (stack, sublayer) {
+                case (_, 0): "attn_norm"
+                case (.decoder, 1): "cross_attn_norm"
+                default: "ffn_norm"
+                }
+            return "\(block(stack, index)).\(norm).weight"
+        case let .finalLayerNorm(stack): return "\(stack == .encoder ? "enc" : "dec").output_norm.weight"
+        case let .attention(stack, index, attention, projection):
+            return
+                "\(block(stack, index)).\(attention == .selfAttention ? "attn" : "cross_attn")_\(projection.rawValue).weight"
+        case let .feedForward(stack, index, matrix):
+            let name =
+                switch matrix {
+                case .wi, .wi1: "ffn_up"
+                case .wi0: "ffn_gate"
+                case .wo: "ffn_down"
+                }
+            return "\(block(stack, index)).\(name).weight"
         }
     }
 

@@ -62,7 +62,7 @@ final class T5Weights {
         guard let tensor = byName[location.name] else {
             throw ConvertError.missingTensor(path: checkpoint.location.path, tensor: location.name)
         }
-        guard FloatCast.canCast(from: tensor.dtype, to: .f32) else {
+        guard FloatCast.canCast(from: tensor.dtype, to: .f32) || tensor.dtype == .q8_0 else {
             throw ConvertError.unsupportedCast(tensor: location.name, from: tensor.dtype.rawValue, to: "F32")
         }
         return StoredWeight(tensor: tensor, transposed: location.transposed)
@@ -139,9 +139,10 @@ final class T5Weights {
         let tensor = weight.tensor
         let columns = tensor.shape.count == 2 ? tensor.shape[1] : tensor.spec.elementCount
         let count = rows.count * columns
-        let itemSize = tensor.dtype.byteSize
-        let start = tensor.fileOffset + rows.lowerBound * columns * itemSize
-        let range = start..<(start + count * itemSize)
+        // Whole rows of whole blocks: a Q8_0 row is `columns / 32` blocks of 34 bytes.
+        let rowBytes = columns / tensor.dtype.elementsPerBlock * tensor.dtype.bytesPerBlock
+        let start = tensor.fileOffset + rows.lowerBound * rowBytes
+        let range = start..<(start + rows.count * rowBytes)
         if floats.count < count {
             floats.deallocate()
             floats = .allocate(capacity: count)
@@ -158,8 +159,15 @@ final class T5Weights {
             }
             guard let staging = raw.baseAddress else { return empty }
             try tensor.file.read(range, into: staging)
-            var ignored = CastStatistics()
-            FloatCast.convert(staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
+            if tensor.dtype == .q8_0 {
+                Q8_0.dequantize(
+                    UnsafeRawBufferPointer(start: staging, count: range.count),
+                    into: UnsafeMutableBufferPointer(start: target, count: count))
+            } else {
+                var ignored = CastStatistics()
+                FloatCast.convert(
+                    staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
+            }
         }
         return WeightView(
             rows: rows.count, columns: columns, transposed: weight.transposed,

@@ -1,0 +1,101 @@
+import Formats
+import Foundation
+
+/// The parts of a plan only a GGUF output has: llama.cpp's names, the rescaled tied head, the
+/// `t5.*` hyper-parameters and the tokenizer.
+extension ConversionPlan {
+    /// Refuses what a GGUF output cannot be: compressed, sharded, of a dtype llama.cpp's T5 does
+    /// not store, or of a model llama.cpp cannot run.
+    static func checkGGUFRequest(_ request: Request, model: T5Model, path: String) throws(ConvertError) {
+        if request.compress {
+            throw .incompatibleOptions(
+                "--compress: llama.cpp maps GGUF files uncompressed, so --to gguf cannot compress")
+        }
+        if request.shardSize != nil {
+            throw .incompatibleOptions(
+                "--shard-size: zoo writes a GGUF model as one file (llama.cpp's gguf-split files are not written)")
+        }
+        if let dtype = request.dtype, !GGMLType.writableDTypes.contains(dtype) {
+            throw .incompatibleOptions(
+                "--dtype \(dtype.rawValue): a GGUF T5 model's weights are F32, F16, BF16 or Q8_0")
+        }
+        if let untied = model.separateEmbeddings.first {
+            throw .unsupportedVariant(
+                path: path, variant: "untied input embeddings",
+                reason: "\(untied) differs from shared.weight, and llama.cpp's T5 has one token embedding "
+                    + "(token_embd) for the encoder and the decoder")
+        }
+        if model.config.relativeAttentionMaxDistance != GGUFT5Metadata.llamaCppMaxDistance {
+            throw .unsupportedVariant(
+                path: path, variant: "relative_attention_max_distance \(model.config.relativeAttentionMaxDistance)",
+                reason: "llama.cpp buckets relative positions with a maximum distance of "
+                    + "\(GGUFT5Metadata.llamaCppMaxDistance), so it would run another model")
+        }
+    }
+
+    /// `inputs` (transformers names) under llama.cpp's names, with the rescaled copy of a tied
+    /// embedding added as `output.weight`.
+    ///
+    /// transformers multiplies the decoder's output by `d_model^-0.5` before a tied head; llama.cpp
+    /// never does (it multiplies by `token_embd` as it is), so a file with no `output.weight`
+    /// gives logits `sqrt(d_model)` times too large. Writing the head as the embedding times
+    /// `d_model^-0.5` makes llama.cpp compute transformers' logits; the factor is recorded
+    /// (`GGUFT5Metadata.Key.tiedHeadScale`) so that zoo reads the file as tied again.
+    static func ggufNamed(_ inputs: [PlannedInput], model: T5Model, path: String) throws(ConvertError)
+        -> [PlannedInput]
+    {
+        var named = try inputs.map { input throws(ConvertError) -> PlannedInput in
+            guard let name = GGUFT5Mapping.ggufName(forTransformers: input.name) else {
+                throw .unmappedTensor(path: path, tensor: input.name)
+            }
+            return (input.source, name, input.shape, input.transposed, input.scale)
+        }
+        if model.config.tieWordEmbeddings, let embedding = inputs.first(where: { $0.name == TiedEmbeddings.canonical })
+        {
+            named.append(
+                (embedding.source, "output.weight", embedding.shape, embedding.transposed, tiedHeadScale(model.config)))
+        }
+        return named
+    }
+
+    /// transformers' rescaling of the decoder output before a tied head, `d_model^-0.5`.
+    static func tiedHeadScale(_ config: T5Config) -> Float {
+        Float(1 / Double(config.dModel).squareRoot())
+    }
+
+    /// The GGUF output's key-values: hyper-parameters from the model (and the source's
+    /// `n_positions` / `decoder_start_token_id`), the tokenizer from `request.tokenizer`, else the
+    /// source directory's `spiece.model`, else a GGUF source's own.
+    ///
+    /// - Throws: `ConvertError.missingTokenizer` when there is none of them, the tokenizer's read
+    ///   errors, `GGUFVocabularyError` for one that cannot be T5's.
+    static func ggufMetadata(request: Request, source: AnalyzedCheckpoint, model: T5Model, tensors: [Tensor]) throws
+        -> [(key: String, value: GGUFValue)]
+    {
+        let directory = source.checkpoint.directory
+        let found = directory.appendingPathComponent("spiece.model")
+        let tokenizer: [(key: String, value: GGUFValue)]
+        if let url = request.tokenizer ?? (FileManager.default.fileExists(atPath: found.path) ? found : nil) {
+            let pieces = try SentencePieceModel.read(url)
+            let vocabulary = try GGUFVocabulary(
+                model: pieces, vocabularySize: model.config.vocabSize, specialTokens: .t5(pieces))
+            tokenizer = vocabulary.metadata.map { ($0.key, $0.value.ggufValue) }
+        } else if let layout = source.gguf, !layout.tokenizerEntries.isEmpty {
+            tokenizer = layout.tokenizerEntries
+        } else {
+            throw ConvertError.missingTokenizer(directory: directory.path)
+        }
+        let sourceConfig = source.gguf?.sourceConfig ?? GGUFT5Metadata.SourceConfig(source.configJSON)
+        let embedding = tensors.first { $0.output.name == "token_embd.weight" }
+        return GGUFT5Metadata.entries(
+            config: model.config, source: sourceConfig, name: modelName(request.source, source.checkpoint),
+            weightType: embedding?.output.dtype ?? .f32, tokenizer: tokenizer,
+            tiedHeadScale: model.config.tieWordEmbeddings ? tiedHeadScale(model.config) : nil)
+    }
+
+    /// `general.name`: the model directory's name (the converter's default, from the directory).
+    private static func modelName(_ url: URL, _ checkpoint: Checkpoint) -> String {
+        isModelDirectory(url, checkpoint)
+            ? checkpoint.directory.lastPathComponent : url.deletingPathExtension().lastPathComponent
+    }
+}
