@@ -6,7 +6,8 @@ public enum TargetDType: String, CaseIterable, Sendable {
     case fp16
     case bf16
     case fp64
-    /// GGUF's 8-bit block quantization (GGUF outputs only).
+    /// GGUF's 8-bit block quantization (GGUF outputs only); `--dtype q8_0`, as ggml names it.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case q8_0
 
     public var dtype: DType {
