@@ -65,9 +65,15 @@ Fixture groups (one function each):
                            + expected.{json,safetensors}: what gguf-py reads back, Q8_0 inputs
                            and gguf.quants' dequantized values)
        gguf_bad_files()    Tests/Fixtures/gguf_bad/       (+ manifest.json)
+    O  gguf_t5()           Tests/Fixtures/gguf_t5/        (T5 GGUF files as llama.cpp's converter,
+                           convert_hf_to_gguf.py's T5Model, writes them, with gguf-py's writer
+                           (Scripts/llama_t5.py write_t5_gguf): the sample in F32 and Q8_0, the
+                           gated-GELU untied model in F16; + expected_q8_0.safetensors, the
+                           Q8_0 file's tensors dequantized by gguf.quants under transformers names)
 
 Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
-only, leaving every other fixture as it is (`make-fixtures.py spm_tokenizer` runs N).
+only, leaving every other fixture as it is (`make-fixtures.py spm_tokenizer` runs N,
+`make-fixtures.py gguf_t5` runs O).
 
 TensorFlow's checkpoint bytes are deterministic too (no timestamps, no random
 names; the `checkpoint` file is checked to hold only the two path lines), and
@@ -3525,11 +3531,40 @@ def gguf_bad_files(gguf) -> None:
     write_manifest(out / "manifest.json", cases)
 
 
+def gguf_t5() -> None:
+    """O: T5 GGUF files laid out as llama.cpp's converter lays them out (names from gguf-py's
+    tensor map, tied head left out, norms F32, Q8_0 rows that are not whole blocks F16, the
+    vocabulary from Tests/Fixtures/spm/spiece.model padded to vocab_size), for zoo to read."""
+    import gguf
+    from gguf.quants import dequantize
+    from safetensors.numpy import save_file as save_numpy
+
+    sys.path.insert(0, str(ROOT / "Scripts"))
+    from llama_t5 import write_t5_gguf
+
+    out = fresh_dir(FIXTURES / "gguf_t5")
+    spm = str(FIXTURES / "spm" / "spiece.model")
+    write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_f32.gguf"), "f32", spm_path=spm)
+    write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_q8_0.gguf"), "q8_0", spm_path=spm)
+    write_t5_gguf(str(FIXTURES / "t5_gated_untied"), str(out / "converter_gated_f16.gguf"), "f16", spm_path=spm)
+
+    config = json.loads((SAMPLE_DIR / "config.json").read_text())
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.T5, config["num_layers"])
+    reference = load_file(str(SAMPLE_DIR / "model.safetensors"))
+    to_transformers = {names.get_name(name, try_suffixes=(".weight",)): name for name in reference
+                       if name not in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight")}
+    expected = {}
+    for tensor in gguf.GGUFReader(str(out / "converter_q8_0.gguf")).tensors:
+        values = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
+        expected[to_transformers[tensor.name]] = np.ascontiguousarray(values.reshape(reference[to_transformers[tensor.name]].shape))
+    save_numpy(expected, str(out / "expected_q8_0.safetensors"))
+
+
 def main() -> None:
     if len(sys.argv) > 1:
         # Named groups only (K, L, M and N have no dependencies on the others; N reads K's spiece.model).
         groups = {"hub_snapshot": hub_snapshot, "foreign_files": foreign_files, "gguf_files": gguf_files,
-                  "spm_tokenizer": spm_tokenizer}
+                  "spm_tokenizer": spm_tokenizer, "gguf_t5": gguf_t5}
         for name in sys.argv[1:]:
             groups[name]()
         if "foreign_files" in sys.argv[1:]:
@@ -3558,6 +3593,7 @@ def main() -> None:
     foreign_files()             # L
     gguf_files()                # M
     spm_tokenizer()             # N (after K, whose spiece.model it reads)
+    gguf_t5()                   # O (after A, C and N, whose files it reads)
     tf_checkpoints()            # J (last: imports TensorFlow)
     foreign_tf2(import_tensorflow())  # L (TensorFlow part)
     written = [f for d in (SAMPLE_DIR, FIXTURES) for f in d.rglob("*") if f.is_file()]

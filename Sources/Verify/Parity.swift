@@ -93,6 +93,10 @@ public struct ParityLimits: Sendable, Equatable {
         case .f32?: ParityLimits(absoluteError: 1e-5, cosineSimilarity: 0.999_999, topOneAgreement: 1)
         case .f16?: ParityLimits(absoluteError: 5e-3, cosineSimilarity: 0.9999, topOneAgreement: 0.95)
         case .bf16?: ParityLimits(absoluteError: 4e-2, cosineSimilarity: 0.999, topOneAgreement: 0.8)
+        // Measured on the fixture models quantized by `zoo convert --dtype q8_0` (BENCHMARKS.md,
+        // "GGUF"): largest |Δlogit| 0.9% (sample) and 3.4% (gated-GELU, untied) of the largest
+        // logit, cosine >= 0.9998, top-1 >= 0.92 on random tiny models whose logits nearly tie.
+        case .q8_0?: ParityLimits(absoluteError: 8e-2, cosineSimilarity: 0.999, topOneAgreement: 0.8)
         default: ParityLimits(absoluteError: 0.1, cosineSimilarity: 0.99, topOneAgreement: 0.5)
         }
     }

@@ -25,6 +25,8 @@ struct ParityJSON: Encodable {
         let cosine_similarity: Double
         let top1_agreement: Double
         let finite: Bool
+        /// The largest |logit| of the source, which `limit_abs_error_fraction` is a fraction of.
+        let reference_scale: Double
         let limit_abs_error_fraction: Double
         let limit_cosine: Double
         let limit_top1: Double
@@ -56,7 +58,7 @@ struct ParityJSON: Encodable {
             Logits(
                 max_abs_error: $0.maxAbsoluteError, max_rel_error: $0.maxRelativeError,
                 cosine_similarity: $0.cosineSimilarity,
-                top1_agreement: $0.topOneAgreement, finite: $0.finite,
+                top1_agreement: $0.topOneAgreement, finite: $0.finite, reference_scale: $0.referenceScale,
                 limit_abs_error_fraction: $0.limits.absoluteError,
                 limit_cosine: $0.limits.cosineSimilarity, limit_top1: $0.limits.topOneAgreement, passed: $0.passed)
         }
