@@ -27,6 +27,16 @@ must load the output with from_pretrained (model, AutoTokenizer,
 GenerationConfig) and get what it gets from the source, and every companion
 file must be byte-identical.
 
+llama.cpp section: zoo converts the sample (tied head, relu) and a gated-GELU model with an
+untied head (made here by transformers, seed 0) to GGUF in F32, F16 and Q8_0 with the
+fixtures' SentencePiece tokenizer (Tests/Fixtures/spm/spiece.model). gguf-py must read every
+tensor back as the source's values (F32 equal, F16 torch's rounding, Q8_0 bytes equal to
+gguf.quants.quantize of the same floats, the tied head the embedding times d_model^-0.5);
+llama-cpp-python (Scripts/llama_t5.py) must load each file, tokenize as sentencepiece does, and
+give logits that match transformers' on the same ids, max |difference| as a fraction of the
+largest |logit|: F32 1e-3 (llama.cpp's GELU rounds through F16: 2.6e-4 measured; 3e-7 with
+relu), F16 5e-3, Q8_0 5e-2. Skipped when llama-cpp-python or gguf-py is missing.
+
 GGUF section: gguf-py's GGUFReader reads Tests/Fixtures/gguf_zoo/zoo_written.gguf,
 written by zoo's GGUFWriter (a FormatsTests test keeps it equal to what zoo writes), and
 every metadata value and tensor must equal its source (Q8_0 bytes equal to
@@ -707,11 +717,97 @@ def gguf_checks(path: Path = GGUF_ZOO_WRITTEN) -> None:
            "gguf: q.1d dequantized by zoo == gguf.quants.dequantize")
 
 
+# llama.cpp: zoo's GGUF files loaded and run by llama-cpp-python
+SPM = ROOT / "Tests" / "Fixtures" / "spm" / "spiece.model"
+# Largest |llama.cpp logit - transformers logit| as a fraction of the largest |logit|.
+LLAMA_LIMITS = {"fp32": 1e-3, "fp16": 5e-3, "q8_0": 5e-2}
+
+
+def gated_model(out: Path) -> Path:
+    """A gated-GELU T5 with an untied head and more encoder than decoder layers (llama-cpp-python
+    0.3.36's llama.cpp cannot load files with more decoder layers; newer llama.cpp can)."""
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=512, d_model=64, d_kv=16, d_ff=128, num_layers=3, num_decoder_layers=2,
+                      num_heads=4, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    model = T5ForConditionalGeneration(config).eval()
+    directory = out / "gated-source"
+    model.save_pretrained(directory, safe_serialization=True)
+    return directory
+
+
+def gguf_llama_checks(zoo: Path, out: Path) -> None:
+    print("--- llama.cpp: zoo's GGUF files in llama-cpp-python")
+    try:
+        import gguf
+        from gguf.quants import quantize
+        import sentencepiece
+        sys.path.insert(0, str(ROOT / "Scripts"))
+        from llama_t5 import llama_t5_logits, llama_t5_tokenize
+    except ImportError as error:
+        skip("llama.cpp", f"gguf-py, sentencepiece or llama-cpp-python is not installed: {error}")
+        return
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(SPM))
+    text = "the quick brown fox jumps over the lazy dog"
+    encoder_ids = [5, 17, 33, 99, 7, 42, 61, 1]
+    decoder_ids = [0, 12, 45, 3]
+    for label, source in (("sample", SAMPLE), ("gated-untied", gated_model(out))):
+        config = json.loads((source / "config.json").read_text())
+        names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.T5, config["num_layers"])
+        weights = load_checkpoint(source)
+        transformers_name = {names.get_name(k, try_suffixes=(".weight",)): k for k in weights
+                             if k not in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight")}
+        model = load_model(source, F32)
+        with torch.no_grad():
+            expected = model(input_ids=torch.tensor([encoder_ids]),
+                             decoder_input_ids=torch.tensor([decoder_ids])).logits[0].numpy()
+        scale = float(np.abs(expected).max())
+        for dtype in ("fp32", "fp16", "q8_0"):
+            what = f"llama.cpp: {label} {dtype}"
+            output = out / f"{label}-{dtype}.gguf"
+            if not run_zoo(zoo, ["convert", source, output, "--dtype", dtype, "--tokenizer", SPM]):
+                continue
+            # gguf-py reads every tensor as the source's values.
+            bad = []
+            for tensor in gguf.GGUFReader(str(output)).tensors:
+                hf = transformers_name.get(tensor.name)
+                if tensor.name == "output.weight" and config.get("tie_word_embeddings", True):
+                    values = (weights["shared.weight"].double() * config["d_model"] ** -0.5).float().numpy()
+                elif hf is None:
+                    bad.append(f"{tensor.name} (no source)")
+                    continue
+                else:
+                    values = weights[hf].float().numpy()
+                kind = tensor.tensor_type
+                if kind == gguf.GGMLQuantizationType.Q8_0:
+                    ok = tensor.data.tobytes() == quantize(values, kind).tobytes()
+                elif kind == gguf.GGMLQuantizationType.F16:
+                    ok = tensor.data.tobytes() == torch.from_numpy(values).half().numpy().tobytes()
+                else:
+                    ok = tensor.data.tobytes() == values.astype(np.float32).tobytes()
+                if not ok:
+                    bad.append(tensor.name)
+            report(not bad, f"{what}: gguf-py reads every tensor as the source's values", f"differ: {bad[:5]}")
+            try:
+                tokens = llama_t5_tokenize(str(output), text)
+                actual = llama_t5_logits(str(output), encoder_ids, decoder_ids)
+            except Exception as error:  # noqa: BLE001
+                report(False, f"{what}: llama.cpp loads and runs it", repr(error))
+                continue
+            want = processor.encode(text) + [1]
+            report(tokens == want, f"{what}: llama.cpp tokenizes as sentencepiece (+ </s>)", f"{tokens} vs {want}")
+            error = float(np.abs(actual - expected).max())
+            report(error <= LLAMA_LIMITS[dtype] * scale,
+                   f"{what}: logits match transformers'",
+                   f"max abs {error:.3e}, {error / scale:.2e} of the largest logit (limit {LLAMA_LIMITS[dtype]:.0e})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("zoo", nargs="?", help="path to the zoo binary")
     parser.add_argument("--keep", action="store_true", help="keep the output directory")
     parser.add_argument("--gguf-only", action="store_true", help="run only the GGUF section (no zoo binary needed)")
+    parser.add_argument("--llama-only", action="store_true", help="run only the llama.cpp section")
     options = parser.parse_args()
     if options.gguf_only:
         gguf_checks()
@@ -729,6 +825,11 @@ def main() -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="zoo-interop-")  # removed at exit
         out = Path(tmp.name)
+
+    if options.llama_only:
+        gguf_llama_checks(zoo, out)
+        print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)")
+        return 1 if failures else 0
 
     # (label, zoo arguments, source checkpoint, output, dtype casts applied to
     #  the source by torch to get the expected result, is a model directory)
@@ -772,6 +873,7 @@ def main() -> int:
     hub_snapshot_checks(zoo, out)
     tf_checks(zoo, out)
     gguf_checks()
+    gguf_llama_checks(zoo, out)
 
     print(f"{'FAILED' if failures else 'OK'}: {failures} failed check(s)"
           + (f", {skipped} skipped (not supported by this zoo yet)" if skipped else ""))

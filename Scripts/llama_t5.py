@@ -26,7 +26,7 @@ import numpy as np
 
 import llama_cpp as ll
 
-__all__ = ["llama_t5_logits", "LlamaT5Error"]
+__all__ = ["llama_t5_logits", "llama_t5_tokenize", "LlamaT5Error"]
 
 
 class LlamaT5Error(RuntimeError):
@@ -159,6 +159,32 @@ def llama_t5_logits(
             ll.llama_free(ctx)
         if model:
             ll.llama_model_free(model)
+
+
+def llama_t5_tokenize(gguf_path: str, text: str, add_special: bool = True) -> list[int]:
+    """The ids llama.cpp's tokenizer (the GGUF's own vocabulary) gives ``text``.
+
+    With ``add_special`` llama.cpp adds what the file asks for (T5: ``</s>`` at the end,
+    ``tokenizer.ggml.add_eos_token``), as transformers' T5 tokenizer does.
+    """
+    _init_backend()
+    mparams = ll.llama_model_default_params()
+    mparams.n_gpu_layers = 0
+    mparams.vocab_only = True  # the tokenizer alone: no weights are loaded
+    model = ll.llama_model_load_from_file(gguf_path.encode(), mparams)
+    if not model:
+        raise LlamaT5Error(f"llama.cpp failed to load {gguf_path}")
+    try:
+        vocab = ll.llama_model_get_vocab(model)
+        data = text.encode()
+        capacity = len(data) + 8
+        tokens = (ll.llama_token * capacity)()
+        count = ll.llama_tokenize(vocab, data, len(data), tokens, capacity, add_special, False)
+        if count < 0:
+            raise LlamaT5Error(f"llama_tokenize needs {-count} tokens, more than {capacity}")
+        return [int(tokens[i]) for i in range(count)]
+    finally:
+        ll.llama_model_free(model)
 
 
 # --------------------------------------------------------------------------
