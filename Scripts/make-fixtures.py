@@ -114,7 +114,7 @@ import re
 import shutil
 import struct
 import sys
-import subprocess  # only to name subprocess.Popen inside a hostile fixture; nothing is run
+import subprocess  # names subprocess.Popen in a hostile fixture; runs llama.cpp's converter (gguf_t5)
 import tempfile
 import zipfile
 import zlib
@@ -3542,8 +3542,30 @@ def gguf_t5() -> None:
     sys.path.insert(0, str(ROOT / "Scripts"))
     from llama_t5 import write_t5_gguf
 
+    # The real converter's output is only rewritten when a llama.cpp checkout is given.
+    real_name = "llamacpp_converter_q8_0.gguf"
+    kept = {name: (FIXTURES / "gguf_t5" / name).read_bytes() for name in (real_name, real_name + ".txt")
+            if (FIXTURES / "gguf_t5" / name).exists()}
     out = fresh_dir(FIXTURES / "gguf_t5")
     spm = str(FIXTURES / "spm" / "spiece.model")
+    llama_cpp = os.environ.get("LLAMA_CPP_DIR")
+    if llama_cpp:
+        # llama.cpp's own convert_hf_to_gguf.py with its own gguf-py, on the sample plus the
+        # fixtures' tokenizer (the converter reads spiece.model from the model directory).
+        with tempfile.TemporaryDirectory() as scratch:
+            model_dir = Path(scratch) / "t5-efficient-sample"
+            shutil.copytree(SAMPLE_DIR, model_dir)
+            shutil.copy(spm, model_dir / "spiece.model")
+            subprocess.run([sys.executable, str(Path(llama_cpp) / "convert_hf_to_gguf.py"), str(model_dir),
+                            "--outfile", str(out / real_name), "--outtype", "q8_0"], check=True,
+                           env={**os.environ, "PYTHONPATH": str(Path(llama_cpp) / "gguf-py")},
+                           capture_output=True)
+        (out / (real_name + ".txt")).write_text(
+            f"Written by llama.cpp's convert_hf_to_gguf.py --outtype q8_0 ({os.environ.get('LLAMA_CPP_REVISION', 'unknown revision')})\n"
+            "from Sources/zoo/Sample/t5-efficient-sample plus Tests/Fixtures/spm/spiece.model.\n")
+    else:
+        for name, data in kept.items():
+            (out / name).write_bytes(data)
     write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_f32.gguf"), "f32", spm_path=spm)
     write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_q8_0.gguf"), "q8_0", spm_path=spm)
     write_t5_gguf(str(FIXTURES / "t5_gated_untied"), str(out / "converter_gated_f16.gguf"), "f16", spm_path=spm)

@@ -57,6 +57,29 @@ import Testing
         #expect(report.tensors.missing.isEmpty && report.tensors.extra.isEmpty)
     }
 
+    /// The file llama.cpp's own `convert_hf_to_gguf.py` wrote (provenance beside it): read as the
+    /// sample, and zoo's Q8_0 conversion of the sample holds the same bytes for every tensor the
+    /// converter writes (zoo adds only the rescaled tied head).
+    @Test func llamaCppConverterFileMatchesZoosOwnQ8_0Bytes() throws {
+        let converter = Fixtures.url("gguf_t5/llamacpp_converter_q8_0.gguf")
+        let sample = try AnalyzedCheckpoint(opening: Fixtures.sample)
+        let report = try Parity.check(try AnalyzedCheckpoint(opening: converter), against: sample)
+        #expect(report.passed && report.roundedTo == .q8_0)
+        #expect(report.tensors.missing.isEmpty && report.tensors.extra.isEmpty)
+
+        let output = temporary.path("zoo-q8.gguf")
+        _ = try VerifiedConversion.run(
+            .init(source: Fixtures.sample, destination: output, dtype: .q8_0, tokenizer: tokenizer))
+        let theirs = try GGUFReader.read(converter).checkpoint
+        let ours = try GGUFReader.read(output).checkpoint
+        #expect(Set(ours.tensors.map(\.name)) == Set(theirs.tensors.map(\.name) + ["output.weight"]))
+        for tensor in theirs.tensors {
+            let mine = try #require(ours.tensor(named: tensor.name))
+            #expect(mine.dtype == tensor.dtype && mine.shape == tensor.shape, "\(tensor.name)")
+            #expect(mine.firstDifference(from: tensor) == nil, "\(tensor.name)")
+        }
+    }
+
     // MARK: zoo's GGUF outputs
 
     @Test(arguments: [DType.f32, .f16, .bf16, .q8_0])
