@@ -269,7 +269,7 @@ import Testing
         let temporary = TemporaryDirectory()
         let run = try ZooBinary.run(["demo", "--work-directory", temporary.path("demo").path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("15 steps, 15 checks passed"))
+        #expect(run.stdout.contains("18 steps, 18 checks passed"))
         #expect(!run.stdout.contains("FAIL"))
     }
 }

@@ -79,6 +79,23 @@ struct Demo: ParsableCommand {
         runner.step(
             "Mesh-TF checkpoint -> transformers safetensors (bit-identical to the first bf16)", from: meshTF,
             to: "meshtf-to-hf", compareWith: bf16.appendingPathComponent("model.safetensors"), expectBitExact: true)
+        // llama.cpp reads the vocabulary from the GGUF file; the sample ships none, so the demo
+        // uses the fixtures' tokenizer bundled beside it (a --sample directory's own, if it has one).
+        let ownTokenizer = sampleURL.appendingPathComponent("spiece.model")
+        let tokenizer =
+            FileManager.default.fileExists(atPath: ownTokenizer.path)
+            ? ownTokenizer
+            : (Bundle.module.resourceURL ?? Bundle.module.bundleURL).appendingPathComponent(
+                "Sample/tokenizer/spiece.model")
+        runner.step(
+            "sample -> GGUF for llama.cpp, Q8_0 (--dtype q8_0, tokenizer inside)", from: sampleURL,
+            to: "sample-q8_0.gguf", dtype: .q8_0, tokenizer: tokenizer, compareWith: sampleURL)
+        let gguf = runner.step(
+            "sample -> GGUF, fp32", from: sampleURL, to: "sample-f32.gguf", dtype: .f32, tokenizer: tokenizer,
+            compareWith: sampleURL)
+        runner.step(
+            "GGUF -> transformers safetensors (bit-identical to the sample)", from: gguf, to: "gguf-to-hf",
+            compareWith: sampleURL, expectBitExact: true)
         runner.checkManifest(of: bf16)
         runner.runForwardPass(sampleURL, config: config, source: source)
 
@@ -110,7 +127,8 @@ private struct StepRunner {
     @discardableResult
     mutating func step(
         _ title: String, from source: URL, to name: String, dtype: DType? = nil, shardSize: Int? = nil,
-        format: OutputFormat? = nil, compress: Bool = false, compareWith reference: URL, expectBitExact: Bool = false
+        format: OutputFormat? = nil, compress: Bool = false, tokenizer: URL? = nil, compareWith reference: URL,
+        expectBitExact: Bool = false
     ) -> URL {
         steps += 1
         let destination = work.appendingPathComponent(name)
@@ -119,7 +137,7 @@ private struct StepRunner {
             let conversion = try VerifiedConversion.run(
                 .init(
                     source: source, destination: destination, dtype: dtype, shardSize: shardSize, format: format,
-                    compress: compress))
+                    compress: compress, tokenizer: tokenizer))
             let (plan, report) = (conversion.plan, conversion.conversion)
             let output = try AnalyzedCheckpoint(opening: destination)
             // And against the step's own reference (an earlier output it must equal bit for bit).
@@ -130,6 +148,7 @@ private struct StepRunner {
                 switch format {
                 case .pytorch?: [.pytorchZip, .pytorchSharded]
                 case .tensorflow?: [.tensorflowBundle]
+                case _ where destination.pathExtension == "gguf": [.gguf]
                 default: [.safetensors, .safetensorsSharded]
                 }
             if !expectedFormats.contains(output.checkpoint.format) {
