@@ -29,12 +29,14 @@ let package = Package(
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // libdeflate, for the CRC-32 of zip members.
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
-        // The hot cast loops, in C so they get AVX2/AVX-512 clones chosen at load time.
+        // The hot loops (casts, Q8_0, the comparison), in C so they get AVX2/AVX-512 clones chosen at load time.
         .target(name: "CZooKernels"),
         // Bytes on disk <-> named tensors. Knows nothing about T5.
         .target(
             name: "Formats",
-            dependencies: ["CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto", "CSentencePieceProto"]
+            dependencies: [
+                "CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto", "CSentencePieceProto", "CZooKernels",
+            ]
         ),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
         .target(

@@ -36,6 +36,12 @@ Scenarios (--scenario; `all` runs every one, and --markdown then holds every tab
                          --shape xl runs it on a t5-efficient-xl-shaped model (2,851,598,336
                          parameters, 11.4 GB fp32), generated streaming once into WORK/xl-fp32/.
 
+  gguf                   WORK/large-dm128-fp32 -> GGUF for llama.cpp, F16 and Q8_0 (with the
+                         fixtures' spiece.model as its tokenizer), verified and --no-verify,
+                         next to cp / cp + fsync of the source and, when --llama-cpp DIR (a
+                         llama.cpp checkout) is given, llama.cpp's own convert_hf_to_gguf.py
+                         --outtype f16 / q8_0 on the same directory (time, peak RSS, file size).
+
   safetensors (default)  WORK/large-dm128-fp32/model.safetensors (fp32) -> bf16 safetensors.
   pytorch                The same model saved by transformers as pytorch_model.bin
                          (save_pretrained(dir, safe_serialization=False): a torch.save
@@ -163,7 +169,7 @@ RSS_BUDGET_MB = 64  # zoo's target: peak RSS below this + the largest tensor
 MAX_TIMES_CP = 1.5  # zoo's target: at most this many times the time of cp
 MIN_TIMES_FASTER = 3.0  # zoo's target: at least this many times faster than the peer
 MISMATCH = 3  # the verify steps' exit status for a mismatch (1 is Python's for a crash)
-SCENARIOS = ("safetensors", "pytorch", "tf", "verify")
+SCENARIOS = ("safetensors", "pytorch", "tf", "verify", "gguf")
 MAX_TIMES_CP_SYNC_VERIFIED = 1.5  # issue 9: a verified convert within this many times cp + fsync
 # The tf scenario's Mesh-TF checkpoint: as many data shards as Mesh-TF spreads
 # a model over hosts (>= 2), and the min_dim_size_to_factor of the T5 gins.
@@ -857,6 +863,72 @@ def verify_scenario(zoo: Path, work: Path, repeat: int, source: Path, shape: str
     return Outcome(report, checks, misses, passed)
 
 
+def gguf_scenario(zoo: Path, work: Path, repeat: int, source: Path, llama_cpp: Path | None) -> Outcome:
+    """GGUF outputs (issue 13): zoo's F16 and Q8_0 conversions (verified and not) against cp and
+    llama.cpp's converter, which reads the tokenizer from the model directory, so both get a
+    directory holding the source's files and the fixtures' spiece.model."""
+    source_file = source / "model.safetensors"
+    model_dir = work / "gguf-source"
+    if not model_dir.exists():
+        model_dir.mkdir()
+        os.link(source / "model.safetensors", model_dir / "model.safetensors")
+        # The hub's T5-Efficient configs name the decoder start token; the converter requires it.
+        config = json.loads((source / "config.json").read_text())
+        config.setdefault("decoder_start_token_id", 0)
+        (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        shutil.copy(ROOT / "Tests" / "Fixtures" / "spm" / "spiece.model", model_dir / "spiece.model")
+    names = ["zoo F16 (verified)", "zoo F16 --no-verify", "zoo Q8_0 (verified)", "zoo Q8_0 --no-verify"]
+    commands = [
+        *copy_commands(source_file, work / "cp-out.safetensors"),
+        zoo_command(names[0], zoo, model_dir, work / "zoo-f16.gguf", "--dtype", "fp16"),
+        zoo_command(names[1], zoo, model_dir, work / "zoo-f16.gguf", "--dtype", "fp16", "--no-verify"),
+        zoo_command(names[2], zoo, model_dir, work / "zoo-q8_0.gguf", "--dtype", "q8_0"),
+        zoo_command(names[3], zoo, model_dir, work / "zoo-q8_0.gguf", "--dtype", "q8_0", "--no-verify"),
+    ]
+    if llama_cpp:
+        converter = str(llama_cpp / "convert_hf_to_gguf.py")
+        for outtype in ("f16", "q8_0"):
+            commands.append({
+                "name": f"llama.cpp convert_hf_to_gguf.py --outtype {outtype}", "output": work / f"llama-{outtype}.gguf",
+                "argv": ["env", f"PYTHONPATH={llama_cpp / 'gguf-py'}", sys.executable, converter, str(model_dir),
+                         "--outfile", str(work / f"llama-{outtype}.gguf"), "--outtype", outtype]})
+    results = measure(commands, repeat, work)
+    remove(work / "cp-out.safetensors")
+    # One more run of each, untimed, to keep the files and measure them.
+    sizes = {}
+    for command in commands[2:]:
+        run_once(command["argv"], command["output"], work)
+        sizes[command["name"]] = command["output"].stat().st_size / MB
+    cp_sync = statistics.median(results["cp + fsync"]["seconds"])
+    lines = ["| command | median s | min–max s | ÷ cp+fsync | peak RSS MB | file MB |", "|---|---:|---:|---:|---:|---:|"]
+    for command in commands:
+        times, rss_kib = results[command["name"]]["seconds"], results[command["name"]]["rss_kib"]
+        size = sizes.get(command["name"])
+        lines.append(f"| {command['name']} | {statistics.median(times):.3f} | {min(times):.3f}–{max(times):.3f} | "
+                     f"{statistics.median(times) / cp_sync:.2f} | {max(rss_kib) * 1024 / MB:.1f} | "
+                     f"{'' if size is None else f'{size:.1f}'} |")
+    # The tensors both write must be the same bytes (zoo adds the rescaled tied head).
+    checks = ""
+    passed = True
+    if llama_cpp:
+        import gguf
+        for outtype in ("f16", "q8_0"):
+            ours = {t.name: t for t in gguf.GGUFReader(str(work / f"zoo-{outtype}.gguf")).tensors}
+            theirs = {t.name: t for t in gguf.GGUFReader(str(work / f"llama-{outtype}.gguf")).tensors}
+            differ = [name for name, t in theirs.items()
+                      if name not in ours or ours[name].data.tobytes() != t.data.tobytes()]
+            extra = sorted(set(ours) - set(theirs))
+            ok = not differ and extra == ["output.weight"]
+            passed &= ok
+            checks += (f"{'PASS' if ok else 'FAIL'}  {outtype}: zoo's tensors equal llama.cpp's converter's "
+                       f"(differ: {differ[:3]}, zoo only: {extra})\n")
+    report = [
+        f"GGUF, fp32 large-dm128 shape ({source_file.stat().st_size / MB:.1f} MB) -> F16 and Q8_0; median of {repeat} "
+        "runs after a warm-up.", "", *lines, "", FOOTNOTE,
+    ]
+    return Outcome(report, checks, [], passed)
+
+
 def pytorch_scenario(zoo: Path, work: Path, repeat: int, source: Path, bin_source: Path, described: dict) -> Outcome:
     """fp32 pytorch_model.bin -> bf16 safetensors; then, for information, the
     writer: fp32 safetensors -> pytorch_model.bin."""
@@ -979,6 +1051,7 @@ def main() -> None:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="large-dm128",
                         help="model shape (xl: the verify scenario only; generated streaming, 11.4 GB)")
     parser.add_argument("--markdown", type=Path, help="also write the tables, command line and date to this file")
+    parser.add_argument("--llama-cpp", type=Path, help="a llama.cpp checkout (gguf scenario: its converter as the peer)")
     arguments = parser.parse_args()
     work, zoo = arguments.work.resolve(), arguments.zoo.resolve()
     scenarios = SCENARIOS if arguments.scenario == "all" else (arguments.scenario,)
@@ -1019,6 +1092,8 @@ def main() -> None:
             outcomes.append(pytorch_scenario(zoo, work, arguments.repeat, source, bin_source, described))
         elif scenario == "verify":
             outcomes.append(verify_scenario(zoo, work, arguments.repeat, source, arguments.shape))
+        elif scenario == "gguf":
+            outcomes.append(gguf_scenario(zoo, work, arguments.repeat, source, arguments.llama_cpp))
         else:
             outcomes.append(tf_scenario(zoo, work, arguments.repeat, source, tf_source, tf_described))
 

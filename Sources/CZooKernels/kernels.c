@@ -245,3 +245,61 @@ void CZooKernels_compare(
     stats->maxRelative = maxRelative;
     stats->maxULP = maxULP;
 }
+
+// One float to fp16 bits, round to nearest even, NaN payload's top kept (as Swift's Float16(_:)).
+static inline uint16_t f32ToF16Bits(float value) {
+    uint32_t bits = asBits(value);
+    uint16_t half;
+    CZooKernels_CastCounts ignored = {0, 0, 0};
+    CZooKernels_f32ToF16(&bits, &half, 1, 1, &ignored);
+    return half;
+}
+
+ZOO_CLONES
+int64_t CZooKernels_quantizeQ8_0(const float *input, size_t blocks, void *output) {
+    int64_t firstNonFinite = -1;
+    for (size_t block = 0; block < blocks; block++) {
+        const float *x = input + block * 32;
+        uint8_t *out = (uint8_t *)output + block * 34;
+        float amax = 0;
+        int nonFinite = 0;
+        for (int i = 0; i < 32; i++) {
+            float magnitude = fabsf(x[i]);
+            nonFinite |= !(magnitude <= 3.40282347e38f);  // NaN or infinity
+            amax = magnitude > amax ? magnitude : amax;
+        }
+        if (nonFinite) {
+            // numpy's max propagates NaN (the comparison above does not): find the first one.
+            for (int i = 0; i < 32; i++) {
+                if (x[i] != x[i]) amax = NAN;
+                if (firstNonFinite < 0 && !(fabsf(x[i]) <= 3.40282347e38f)) firstNonFinite = (int64_t)(block * 32 + i);
+            }
+        }
+        float d = amax / 127.0f;
+        float inverse = d == 0 ? 0.0f : 1.0f / d;
+        uint16_t scale = f32ToF16Bits(d);
+        out[0] = (uint8_t)(scale & 0xFF);
+        out[1] = (uint8_t)(scale >> 8);
+        for (int i = 0; i < 32; i++) {
+            float scaled = x[i] * inverse;
+            // Half away from zero, exactly: the fraction `scaled - t` is exact for |scaled| < 2^23.
+            float t = truncf(scaled);
+            float rounded = fabsf(scaled - t) >= 0.5f ? t + copysignf(1.0f, scaled) : t;
+            // Not finite (or beyond 32 bits): 0, the low byte of x86's "integer indefinite".
+            int finite = fabsf(scaled) < 2147483648.0f;
+            out[2 + i] = finite ? (uint8_t)((uint32_t)(int32_t)rounded & 0xFFu) : 0;
+        }
+    }
+    return firstNonFinite;
+}
+
+ZOO_CLONES
+void CZooKernels_dequantizeQ8_0(const void *input, size_t blocks, float *output) {
+    for (size_t block = 0; block < blocks; block++) {
+        const uint8_t *in = (const uint8_t *)input + block * 34;
+        float d = f16BitsToFloat((uint16_t)(in[0] | (in[1] << 8)));
+        float values[32];
+        for (int i = 0; i < 32; i++) values[i] = (float)(int8_t)in[2 + i] * d;
+        memcpy(output + block * 32, values, sizeof values);
+    }
+}

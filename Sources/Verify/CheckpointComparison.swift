@@ -49,13 +49,15 @@ struct TensorPairing: Sendable {
         let expected: TensorRef
         var transposeActual = false
         var transposeExpected = false
+        /// Compare with `expected`'s values times this (a GGUF's rescaled tied head).
+        var expectedScale: Float?
 
         /// Both in transformers' orientation, under the converted side's name. A tensor whose bytes
         /// cannot be read to transpose them fails its comparison on the same read.
         func compare() -> TensorComparison {
             let mine = transposeActual ? (try? CheckpointComparison.transposed(actual)) ?? actual : actual
             let theirs = transposeExpected ? (try? CheckpointComparison.transposed(expected)) ?? expected : expected
-            return TensorComparison.compare(mine, with: theirs.renamed(actual.name))
+            return TensorComparison.compare(mine, with: theirs.renamed(actual.name), expectedScale: expectedScale)
         }
     }
 

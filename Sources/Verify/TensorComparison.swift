@@ -28,8 +28,15 @@ public struct TensorComparison: Sendable {
     /// Same dtype: the bytes must be identical. Different float dtypes: every element must lie
     /// within the rounding bound of the narrower dtype (NaN for NaN, inf for the same inf).
     /// Anything else (different shapes, integer dtypes that differ) fails outright.
-    public static func compare(_ actual: TensorRef, with expected: TensorRef) -> TensorComparison {
+    ///
+    /// - Parameter expectedScale: compare with `expected`'s values times this factor instead (each
+    ///   product in double precision, rounded once to float32, so the reference is float32): how a
+    ///   GGUF's rescaled tied head is checked against the embedding, a chunk at a time.
+    public static func compare(_ actual: TensorRef, with expected: TensorRef, expectedScale: Float? = nil)
+        -> TensorComparison
+    {
         let count = expected.spec.elementCount
+        let expectedDType = expectedScale == nil ? expected.dtype : .f32
         func verdict(
             _ bitExact: Bool, _ tolerance: Tolerance, _ maxAbs: Double, _ maxRel: Double, _ bad: Int, _ first: Int?,
             ulp: Double = 0
@@ -37,14 +44,14 @@ public struct TensorComparison: Sendable {
             -> TensorComparison
         {
             TensorComparison(
-                name: expected.name, expectedDType: expected.dtype, actualDType: actual.dtype, elementCount: count,
+                name: expected.name, expectedDType: expectedDType, actualDType: actual.dtype, elementCount: count,
                 bitExact: bitExact, tolerance: tolerance, maxAbsoluteError: maxAbs, maxRelativeError: maxRel,
                 maxULPError: ulp, mismatches: bad, firstMismatch: first)
         }
         guard actual.shape == expected.shape else {
             return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
         }
-        if actual.dtype == expected.dtype {
+        if actual.dtype == expected.dtype && expectedScale == nil {
             guard let offset = actual.firstDifference(from: expected) else {
                 return verdict(true, .exact, 0, 0, 0, nil)
             }
@@ -53,31 +60,34 @@ public struct TensorComparison: Sendable {
                 let element = offset / actual.dtype.bytesPerBlock * actual.dtype.elementsPerBlock
                 return verdict(false, .exact, .infinity, .infinity, 1, element)
             }
-        } else if actual.dtype == .q8_0 || expected.dtype == .q8_0 {
-            guard FloatCast.canCast(from: actual.dtype, to: .f64) || FloatCast.canCast(from: expected.dtype, to: .f64)
+        } else if actual.dtype == .q8_0 || expected.dtype == .q8_0 && expectedScale == nil {
+            guard
+                FloatCast.canCast(from: actual.dtype, to: .f64) || FloatCast.canCast(from: expected.dtype, to: .f64)
+                    || expected.dtype == .q8_0
             else {
                 return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
             }
             do {
-                let (tolerance, statistics) = try compareQuantized(actual, with: expected)
+                let (tolerance, statistics) = try compareQuantized(actual, with: expected, expectedScale: expectedScale)
                 return verdict(
                     false, tolerance, statistics.maxAbsolute, statistics.maxRelative, Int(statistics.mismatches),
                     statistics.firstMismatch < 0 ? nil : Int(statistics.firstMismatch))
             } catch {
                 return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)  // unreadable bytes
             }
-        } else if !FloatCast.canCast(from: actual.dtype, to: .f64) || !FloatCast.canCast(from: expected.dtype, to: .f64)
+        } else if !FloatCast.canCast(from: actual.dtype, to: .f64)
+            || !(FloatCast.canCast(from: expected.dtype, to: .f64) || expected.dtype == .q8_0)
         {
             return verdict(false, .exact, .infinity, .infinity, max(count, 1), 0)
         }
 
-        let narrower = actual.dtype.byteSize <= expected.dtype.byteSize ? actual.dtype : expected.dtype
-        let tolerance = actual.dtype == expected.dtype ? Tolerance.exact : Tolerance.rounding(to: narrower)
+        let narrower = actual.dtype.byteSize <= expectedDType.byteSize ? actual.dtype : expectedDType
+        let tolerance = actual.dtype == expectedDType ? Tolerance.exact : Tolerance.rounding(to: narrower)
         var statistics = CZooKernels_ErrorStats(
             maxAbsolute: 0, maxRelative: 0, maxULP: 0, mismatches: 0, firstMismatch: -1)
         let ulp = Self.ulpFormat(narrower)
         do {
-            try forEachChunkPair(actual, expected) { start, values, references in
+            try forEachChunkPair(actual, expected, rightScale: expectedScale) { start, values, references in
                 CZooKernels_compare(
                     values.base, values.type, references.base, references.type, values.count, tolerance.absolute,
                     tolerance.relative, Int32(ulp?.mantissaBits ?? -1), Int32(ulp?.minExponent ?? 0), UInt64(start),
@@ -102,9 +112,11 @@ public struct TensorComparison: Sendable {
     ///
     /// Dequantized (`expected` Q8_0): the values are `q * D` exactly, so a float32 or float64
     /// `actual` must equal them and a 16-bit one be their correct rounding.
-    private static func compareQuantized(_ actual: TensorRef, with expected: TensorRef) throws -> (
-        Tolerance, CZooKernels_ErrorStats
-    ) {
+    private static func compareQuantized(_ actual: TensorRef, with expected: TensorRef, expectedScale: Float?) throws
+        -> (
+            Tolerance, CZooKernels_ErrorStats
+        )
+    {
         var statistics = CZooKernels_ErrorStats(
             maxAbsolute: 0, maxRelative: 0, maxULP: 0, mismatches: 0, firstMismatch: -1)
         let count = expected.spec.elementCount
@@ -121,7 +133,8 @@ public struct TensorComparison: Sendable {
             let n = min(chunk, count - done)
             let values = try read(actual, from: done, count: n, into: base, widenedInto: base + slot)
             let references = try read(
-                expected, from: done, count: n, into: base + 2 * slot, widenedInto: base + 3 * slot)
+                expected, from: done, count: n, into: base + 2 * slot, widenedInto: base + 3 * slot,
+                scale: expectedScale)
             guard quantized else {
                 CZooKernels_compare(
                     values.base, values.type, references.base, references.type, n, tolerance.absolute,
@@ -179,7 +192,7 @@ public struct TensorComparison: Sendable {
     /// comparing two large checkpoints keeps only the chunks resident. f32, bf16, f16 and f64 are
     /// passed as stored (the kernel widens them exactly); the 8-bit floats are widened to f32 first.
     private static func forEachChunkPair(
-        _ left: TensorRef, _ right: TensorRef, _ body: (Int, Chunk, Chunk) -> Void
+        _ left: TensorRef, _ right: TensorRef, rightScale: Float?, _ body: (Int, Chunk, Chunk) -> Void
     ) throws {
         let count = left.spec.elementCount
         // Small enough for malloc to reuse from tensor to tensor (fresh pages for every tensor
@@ -193,14 +206,37 @@ public struct TensorComparison: Sendable {
             let n = min(chunk, count - done)
             let leftChunk = try read(left, from: done, count: n, into: base, widenedInto: base + chunk * 8)
             let rightChunk = try read(
-                right, from: done, count: n, into: base + 2 * chunk * 8, widenedInto: base + 3 * chunk * 8)
+                right, from: done, count: n, into: base + 2 * chunk * 8, widenedInto: base + 3 * chunk * 8,
+                scale: rightScale)
             body(done, leftChunk, rightChunk)
             done += n
         }
     }
 
     /// Reads `count` elements from element `start` into `buffer` (and, for a type the kernel does
-    /// not read, widens them to f32 into `widened`).
+    /// not read, widens them to f32 into `widened`); with `scale`, the values times `scale` as f32
+    /// in `widened`.
+    private static func read(
+        _ tensor: TensorRef, from start: Int, count: Int, into buffer: UnsafeMutableRawPointer,
+        widenedInto widened: UnsafeMutableRawPointer, scale: Float? = nil
+    ) throws -> Chunk {
+        let chunk = try read(tensor, from: start, count: count, into: buffer, widenedInto: widened)
+        guard let scale else { return chunk }
+        let floats = widened.bindMemory(to: Float.self, capacity: count)
+        if chunk.base != UnsafeRawPointer(widened) {
+            if tensor.dtype == .f32 {
+                widened.copyMemory(from: chunk.base, byteCount: 4 * count)
+            } else {
+                var ignored = CastStatistics()
+                FloatCast.convert(
+                    chunk.base, from: tensor.dtype, into: widened, to: .f32, count: count, statistics: &ignored)
+            }
+        }
+        for index in 0..<count { floats[index] = Float(Double(floats[index]) * Double(scale)) }
+        return Chunk(base: widened, type: CZooKernels_F32, count: count)
+    }
+
+    /// `read` without scaling.
     private static func read(
         _ tensor: TensorRef, from start: Int, count: Int, into buffer: UnsafeMutableRawPointer,
         widenedInto widened: UnsafeMutableRawPointer

@@ -49,12 +49,7 @@ extension TensorPairing {
             let embedding = sourceByName[sourceNaming.location(of: .sharedEmbedding, has: { _ in true }).name]
         {
             claimedConverted.insert(head.name)
-            if let scaled = try? CheckpointComparison.scaled(embedding, by: Self.tiedHeadScale(config), name: head.name)
-            {
-                pairs.append(Pair(actual: head, expected: scaled))
-            } else {
-                missing.append(embedding.name)
-            }
+            pairs.append(Pair(actual: head, expected: embedding, expectedScale: Self.tiedHeadScale(config)))
         }
         // transformers' tied names for the shared embedding (and a tied head) are that tensor again;
         // a GGUF source's derived head is dropped with the tie it stands for.
@@ -95,38 +90,6 @@ extension TensorPairing {
 }
 
 extension CheckpointComparison {
-    /// `tensor`'s values times `factor`, as float32 in anonymous memory, named `name`: each
-    /// product computed in double precision and rounded once. The source is read a block of rows
-    /// at a time, so memory holds the result and one block.
-    static func scaled(_ tensor: TensorRef, by factor: Float, name: String) throws -> TensorRef {
-        guard let spec = TensorSpec(name: name, dtype: .f32, shape: tensor.shape), tensor.shape.count == 2 else {
-            return tensor
-        }
-        guard FloatCast.canCast(from: tensor.dtype, to: .f32) || tensor.dtype == .q8_0 else {
-            throw ConvertError.unsupportedCast(tensor: tensor.name, from: tensor.dtype.rawValue, to: "F32")
-        }
-        let columns = tensor.shape[1]
-        let weight = StoredWeight(tensor: tensor, transposed: false)
-        var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
-        var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
-        defer {
-            floats.deallocate()
-            raw.deallocate()
-        }
-        let file = try MappedFile(name: "\(tensor.name) (times \(factor))", byteCount: spec.byteCount) { target in
-            for block in T5Weights.rowBlocks(of: weight) {
-                let view = try T5Weights.read(weight, rows: block, floats: &floats, raw: &raw)
-                let first = block.lowerBound * columns
-                for index in 0..<view.values.count {
-                    target.storeBytes(
-                        of: Float(Double(view.values[index]) * Double(factor)).bitPattern.littleEndian,
-                        toByteOffset: 4 * (first + index), as: UInt32.self)
-                }
-            }
-        }
-        return TensorRef(spec: spec, file: file, fileOffset: 0)
-    }
-
     /// A 2-D tensor's transpose, in anonymous memory (1-D tensors are returned as they are).
     ///
     /// Written here rather than calling the conversion's transpose kernel (`CZooKernels_gatherColumns`,

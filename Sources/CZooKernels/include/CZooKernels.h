@@ -61,4 +61,13 @@ void CZooKernels_compare(
     size_t count, double absoluteTolerance, double relativeTolerance, int ulpMantissaBits, int ulpMinExponent,
     uint64_t firstIndex, CZooKernels_ErrorStats *stats);
 
+/// ggml's Q8_0 quantization of `blocks` blocks of 32 floats into 34-byte blocks (fp16 scale
+/// `d = max|x| / 127`, little-endian, then `round(x * (1 / d))` as int8, rounded half away from
+/// zero), bit for bit as ggml's `quantize_row_q8_0_ref` and gguf-py compute it (see Q8_0.swift for
+/// non-finite inputs). Returns the index of the first NaN or infinity in `input`, or -1.
+int64_t CZooKernels_quantizeQ8_0(const float *input, size_t blocks, void *output);
+
+/// The values of `blocks` Q8_0 blocks: `q * d` in float32. Neither pointer needs to be aligned.
+void CZooKernels_dequantizeQ8_0(const void *input, size_t blocks, float *output);
+
 #endif

@@ -1,3 +1,5 @@
+internal import CZooKernels
+
 /// ggml's Q8_0 block quantization, bit for bit as gguf-py's `quants.Q8_0` and ggml's
 /// `quantize_row_q8_0_ref` compute it.
 ///
@@ -29,26 +31,10 @@ public enum Q8_0 {
         let blocks = floats.count / blockSize
         precondition(
             target.count == blocks * bytesPerBlock, "Q8_0 output of \(target.count) bytes for \(blocks) blocks")
-        var firstNonFinite: Int?
-        for block in 0..<blocks {
-            let base = block * blockSize
-            var amax: Float = 0
-            for index in base..<(base + blockSize) {
-                let magnitude = abs(floats[index])
-                // numpy's max propagates NaN; `a > b ? a : b` would not.
-                if magnitude.isNaN || amax.isNaN { amax = .nan } else if magnitude > amax { amax = magnitude }
-                if firstNonFinite == nil && !floats[index].isFinite { firstNonFinite = index }
-            }
-            let d = amax / 127
-            let inverse: Float = d == 0 ? 0 : 1 / d
-            let out = block * bytesPerBlock
-            target.storeBytes(of: Float16(d).bitPattern.littleEndian, toByteOffset: out, as: UInt16.self)
-            for index in 0..<blockSize {
-                let scaled = floats[base + index] * inverse
-                target[out + 2 + index] = UInt8(bitPattern: quantized(scaled))
-            }
-        }
-        return firstNonFinite
+        guard let input = floats.baseAddress, let output = target.baseAddress else { return nil }
+        // In C for the AVX2/AVX-512 clones; the rounding rules are spelled out there.
+        let first = CZooKernels_quantizeQ8_0(input, blocks, output)
+        return first < 0 ? nil : Int(first)
     }
 
     /// Dequantizes whole blocks of `blocks` into `floats`, which must hold `blocks.count / 34 * 32`
@@ -57,21 +43,7 @@ public enum Q8_0 {
         precondition(blocks.count % bytesPerBlock == 0, "Q8_0 input of \(blocks.count) bytes is not whole blocks")
         let count = blocks.count / bytesPerBlock
         precondition(floats.count == count * blockSize, "Q8_0 output of \(floats.count) values for \(count) blocks")
-        let reader = ByteReader(blocks)
-        for block in 0..<count {
-            let start = block * bytesPerBlock
-            let d = Float(Float16(bitPattern: reader.integer(at: start, as: UInt16.self) ?? 0))
-            for index in 0..<blockSize {
-                floats[block * blockSize + index] = Float(Int8(bitPattern: blocks[start + 2 + index])) * d
-            }
-        }
-    }
-
-    /// `scaled` rounded half away from zero to an `int8`, as numpy's `np_roundf` then
-    /// `astype(np.int8)` give it on x86: a value that is not finite (or beyond 32 bits) becomes
-    /// 0, the low byte of x86's 0x80000000 "integer indefinite". Finite values are within ±127.5.
-    private static func quantized(_ scaled: Float) -> Int8 {
-        guard scaled.isFinite, abs(scaled) < 2_147_483_648 else { return 0 }
-        return Int8(truncatingIfNeeded: Int32(scaled.rounded(.toNearestOrAwayFromZero)))
+        guard let input = blocks.baseAddress, let output = floats.baseAddress else { return }
+        CZooKernels_dequantizeQ8_0(input, count, output)
     }
 }
