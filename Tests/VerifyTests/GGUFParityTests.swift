@@ -118,6 +118,27 @@ import Testing
         }
     }
 
+    /// Q8_0 GGUF -> Mesh-TF (dequantized, transposed) -> Q8_0 GGUF (transposed back, quantized
+    /// again): every tensor comes back byte for byte, each conversion verified on the way.
+    @Test func q8_0SurvivesARoundTripThroughMeshTF() throws {
+        let first = temporary.path("first.gguf")
+        _ = try VerifiedConversion.run(
+            .init(source: Fixtures.sample, destination: first, dtype: .q8_0, tokenizer: tokenizer))
+        let meshTF = temporary.path("meshtf")
+        let toMeshTF = try VerifiedConversion.run(.init(source: first, destination: meshTF, format: .tensorflow))
+        #expect(toMeshTF.parity?.passed == true)
+        let second = temporary.path("second.gguf")
+        let back = try VerifiedConversion.run(
+            .init(source: meshTF, destination: second, dtype: .q8_0, tokenizer: tokenizer))
+        #expect(back.parity?.passed == true)
+        let (a, b) = (try GGUFReader.read(first).checkpoint, try GGUFReader.read(second).checkpoint)
+        #expect(a.tensors.map(\.name) == b.tensors.map(\.name))
+        for tensor in a.tensors {
+            let other = try #require(b.tensor(named: tensor.name))
+            #expect(other.dtype == tensor.dtype && other.firstDifference(from: tensor) == nil, "\(tensor.name)")
+        }
+    }
+
     /// The rescaled head llama.cpp needs is checked against the embedding scaled independently:
     /// an unscaled copy (what a file without the factor would compute) is caught by name.
     @Test func aWrongTiedHeadIsCaught() throws {
