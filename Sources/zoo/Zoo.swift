@@ -9,8 +9,11 @@ struct Zoo: ParsableCommand {
         commandName: "zoo",
         abstract: "Convert, cast and check T5-Efficient checkpoints.",
         discussion: """
-            Reads and writes safetensors checkpoints (single files and sharded model directories), \
-            casts them between fp32, fp16 and bf16, and checks the result.
+            Reads and writes safetensors (single and sharded), PyTorch (pytorch_model.bin, single \
+            and sharded; legacy files read), Mesh-TF TensorFlow checkpoints and llama.cpp GGUF; \
+            maps Mesh-TF and GGUF names to transformers' T5 and back, casts between fp64, fp32, \
+            fp16 and bf16 (and Q8_0 for GGUF), and proves every output against its source before \
+            renaming it into place. The T5-Efficient family (170 checkpoints) is in the registry.
             """,
         version: "0.1.0",
         subcommands: [

@@ -59,8 +59,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Compress the weight files (zstd writes *.zst; every command reads them back).")
     var compress: Compression?
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func validate() throws {
         if let shardSize {

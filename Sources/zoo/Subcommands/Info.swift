@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (the JSON types here spell their properties as the keys of the JSON they print)
 import ArgumentParser
 import Convert
@@ -12,8 +13,8 @@ struct Info: ParsableCommand {
     @Argument(help: "A T5-Efficient name, e.g. t5-efficient-large-dm128.")
     var name: String
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func run() throws {
         let registry = try Registry.bundled()

@@ -14,8 +14,8 @@ struct Inspect: ParsableCommand {
     @Flag(help: "List every tensor.")
     var tensors = false
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func run() throws {
         let analyzed = try AnalyzedCheckpoint(opening: URL(fileURLWithPath: path))
@@ -91,10 +91,4 @@ struct Inspect: ParsableCommand {
             }
         }
     }
-}
-
-/// An error whose message is printed as is.
-struct ValidationFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

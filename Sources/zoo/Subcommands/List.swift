@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (the JSON types here spell their properties as the keys of the JSON they print)
 import ArgumentParser
 import Convert
@@ -18,8 +19,8 @@ struct List: ParsableCommand {
     @Flag(help: "Only the shared-parameter variants zoo refuses.")
     var unsupported = false
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func validate() throws {
         if supported && unsupported { throw ValidationError("--supported and --unsupported exclude each other") }

@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (the JSON types here spell their properties as the keys of the JSON they print)
 import ArgumentParser
 import Convert
@@ -35,8 +36,8 @@ struct Pull: ParsableCommand {
     @Flag(help: "Keep the weights zstd-compressed (*.zst); every zoo command reads them back.")
     var compress = false
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func run() throws {
         let registry = try Registry.bundled()

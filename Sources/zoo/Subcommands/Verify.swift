@@ -22,8 +22,8 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "A converted checkpoint to compare with A.")
     var b: String?
 
-    @Flag(help: "Print JSON for scripts.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    var json: Bool { output.json }
 
     func run() throws {
         guard let b else { return try verifyOne() }

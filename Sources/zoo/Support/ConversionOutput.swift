@@ -1,4 +1,5 @@
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 // (the JSON types here spell their properties as the keys of the JSON they print)
 import ArgumentParser
 import Convert

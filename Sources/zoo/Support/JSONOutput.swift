@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Prints `value` as pretty JSON on standard output, keys sorted so output is stable.
@@ -17,4 +18,11 @@ func grouped(_ number: Int) -> String {
         output.append(character)
     }
     return output
+}
+
+/// `--json`, shared by the subcommands that print a report (`@OptionGroup`), so the flag reads
+/// and behaves the same everywhere.
+struct JSONOutput: ParsableArguments {
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
 }
