@@ -115,15 +115,13 @@ public struct MeshTFLayout: Sendable {
         guard let data = FileManager.default.contents(atPath: url.path),
             let text = String(validating: data, as: UTF8.self)
         else { throw .invalidConfig(path: url.path, reason: "not readable UTF-8 text") }
+        let bindings: GinBindings
         do {
-            return try MeshTFGinConfig(GinBindings(parsing: text), path: url.path)
-        } catch let error as GinBindings.ParseError {
-            throw .invalidConfig(path: url.path, reason: error.description)
-        } catch let error as ConvertError {
-            throw error
+            bindings = try GinBindings(parsing: text)
         } catch {
-            throw .invalidConfig(path: url.path, reason: "\(error)")
+            throw .invalidConfig(path: url.path, reason: error.description)
         }
+        return try MeshTFGinConfig(bindings, path: url.path)
     }
 
     /// Checks what the gin file at `ginURL` says against `config`.

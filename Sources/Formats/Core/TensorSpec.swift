@@ -49,11 +49,6 @@ public struct TensorSpec: Sendable, Hashable {
         TensorSpec(unchecked: newName, dtype: dtype, shape: shape, elementCount: elementCount, byteCount: byteCount)
     }
 
-    /// A copy with another dtype, or `nil` if the byte count would overflow.
-    public func withDType(_ newDType: DType) -> TensorSpec? {
-        TensorSpec(name: name, dtype: newDType, shape: shape)
-    }
-
     /// `[3, 4]` style, as Python prints shapes.
     public var shapeDescription: String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
