@@ -25,6 +25,9 @@ let package = Package(
             .executableTarget(
                 name: name,
                 dependencies: ["CFuzzDriver", "FuzzSupport", .product(name: "Formats", package: "zoo")]
+                    // GGUF files of llama.cpp's T5 are read as models too: analysis, forward pass, parity.
+                    + (name == "FuzzGGUF"
+                        ? [.product(name: "Convert", package: "zoo"), .product(name: "Verify", package: "zoo")] : [])
             )
         },
     swiftLanguageModes: [.v6]

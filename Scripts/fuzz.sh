@@ -167,7 +167,7 @@ elif harness == "json":
     for path in files("**/*.json"):
         save(read(path))
 elif harness == "gguf":
-    for path in files("gguf/*.gguf", "gguf_bad/*.gguf", "gguf_zoo/*.gguf", "fuzz/gguf/*"):
+    for path in files("gguf/*.gguf", "gguf_bad/*.gguf", "gguf_zoo/*.gguf", "gguf_t5/*.gguf", "fuzz/gguf/*"):
         save(read(path))
 PY
 }

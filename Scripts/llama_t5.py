@@ -250,7 +250,7 @@ def write_t5_gguf(
     wtype: str = "f32",
     explicit_scaled_head: bool = False,
     pad_encoder_layers: bool = False,
-    spm_path: str = _SPM,
+    spm_path: str | None = _SPM,
 ) -> None:
     """Write a GGUF for a transformers T5 checkpoint (like convert_hf_to_gguf.py).
 
@@ -311,7 +311,8 @@ def write_t5_gguf(
     w.add_layer_norm_rms_eps(hp["layer_norm_epsilon"])
     w.add_decoder_start_token_id(hp["decoder_start_token_id"])
     w.add_file_type(ftype)
-    _add_t5_vocab(w, spm_path, hp["vocab_size"])
+    if spm_path is not None:  # None: no tokenizer (zoo reads such files; llama.cpp does not)
+        _add_t5_vocab(w, spm_path, hp["vocab_size"])
 
     qk = gguf.GGMLQuantizationType
     q8_block = gguf.GGML_QUANT_SIZES[qk.Q8_0][0]

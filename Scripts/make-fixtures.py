@@ -68,8 +68,9 @@ Fixture groups (one function each):
     O  gguf_t5()           Tests/Fixtures/gguf_t5/        (T5 GGUF files as llama.cpp's converter,
                            convert_hf_to_gguf.py's T5Model, writes them, with gguf-py's writer
                            (Scripts/llama_t5.py write_t5_gguf): the sample in F32 and Q8_0, the
-                           gated-GELU untied model in F16; + expected_q8_0.safetensors, the
-                           Q8_0 file's tensors dequantized by gguf.quants under transformers names)
+                           gated-GELU untied model in F16, a tiny T5 (< 8 KB) that seeds the GGUF
+                           fuzzer; + expected_q8_0.safetensors, the Q8_0 file's tensors
+                           dequantized by gguf.quants under transformers names)
 
 Groups can be run alone: `make-fixtures.py hub_snapshot foreign_files` runs K and L
 only, leaving every other fixture as it is (`make-fixtures.py spm_tokenizer` runs N,
@@ -3569,6 +3570,16 @@ def gguf_t5() -> None:
     write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_f32.gguf"), "f32", spm_path=spm)
     write_t5_gguf(str(SAMPLE_DIR), str(out / "converter_q8_0.gguf"), "q8_0", spm_path=spm)
     write_t5_gguf(str(FIXTURES / "t5_gated_untied"), str(out / "converter_gated_f16.gguf"), "f16", spm_path=spm)
+
+    # A T5 as small as the format allows (one head of width 1, d_ff 1, vocabulary 4, no
+    # tokenizer), in Q8_0: small enough (< 8 KB) to seed the GGUF fuzzer with a whole T5 model.
+    torch.manual_seed(0)
+    tiny = T5ForConditionalGeneration(T5Config(
+        vocab_size=4, d_model=32, d_kv=1, d_ff=1, num_layers=1, num_decoder_layers=1, num_heads=1,
+        feed_forward_proj="relu", decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)).eval()
+    with tempfile.TemporaryDirectory() as scratch:
+        tiny.save_pretrained(scratch, safe_serialization=True)
+        write_t5_gguf(scratch, str(out / "tiny_q8_0.gguf"), "q8_0", spm_path=None)
 
     config = json.loads((SAMPLE_DIR / "config.json").read_text())
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.T5, config["num_layers"])
