@@ -60,7 +60,7 @@ public enum Converter {
         -> ConversionReport
     {
         let total = plan.outputTensorBytes
-        var written = 0
+        let counter = ProgressCounter(total: total, progress: progress)
         var casts: [(String, DType, DType, CastStatistics)] = []
         var fileNames: [String] = []
         var weightMap: [String: String] = [:]
@@ -79,13 +79,7 @@ public enum Converter {
             let aliases = plan.aliases.filter { names.contains($0.target) }
             guard let writer = plan.format.writer else { preconditionFailure("\(plan.format) has no file writer") }
             try writer.writeFile(
-                sources.map {
-                    ProgressReporting(
-                        base: $0,
-                        onDone: { bytes in
-                            written += bytes; progress?(written, total)
-                        })
-                },
+                counter.reporting(sources),
                 aliases: aliases, metadata: plan.metadata, at: path)
             casts += castStatistics(sources)
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
@@ -132,16 +126,10 @@ public enum Converter {
         -> ConversionReport
     {
         let total = plan.outputTensorBytes
-        var written = 0
+        let counter = ProgressCounter(total: total, progress: progress)
         let sources = plan.tensors.map { $0.byteSource() }
         var files = try TensorBundle.write(
-            sources.map {
-                ProgressReporting(
-                    base: $0,
-                    onDone: { bytes in
-                        written += bytes; progress?(written, total)
-                    })
-            },
+            counter.reporting(sources),
             prefix: staged.staging.appendingPathComponent(plan.format.singleFileName), shardSize: plan.request.shardSize
         )
         if let gin = plan.operativeConfig {
@@ -164,19 +152,13 @@ public enum Converter {
         -> ConversionReport
     {
         let total = plan.outputTensorBytes
-        var written = 0
+        let counter = ProgressCounter(total: total, progress: progress)
         let sources = plan.tensors.map { $0.byteSource() }
         let path =
             plan.writesDirectory
             ? staged.staging.appendingPathComponent(plan.format.singleFileName).path : staged.staging.path
         try GGUFWriter.write(
-            sources.map {
-                ProgressReporting(
-                    base: $0,
-                    onDone: { bytes in
-                        written += bytes; progress?(written, total)
-                    })
-            },
+            counter.reporting(sources),
             metadata: plan.ggufMetadata, to: path)
         if plan.writesDirectory { try plan.companions.copy(into: staged.staging) }
         return ConversionReport(
@@ -209,6 +191,28 @@ public enum Converter {
         var sink = try FileSink(creating: url.path)
         try sink.write(Array(text.utf8))
         try sink.close()
+    }
+}
+
+/// Adds up the bytes of the tensors emitted so far, for `Progress`.
+private final class ProgressCounter {
+    private let total: Int
+    private let progress: Converter.Progress?
+    private var written = 0
+
+    init(total: Int, progress: Converter.Progress?) {
+        self.total = total
+        self.progress = progress
+    }
+
+    /// `sources`, each reporting its bytes here once emitted.
+    func reporting(_ sources: [any TensorByteSource]) -> [any TensorByteSource] {
+        sources.map { source in
+            ProgressReporting(base: source) { [self] bytes in
+                written += bytes
+                progress?(written, total)
+            }
+        }
     }
 }
 
