@@ -21,6 +21,27 @@ import Testing
         #expect(top.checkpoints.map(\.name) == registry.checkpoints.map(\.name))
     }
 
+    /// `feed_forward_proj`, `status` and `upstream` are closed sets: a value outside them makes
+    /// the registry invalid instead of becoming a default (an unknown activation used to read as relu).
+    @Test(arguments: [
+        ("\"feed_forward_proj\": \"relu\"", "\"feed_forward_proj\": \"swiglu\""),
+        ("\"status\": \"supported\"", "\"status\": \"maybe\""),
+        ("\"upstream\": \"complete\"", "\"upstream\": \"partial\""),
+    ])
+    func anUnknownValueOfAClosedSetIsAnError(_ original: String, _ replacement: String) throws {
+        let temporary = TemporaryDirectory()
+        let text = try String(contentsOf: Fixtures.repository.appendingPathComponent("registry.json"), encoding: .utf8)
+        #expect(text.contains(original))
+        let url = temporary.path("registry.json")
+        try text.replacingOccurrences(of: original, with: replacement).write(to: url, atomically: true, encoding: .utf8)
+        #expect {
+            try Registry.load(url)
+        } throws: { error in
+            guard case .invalidRegistry = error as? ConvertError else { return false }
+            return true
+        }
+    }
+
     @Test func parameterCountsComeFromTheCodeThatChecksCheckpoints() throws {
         for entry in try Self.registry.get().checkpoints {
             guard let parameters = entry.parameters else {
@@ -98,9 +119,9 @@ import Testing
         #expect(try entry("t5-efficient-tiny").architecture.dKv == 64)
         #expect(try entry("t5-efficient-tiny").notes.contains { $0.contains("kv=32") })
         // Upstream folders with no or incomplete checkpoints (google-research issue #986).
-        #expect(try entry("t5-efficient-large-nh8-nl16").upstream == "missing")
-        #expect(try entry("t5-efficient-large-nh8-nl32").upstream == "incomplete")
-        #expect(try entry("t5-efficient-xl-nl28").upstream == "incomplete")
+        #expect(try entry("t5-efficient-large-nh8-nl16").upstream == .missing)
+        #expect(try entry("t5-efficient-large-nh8-nl32").upstream == .incomplete)
+        #expect(try entry("t5-efficient-xl-nl28").upstream == .incomplete)
         // Shared-parameter variants are refused with the reason.
         for name in ["t5-efficient-tiny-sh", "t5-efficient-base-skv", "t5-efficient-small-shkv"] {
             let variant = try entry(name)

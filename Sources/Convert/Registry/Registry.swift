@@ -13,7 +13,8 @@ public struct Registry: Sendable, Decodable {
         public let dKv: Int
         public let numHeads: Int
         public let vocabSize: Int
-        public let feedForwardProj: String
+        /// An activation other than relu and gated-gelu makes the registry invalid (no silent default).
+        public let feedForwardProj: T5Config.FeedForward
         public let tieWordEmbeddings: Bool
         public let relativeAttentionNumBuckets: Int
 
@@ -29,7 +30,7 @@ public struct Registry: Sendable, Decodable {
             T5Config(
                 vocabSize: vocabSize, dModel: dModel, dKV: dKv, dFF: dFf, numHeads: numHeads, numLayers: numLayers,
                 numDecoderLayers: numDecoderLayers,
-                feedForward: T5Config.FeedForward(rawValue: feedForwardProj) ?? .relu,
+                feedForward: feedForwardProj,
                 tieWordEmbeddings: tieWordEmbeddings, relativeAttentionNumBuckets: relativeAttentionNumBuckets)
         }
     }
@@ -48,6 +49,16 @@ public struct Registry: Sendable, Decodable {
         public let bf16: Int
     }
 
+    /// Whether zoo converts a checkpoint (`statusReason` says why not).
+    public enum Status: String, Sendable, Codable {
+        case supported, unsupported
+    }
+
+    /// What the original Mesh-TF bucket folder of a checkpoint holds.
+    public enum Upstream: String, Sendable, Codable {
+        case complete, incomplete, missing
+    }
+
     /// One checkpoint.
     public struct Entry: Sendable, Decodable {
         public let name: String
@@ -62,14 +73,13 @@ public struct Registry: Sendable, Decodable {
         public let hfRepo: String?
         public let hfFiles: [String]
         public let meshTfFolders: [String]
-        public let status: String
+        public let status: Status
         public let statusReason: String?
-        /// `complete`, `incomplete` or `missing`: what the original bucket folder holds.
-        public let upstream: String
+        public let upstream: Upstream
         public let checksums: [String: String]
         public let notes: [String]
 
-        public var isSupported: Bool { status == "supported" }
+        public var isSupported: Bool { status == .supported }
 
         enum CodingKeys: String, CodingKey {
             case name, base, tokens, architecture, architectureSource = "architecture_source", parameters

@@ -40,9 +40,9 @@ public enum Puller {
         guard entry.isSupported else {
             throw VerifyError.unsupportedCheckpoint(name: name, reason: entry.statusReason ?? "not supported")
         }
-        guard let repo = entry.hfRepo, entry.upstream != "missing" else {
+        guard let repo = entry.hfRepo, entry.upstream != .missing else {
             throw VerifyError.unsupportedCheckpoint(
-                name: name, reason: "it was never published (upstream: \(entry.upstream))")
+                name: name, reason: "it was never published (upstream: \(entry.upstream.rawValue))")
         }
         let target = destination ?? cache.model(name)
         let manager = FileManager.default

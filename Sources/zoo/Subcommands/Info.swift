@@ -117,9 +117,9 @@ struct InfoJSON: Encodable {
         hf_repo = entry.hfRepo
         hf_files = entry.hfFiles
         mesh_tf_folders = entry.meshTfFolders
-        status = entry.status
+        status = entry.status.rawValue
         status_reason = entry.statusReason
-        upstream = entry.upstream
+        upstream = entry.upstream.rawValue
         checksums = entry.checksums
         notes = entry.notes
     }

@@ -50,7 +50,7 @@ struct List: ParsableCommand {
             let size = entry.bytes.map { ByteSize.describe($0.fp32) } ?? "-"
             let status =
                 entry.isSupported
-                ? (entry.upstream == "complete" ? "supported" : "supported (upstream \(entry.upstream))")
+                ? (entry.upstream == .complete ? "supported" : "supported (upstream \(entry.upstream.rawValue))")
                 : "unsupported"
             print(
                 entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
@@ -79,8 +79,8 @@ struct ListJSON: Encodable {
         d_model = entry.architecture.dModel
         parameters = entry.parameters
         fp32_bytes = entry.bytes?.fp32
-        status = entry.status
-        upstream = entry.upstream
+        status = entry.status.rawValue
+        upstream = entry.upstream.rawValue
     }
 }
 
