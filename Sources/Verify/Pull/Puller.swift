@@ -105,13 +105,29 @@ public enum Puller {
                 }
             }
             try ChecksumManifest.write(for: partial)
-            try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
-            try manager.moveItem(at: partial, to: target)
+            try install(partial, at: target)
         }
         return Report(
             name: name, destination: target, files: files.map { (name: $0.0, bytes: $0.1, resumedFrom: $0.2) },
             absent: absent, parameters: parameters, alreadyPresent: false, conversion: conversion)
+    }
+
+    /// Moves the verified download into place as every output is placed (`StagedOutput`): next to
+    /// the target under a staging name, then renamed over it, so an interrupted install leaves the
+    /// old model or the new one, never a mix, and a signal removes what was staged.
+    private static func install(_ directory: URL, at target: URL) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let staged = try StagedOutput(destination: target, isDirectory: true, force: true)
+        do {
+            // The staging directory is created empty; the download takes its place.
+            try manager.removeItem(at: staged.staging)
+            try manager.moveItem(at: directory, to: staged.staging)
+            try staged.commit()
+        } catch {
+            staged.discard()
+            throw error
+        }
     }
 
     /// The downloaded checkpoint must load as T5 with the registry's architecture and parameter
