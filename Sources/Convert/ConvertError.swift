@@ -30,6 +30,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case sourceChanged(path: String, change: String)
     /// A GGUF file's metadata key disagrees with its tensors.
     case metadataMismatch(path: String, key: String, declared: String, tensors: String)
+    /// The output would overwrite or sit inside the input (a planning error: readers never see it).
+    case outputOverlapsInput(output: String, input: String)
     /// A GGUF output needs a tokenizer and none was given or found.
     case missingTokenizer(directory: String)
 
@@ -73,6 +75,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(path): the source changed while it was being converted (\(change)); nothing was written"
         case let .metadataMismatch(path, key, declared, tensors):
             "\(path): its metadata says \(key) = \(declared) but the tensors say \(tensors)"
+        case let .outputOverlapsInput(output, input):
+            "\(output): the output would overwrite the input \(input)"
         case let .missingTokenizer(directory):
             "\(directory) has no spiece.model, and llama.cpp reads a T5 model's vocabulary from its GGUF file: "
                 + "give the model's SentencePiece tokenizer with --tokenizer PATH (T5-Efficient checkpoints use "

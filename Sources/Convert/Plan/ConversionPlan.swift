@@ -100,7 +100,7 @@ public struct ConversionPlan: Sendable {
     /// Plans converting `request.source` as `request` says.
     ///
     /// - Throws: reader errors, `ConvertError` for a broken T5 checkpoint or an impossible cast,
-    ///   `CheckpointError.outputOverlapsInput` when the output would overwrite the input.
+    ///   `ConvertError.outputOverlapsInput` when the output would overwrite the input.
     public init(_ request: Request) throws {
         // Checksums are checked as the conversion reads each tensor: every byte is read once.
         let source = try AnalyzedCheckpoint(opening: request.source, checksums: .verifyWhenRead)
@@ -348,7 +348,7 @@ public struct ConversionPlan: Sendable {
     }
 
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
-    private static func checkNoOverlap(destination: URL, source: Checkpoint) throws(CheckpointError) {
+    private static func checkNoOverlap(destination: URL, source: Checkpoint) throws(ConvertError) {
         let output = destination.standardizedFileURL.resolvingSymlinksInPath().path
         let inputs = ([source.location, source.directory] + source.files).map {
             $0.standardizedFileURL.resolvingSymlinksInPath().path

@@ -14,8 +14,6 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case noCheckpointInDirectory(path: String, contents: [String])
     /// The output exists and is not empty, and `--force` was not given.
     case outputExists(path: String)
-    /// The output would overwrite or sit inside the input.
-    case outputOverlapsInput(output: String, input: String)
     /// A shard an index names does not exist.
     case missingShard(index: String, shard: String)
     /// The index maps a tensor to a shard that does not hold it.
@@ -54,8 +52,6 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
                 + (contents.isEmpty ? "nothing" : contents.sorted().prefix(12).joined(separator: ", ")) + ")"
         case let .outputExists(path):
             "\(path): output exists and is not empty; pass --force to replace it"
-        case let .outputOverlapsInput(output, input):
-            "\(output): the output would overwrite the input \(input)"
         case let .missingShard(index, shard):
             "\(index): shard \(shard) is missing"
         case let .tensorNotInShard(index, tensor, shard):

@@ -5,7 +5,9 @@ import Foundation
 /// safetensors (`model.safetensors.index.json`) and PyTorch (`pytorch_model.bin.index.json`).
 public enum ShardedCheckpoint {
     /// Opens the checkpoint an index describes, reading each shard with `readShard`, and
-    /// cross-checks index and shards both ways.
+    /// cross-checks index and shards both ways. The shard reader comes from the layer above
+    /// (`open(index:format:shardFormats:checksums:)` in `ShardedCheckpoint+Open.swift`): Core
+    /// knows no format.
     ///
     /// - Throws: `CheckpointError` for a malformed index, a missing shard, a tensor indexed in a
     ///   shard that lacks it, a shard tensor the index does not map there, or a wrong `total_size`;
@@ -98,21 +100,6 @@ public enum ShardedCheckpoint {
         return Checkpoint(
             format: format, location: indexURL, directory: directory, files: files, tensors: tensors,
             metadata: metadata, skipped: skipped, unverified: unverified)
-    }
-
-    /// Opens the checkpoint an index describes, each shard through `Checkpoint.open` (so a shard
-    /// may be stored zstd-compressed) and required to be one of `shardFormats`.
-    public static func open(
-        index indexURL: URL, format: CheckpointFormat, shardFormats: Set<CheckpointFormat>, checksums: ChecksumPolicy
-    ) throws -> Checkpoint {
-        try open(index: indexURL, format: format) { shard in
-            let checkpoint = try Checkpoint.open(shard, checksums: checksums)
-            guard shardFormats.contains(checkpoint.format) else {
-                throw CheckpointError.invalidIndex(
-                    path: indexURL.path, reason: "shard \(shard.lastPathComponent) is \(checkpoint.format.displayName)")
-            }
-            return checkpoint
-        }
     }
 
     /// The index JSON for tensors written to shards, as transformers lays it out.
