@@ -1,5 +1,12 @@
 /// Why a conversion, or the T5 reading of a checkpoint, was refused.
 public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What of a request an output format refuses (the CLI names the flag of each).
+    public enum OutputOption: Sendable, Equatable {
+        case compression
+        case sharding
+        case dtype(String)
+    }
+
     /// The tensors do not form a T5 model (no embedding, no attention layout, ...).
     case notT5(path: String, reason: String)
     case missingTensor(path: String, tensor: String)
@@ -14,7 +21,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedCast(tensor: String, from: String, to: String)
     case invalidRegistry(reason: String)
     case unknownCheckpoint(name: String, closest: [String])
-    /// `--to` names one format and the destination's extension another.
+    /// The requested output format is one format and the destination's extension names another.
     case formatMismatch(destination: String, asked: String, named: String)
     /// A Mesh-TF variable the name table does not know: refused, never dropped.
     case unmappedTensor(path: String, tensor: String)
@@ -22,8 +29,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedVariant(path: String, variant: String, reason: String)
     /// `operative_config.gin` says one thing and the tensors another.
     case ginMismatch(path: String, field: String, gin: String, tensors: String)
-    /// Options that cannot go together.
-    case incompatibleOptions(String)
+    /// An output format that cannot be written as asked (compressed, sharded, in a dtype).
+    case unsupportedOutput(format: String, option: OutputOption, reason: String)
     /// A file of the source model directory that a directory output carries cannot be read.
     case unreadableCompanion(path: String, reason: String)
     /// A source file changed (inode, size or mtime) while it was being converted.
@@ -61,14 +68,18 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unknownCheckpoint(name, closest):
             "no such checkpoint '\(name)'; closest: \(closest.joined(separator: ", "))"
         case let .formatMismatch(destination, asked, named):
-            "\(destination): --to \(asked) asked, but the file name says \(named)"
+            "\(destination): the \(asked) format was asked, but the file name says \(named)"
         case let .unmappedTensor(path, tensor):
             "\(path): variable '\(tensor)' has no counterpart in transformers' T5 (not a known Mesh-TF T5 "
                 + "name, optimizer slot or step counter); refusing rather than dropping it"
         case let .unsupportedVariant(path, variant, reason):
             "\(path): unsupported T5-Efficient variant '\(variant)': \(reason)"
-        case let .incompatibleOptions(reason):
-            reason
+        case let .unsupportedOutput(format, option, reason):
+            switch option {
+            case .compression: "\(format) outputs cannot be compressed: \(reason)"
+            case .sharding: "\(format) outputs cannot be sharded: \(reason)"
+            case let .dtype(dtype): "\(format) outputs cannot hold \(dtype): \(reason)"
+            }
         case let .unreadableCompanion(path, reason):
             "\(path): cannot read this file of the model directory to carry it into the output: \(reason)"
         case let .sourceChanged(path, change):
@@ -79,8 +90,8 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(output): the output would overwrite the input \(input)"
         case let .missingTokenizer(directory):
             "\(directory) has no spiece.model, and llama.cpp reads a T5 model's vocabulary from its GGUF file: "
-                + "give the model's SentencePiece tokenizer with --tokenizer PATH (T5-Efficient checkpoints use "
-                + "T5's own, the spiece.model of google-t5/t5-base)"
+                + "give the model's SentencePiece tokenizer (T5-Efficient checkpoints use T5's own, the "
+                + "spiece.model of google-t5/t5-base)"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }

@@ -32,7 +32,7 @@ struct Zoo: ParsableCommand {
             try command.run()
         } catch {
             StagedOutput.waitIfStopping()
-            exit(withError: plainError(error))
+            exit(withError: CommandLineErrors.describe(plainError(error)))
         }
     }
 

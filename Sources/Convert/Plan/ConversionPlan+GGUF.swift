@@ -8,16 +8,18 @@ extension ConversionPlan {
     /// not store, or of a model llama.cpp cannot run.
     static func checkGGUFRequest(_ request: Request, model: T5Model, path: String) throws(ConvertError) {
         if request.compress {
-            throw .incompatibleOptions(
-                "--compress: llama.cpp maps GGUF files uncompressed, so --to gguf cannot compress")
+            throw .unsupportedOutput(
+                format: "gguf", option: .compression, reason: "llama.cpp maps GGUF files uncompressed")
         }
         if request.shardSize != nil {
-            throw .incompatibleOptions(
-                "--shard-size: zoo writes a GGUF model as one file (llama.cpp's gguf-split files are not written)")
+            throw .unsupportedOutput(
+                format: "gguf", option: .sharding,
+                reason: "zoo writes a GGUF model as one file (llama.cpp's gguf-split files are not written)")
         }
         if let dtype = request.dtype, !GGMLType.writableDTypes.contains(dtype) {
-            throw .incompatibleOptions(
-                "--dtype \(dtype.rawValue): a GGUF T5 model's weights are F32, F16, BF16 or Q8_0")
+            throw .unsupportedOutput(
+                format: "gguf", option: .dtype(dtype.rawValue),
+                reason: "a GGUF T5 model's weights are F32, F16, BF16 or Q8_0")
         }
         if let untied = model.separateEmbeddings.first {
             throw .unsupportedVariant(

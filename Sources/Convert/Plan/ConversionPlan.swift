@@ -130,11 +130,12 @@ public struct ConversionPlan: Sendable {
         if format == .tensorflow {
             guard model != nil else {
                 throw ConvertError.notT5(
-                    path: source.checkpoint.location.path, reason: "--to tf writes Mesh-TF T5 checkpoints only")
+                    path: source.checkpoint.location.path, reason: "Mesh-TF outputs hold T5 models only")
             }
             if request.compress {
-                throw ConvertError.incompatibleOptions(
-                    "--compress: TensorFlow reads its checkpoints uncompressed, so --to tf cannot compress them")
+                throw ConvertError.unsupportedOutput(
+                    format: format.rawValue, option: .compression,
+                    reason: "TensorFlow reads its checkpoints uncompressed")
             }
             // Mesh-TF T5 has one input embedding for both stacks (`shared/embedding`).
             if let untied = model?.separateEmbeddings.first {
@@ -154,7 +155,8 @@ public struct ConversionPlan: Sendable {
             inputs = try Self.ggufNamed(inputs, model: model, path: source.checkpoint.location.path)
         }
         if request.dtype == .q8_0 && format != .gguf {
-            throw ConvertError.incompatibleOptions("--dtype q8_0: Q8_0 is a GGUF tensor type; write it with --to gguf")
+            throw ConvertError.unsupportedOutput(
+                format: format.rawValue, option: .dtype("Q8_0"), reason: "Q8_0 is a GGUF tensor type; write GGUF")
         }
 
         var tensors: [Tensor] = []

@@ -12,7 +12,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case foreignFormat(path: String, format: ForeignFormat)
     /// A directory holds no checkpoint zoo can find.
     case noCheckpointInDirectory(path: String, contents: [String])
-    /// The output exists and is not empty, and `--force` was not given.
+    /// The output exists and is not empty, and replacing it was not asked for.
     case outputExists(path: String)
     /// A shard an index names does not exist.
     case missingShard(index: String, shard: String)
@@ -51,7 +51,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
                 + "a TensorFlow checkpoint's .index, and a single *.gguf file; the directory holds: "
                 + (contents.isEmpty ? "nothing" : contents.sorted().prefix(12).joined(separator: ", ")) + ")"
         case let .outputExists(path):
-            "\(path): output exists and is not empty; pass --force to replace it"
+            "\(path): output exists and is not empty, and replacing it was not asked for"
         case let .missingShard(index, shard):
             "\(index): shard \(shard) is missing"
         case let .tensorNotInShard(index, tensor, shard):
