@@ -1,23 +1,21 @@
-import Foundation
+import Synchronization
 
 /// Results filled in by `DispatchQueue.concurrentPerform` workers, one slot per iteration, read
 /// back in iteration order once they are all done.
-final class ConcurrentResults<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: the slots are only touched under the lock.
-    private var slots: [Value?]
-    private let lock = NSLock()
+final class ConcurrentResults<Value: Sendable>: Sendable {
+    private let slots: Mutex<[Value?]>
 
     init(count: Int) {
-        slots = Array(repeating: nil, count: count)
+        slots = Mutex(Array(repeating: nil, count: count))
     }
 
     func store(_ index: Int, _ value: Value) {
-        lock.withLock { slots[index] = value }
+        slots.withLock { $0[index] = value }
     }
 
     /// Every slot's value, in order; every slot must have been stored.
     func values() -> [Value] {
-        lock.withLock {
+        slots.withLock { slots in
             slots.map { slot in
                 guard let slot else { preconditionFailure("a concurrent worker stored no result") }
                 return slot

@@ -1,55 +1,41 @@
 import Foundation
+import Synchronization
 
 /// A file being written whose `write(2)` calls run on a second thread.
 ///
 /// Converting is two jobs of about equal size: reading and casting tensors, and the kernel
 /// copying the result into the page cache. Handing full buffers to a writer thread lets the two
 /// run on two cores. Memory is bounded by `slotCount` buffers of `slotSize` bytes.
-public final class BackgroundFileSink: ByteSink, @unchecked Sendable {
-    // @unchecked: `slots` are shared with the writer thread, which only reads a slot between its
-    // submission and its release (ordered by the semaphores); `pending` and `failure` are guarded
-    // by `lock`.
-
-    public var path: String { file.path }
+///
+/// Not `Sendable`: one producer fills the buffers. What it shares with the writer thread lives in
+/// a private `WriterChannel`.
+public final class BackgroundFileSink: ByteSink {
+    public var path: String { channel.file.path }
     /// Bytes accepted so far.
     public private(set) var bytesWritten = 0
 
-    private let file: FileSink
     private static let slotSize = 4 << 20
     private static let slotCount = 3
-    private let slots: UnsafeMutableRawBufferPointer
+    private let channel: WriterChannel
     private var currentSlot = 0
     private var currentFill = 0
 
-    private let lock = NSLock()
-    private var pending: [(slot: Int, length: Int)] = []
-    private var failure: (any Error)?
-    private var finished = false
-    /// Counts slots the producer may fill next; the writer signals after each slot is written.
-    private let freeSlots = DispatchSemaphore(value: slotCount - 1)
-    private let filledSlots = DispatchSemaphore(value: 0)
-    private let writerDone = DispatchSemaphore(value: 0)
-
     /// Creates (or truncates) `path` and starts the writer thread.
     public init(creating path: String) throws(CheckpointError) {
-        file = try FileSink(creating: path)
-        slots = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.slotSize * Self.slotCount, alignment: 4096)
-        let thread = Thread { [self] in runWriter() }
+        channel = WriterChannel(
+            file: try FileSink(creating: path), slotSize: Self.slotSize, slotCount: Self.slotCount)
+        let thread = Thread { [channel] in channel.runWriter() }
         thread.name = "zoo-writer"
         thread.start()
     }
 
-    deinit {
-        slots.deallocate()
-    }
-
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try throwIfFailed()
+        try channel.throwIfFailed()
         bytesWritten += bytes.count
         var offset = 0
         while offset < bytes.count {
             let count = min(Self.slotSize - currentFill, bytes.count - offset)
-            guard let source = bytes.baseAddress, let slot = slots.baseAddress else { return }
+            guard let source = bytes.baseAddress, let slot = channel.slots.baseAddress else { return }
             (slot + currentSlot * Self.slotSize + currentFill).copyMemory(from: source + offset, byteCount: count)
             currentFill += count
             offset += count
@@ -59,13 +45,13 @@ public final class BackgroundFileSink: ByteSink, @unchecked Sendable {
 
     /// Lets `fill` write straight into the current buffer when `count` bytes fit in one.
     public func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        guard count <= Self.slotSize, let slot = slots.baseAddress else {
+        guard count <= Self.slotSize, let slot = channel.slots.baseAddress else {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
             defer { buffer.deallocate() }
             try fill(buffer)
             return try write(UnsafeRawBufferPointer(buffer))
         }
-        try throwIfFailed()
+        try channel.throwIfFailed()
         if Self.slotSize - currentFill < count { try submitCurrentSlot() }
         try fill(UnsafeMutableRawBufferPointer(start: slot + currentSlot * Self.slotSize + currentFill, count: count))
         currentFill += count
@@ -77,52 +63,92 @@ public final class BackgroundFileSink: ByteSink, @unchecked Sendable {
     /// an offset, such as checksums that follow the data they cover), then `fsync`s and closes.
     public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {
         if currentFill > 0 { try submitCurrentSlot() }
-        stopWriter()
-        try throwIfFailed()
-        for patch in patches { try file.overwrite(patch.bytes, at: patch.offset) }
-        try file.close()
+        channel.stopWriter()
+        try channel.throwIfFailed()
+        for patch in patches { try channel.file.overwrite(patch.bytes, at: patch.offset) }
+        try channel.file.close()
     }
 
     /// Stops the writer thread after a failure elsewhere; the file is left for the caller to remove.
     public func abandon() {
-        stopWriter()
+        channel.stopWriter()
     }
 
     private func submitCurrentSlot() throws {
-        lock.withLock { pending.append((currentSlot, currentFill)) }
-        filledSlots.signal()
-        freeSlots.wait()
+        channel.submit(slot: currentSlot, length: currentFill)
         currentSlot = (currentSlot + 1) % Self.slotCount
         currentFill = 0
-        try throwIfFailed()
+        try channel.throwIfFailed()
+    }
+}
+
+/// What the producer and the writer thread share: the buffers, the queue of filled ones, the
+/// first write error, and the semaphores that order them.
+private final class WriterChannel: @unchecked Sendable {
+    // @unchecked: a slot is written by the producer until it is submitted, then read by the
+    // writer until it is released, the two ordered by `filledSlots` / `freeSlots`; the queue,
+    // the failure and the finished flag are in `state`'s Mutex; `file` is used by the writer
+    // thread while it runs and by the producer only after `stopWriter` has waited for it.
+    struct State {
+        var pending: [(slot: Int, length: Int)] = []
+        var failure: (any Error)?
+        var finished = false
     }
 
-    private func stopWriter() {
-        let alreadyFinished = lock.withLock {
-            defer { finished = true }
-            return finished
+    let file: FileSink
+    let slots: UnsafeMutableRawBufferPointer
+    private let slotSize: Int
+    private let state = Mutex(State())
+    /// Counts slots the producer may fill next; the writer signals after each slot is written.
+    private let freeSlots: DispatchSemaphore
+    private let filledSlots = DispatchSemaphore(value: 0)
+    private let writerDone = DispatchSemaphore(value: 0)
+
+    init(file: FileSink, slotSize: Int, slotCount: Int) {
+        self.file = file
+        self.slotSize = slotSize
+        slots = UnsafeMutableRawBufferPointer.allocate(byteCount: slotSize * slotCount, alignment: 4096)
+        freeSlots = DispatchSemaphore(value: slotCount - 1)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    /// Hands a filled slot to the writer, then waits until another slot is free to fill.
+    func submit(slot: Int, length: Int) {
+        state.withLock { $0.pending.append((slot, length)) }
+        filledSlots.signal()
+        freeSlots.wait()
+    }
+
+    func throwIfFailed() throws {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Lets the writer finish what is queued and waits for it to end (once).
+    func stopWriter() {
+        let alreadyFinished = state.withLock { state in
+            defer { state.finished = true }
+            return state.finished
         }
         guard !alreadyFinished else { return }
         filledSlots.signal()
         writerDone.wait()
     }
 
-    private func throwIfFailed() throws {
-        if let failure = lock.withLock({ failure }) { throw failure }
-    }
-
     /// The writer thread: writes slots in submission order until told to finish.
-    private func runWriter() {
+    func runWriter() {
         while true {
             filledSlots.wait()
-            let next: (slot: Int, length: Int)? = lock.withLock { pending.isEmpty ? nil : pending.removeFirst() }
+            let next = state.withLock { $0.pending.isEmpty ? nil : $0.pending.removeFirst() }
             guard let next else { break }  // no slot: `stopWriter` woke us to finish
-            let alreadyFailed = lock.withLock { failure != nil }
+            let alreadyFailed = state.withLock { $0.failure != nil }
             if !alreadyFailed, let base = slots.baseAddress {
                 do {
-                    try file.write(UnsafeRawBufferPointer(start: base + next.slot * Self.slotSize, count: next.length))
+                    try file.write(UnsafeRawBufferPointer(start: base + next.slot * slotSize, count: next.length))
                 } catch {
-                    lock.withLock { failure = error }
+                    state.withLock { $0.failure = error }
                 }
             }
             freeSlots.signal()

@@ -11,14 +11,13 @@
 /// `forEachChunk` instead, with `pread` into a small buffer: mapped pages count towards the
 /// resident set and, with the page cache's large folios, releasing them chunk by chunk proved
 /// unreliable (a 369 MB conversion peaked at 49 MB or 198 MB from one run to the next).
-public final class MappedFile: @unchecked Sendable {
-    // Sendable: the mapping is read-only and never changes after init.
-
+public final class MappedFile: Sendable {
     /// The path the file was opened with, for error messages.
     public let path: String
     /// The file's size in bytes at the time it was mapped.
     public let size: Int
-    private let base: UnsafeRawPointer?
+    private let address: MappingAddress
+    private var base: UnsafeRawPointer? { address.pointer }
     /// Open for `pread`; -1 for anonymous memory.
     private let descriptor: Int32
 
@@ -47,7 +46,7 @@ public final class MappedFile: @unchecked Sendable {
 
         // mmap rejects a zero length; an empty file simply has no bytes.
         guard size > 0 else {
-            base = nil
+            address = MappingAddress(pointer: nil)
             return
         }
         let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
@@ -56,7 +55,7 @@ public final class MappedFile: @unchecked Sendable {
             close(descriptor)
             throw .io(path: path, operation: "mmap", errno: code)
         }
-        base = UnsafeRawPointer(mapping)
+        address = MappingAddress(pointer: UnsafeRawPointer(mapping))
     }
 
     /// Anonymous memory of `byteCount` bytes, filled by `fill` and then made read-only; for
@@ -70,7 +69,7 @@ public final class MappedFile: @unchecked Sendable {
         size = byteCount
         descriptor = -1
         guard byteCount > 0 else {
-            base = nil
+            address = MappingAddress(pointer: nil)
             return
         }
         let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
@@ -84,7 +83,7 @@ public final class MappedFile: @unchecked Sendable {
             throw error
         }
         mprotect(mapping, byteCount, PROT_READ)
-        base = UnsafeRawPointer(mapping)
+        address = MappingAddress(pointer: UnsafeRawPointer(mapping))
     }
 
     deinit {
@@ -195,4 +194,10 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+}
+
+/// The start of a mapping, shareable across threads: the pages are read-only once the
+/// `MappedFile` holding it is initialised, and unmapped only when that file is deinitialised.
+private struct MappingAddress: @unchecked Sendable {
+    let pointer: UnsafeRawPointer?
 }
