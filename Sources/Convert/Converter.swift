@@ -74,14 +74,15 @@ public enum Converter {
         for file in plan.files {
             let path =
                 plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
-            let sources = file.tensorIndices.map { plan.tensors[$0].byteSource() }
+            let emitted = file.tensorIndices.map { plan.tensors[$0].emitted() }
+            let sources = emitted.map(\.bytes)
             let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
             let aliases = plan.aliases.filter { names.contains($0.target) }
             guard let writer = plan.format.writer else { preconditionFailure("\(plan.format) has no file writer") }
             try writer.writeFile(
                 counter.reporting(sources),
                 aliases: aliases, metadata: plan.metadata, at: path)
-            casts += castStatistics(sources)
+            casts += castStatistics(emitted)
             for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
             // A PyTorch shard stores its aliases too, so the index maps them to it.
             if plan.format == .pytorch { for alias in aliases { weightMap[alias.alias] = file.name } }
@@ -127,7 +128,8 @@ public enum Converter {
     {
         let total = plan.outputTensorBytes
         let counter = ProgressCounter(total: total, progress: progress)
-        let sources = plan.tensors.map { $0.byteSource() }
+        let emitted = plan.tensors.map { $0.emitted() }
+        let sources = emitted.map(\.bytes)
         var files = try TensorBundle.write(
             counter.reporting(sources),
             prefix: staged.staging.appendingPathComponent(plan.format.singleFileName), shardSize: plan.request.shardSize
@@ -143,7 +145,7 @@ public enum Converter {
         try plan.companions.copy(into: staged.staging)
         return ConversionReport(
             destination: staged.destination, files: files, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: castStatistics(sources), foldedAliases: plan.foldedAliases,
+            casts: castStatistics(emitted), foldedAliases: plan.foldedAliases,
             wroteConfig: plan.operativeConfig != nil || plan.keepsSourceGin, companions: plan.companions.files)
     }
 
@@ -153,7 +155,8 @@ public enum Converter {
     {
         let total = plan.outputTensorBytes
         let counter = ProgressCounter(total: total, progress: progress)
-        let sources = plan.tensors.map { $0.byteSource() }
+        let emitted = plan.tensors.map { $0.emitted() }
+        let sources = emitted.map(\.bytes)
         let path =
             plan.writesDirectory
             ? staged.staging.appendingPathComponent(plan.format.singleFileName).path : staged.staging.path
@@ -164,26 +167,16 @@ public enum Converter {
         return ConversionReport(
             destination: staged.destination,
             files: [plan.writesDirectory ? plan.format.singleFileName : staged.destination.lastPathComponent],
-            tensorCount: plan.tensors.count, tensorBytes: total, casts: castStatistics(sources),
+            tensorCount: plan.tensors.count, tensorBytes: total, casts: castStatistics(emitted),
             foldedAliases: plan.foldedAliases, wroteConfig: false, companions: plan.companions.files)
     }
 
-    /// What each cast did, for the sources that cast.
-    private static func castStatistics(_ sources: [any TensorByteSource]) -> [(String, DType, DType, CastStatistics)] {
-        sources.compactMap { source in
-            if let casting = source as? CastingTensor {
-                return (casting.outputSpec.name, casting.source.dtype, casting.outputSpec.dtype, casting.statistics)
+    /// What each cast did, for the tensors that cast (read once they have been emitted).
+    private static func castStatistics(_ emitted: [EmittedTensor]) -> [(String, DType, DType, CastStatistics)] {
+        emitted.compactMap { tensor in
+            tensor.castStatistics.map { statistics in
+                (tensor.bytes.outputSpec.name, tensor.sourceDType, tensor.bytes.outputSpec.dtype, statistics())
             }
-            if let encoded = source as? Float32EncodedTensor, encoded.source.dtype != encoded.outputSpec.dtype {
-                return (encoded.outputSpec.name, encoded.source.dtype, encoded.outputSpec.dtype, encoded.statistics)
-            }
-            if let transposing = source as? TransposingTensor, transposing.isCast {
-                return (
-                    transposing.outputSpec.name, transposing.source.dtype, transposing.outputSpec.dtype,
-                    transposing.statistics
-                )
-            }
-            return nil
         }
     }
 

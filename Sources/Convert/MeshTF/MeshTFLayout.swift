@@ -17,7 +17,7 @@ public struct MeshTFLayout: Sendable {
 
         /// The tensor's bytes in transformers' layout, in its own dtype.
         public func emitted() -> any TensorByteSource {
-            emittedBytes(of: source, as: source.dtype, name: name, transposed: transposed)
+            emittedBytes(of: source, as: source.dtype, name: name, transposed: transposed).bytes
         }
     }
 

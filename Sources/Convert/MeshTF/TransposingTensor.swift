@@ -29,8 +29,6 @@ public final class TransposingTensor: TensorByteSource {
         outputSpec = spec
     }
 
-    public var isCast: Bool { source.dtype != outputSpec.dtype }
-
     public func emit(into sink: inout some ByteSink) throws {
         let rows = source.shape[0]
         let columns = source.shape[1]

@@ -45,10 +45,9 @@ public struct ConversionPlan: Sendable {
         public var transposed = false
         /// Multiplied by this on the way (the rescaled tied head of a GGUF output).
         public var scale: Float?
-        public var isCast: Bool { source.dtype != output.dtype }
 
         /// The bytes to write: the source renamed, cast, quantized, transposed or scaled as planned.
-        func byteSource() -> any TensorByteSource {
+        func emitted() -> EmittedTensor {
             emittedBytes(of: source, as: output.dtype, name: output.name, transposed: transposed, scale: scale)
         }
     }
@@ -361,18 +360,37 @@ public struct ConversionPlan: Sendable {
     }
 }
 
+/// One tensor as it is written, and what its cast did (read after it has been emitted).
+struct EmittedTensor {
+    let bytes: any TensorByteSource
+    /// The dtype the values had before (the source's).
+    let sourceDType: DType
+    /// The overflow, underflow and NaN counts of the tensor's cast once it has been emitted;
+    /// `nil` when no cast happens (a rename, a copy, a transpose or scaling in the same dtype).
+    let castStatistics: (() -> CastStatistics)?
+}
+
 /// `source`'s bytes as they are written: transposed, cast, quantized and/or scaled where asked,
 /// under `name`. The dtype and shape were checked when the plan or layout was made
-/// (`ConversionPlan.canEmit`), so the sources below exist.
+/// (`ConversionPlan.canEmit`), so the sources below exist. The stage that casts says so itself
+/// (`EmittedTensor.castStatistics`), so no caller has to find it by type.
 func emittedBytes(of source: TensorRef, as dtype: DType, name: String, transposed: Bool, scale: Float? = nil)
-    -> any TensorByteSource
+    -> EmittedTensor
 {
+    let casts = dtype != source.dtype
     if dtype == .q8_0 && source.dtype != .q8_0 || source.dtype == .q8_0 && dtype != .q8_0 || scale != nil,
         let encoded = Float32EncodedTensor(source, to: dtype, name: name, transposed: transposed, scale: scale)
     {
-        return encoded
+        return EmittedTensor(
+            bytes: encoded, sourceDType: source.dtype, castStatistics: casts ? { encoded.statistics } : nil)
     }
-    if transposed, let transposing = TransposingTensor(source, to: dtype, name: name) { return transposing }
-    if dtype != source.dtype, let casting = CastingTensor(source, to: dtype, name: name) { return casting }
-    return source.name == name ? source : source.renamed(name)
+    if transposed, let transposing = TransposingTensor(source, to: dtype, name: name) {
+        return EmittedTensor(
+            bytes: transposing, sourceDType: source.dtype, castStatistics: casts ? { transposing.statistics } : nil)
+    }
+    if casts, let casting = CastingTensor(source, to: dtype, name: name) {
+        return EmittedTensor(bytes: casting, sourceDType: source.dtype, castStatistics: { casting.statistics })
+    }
+    return EmittedTensor(
+        bytes: source.name == name ? source : source.renamed(name), sourceDType: source.dtype, castStatistics: nil)
 }
