@@ -120,12 +120,7 @@ public enum ShardedCheckpoint {
     public static func shardFileName(stem: String, extension fileExtension: String, _ number: Int, of count: Int)
         -> String
     {
-        "\(stem)-\(zeroPadded(number))-of-\(zeroPadded(count)).\(fileExtension)"
-    }
-
-    private static func zeroPadded(_ number: Int) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+        "\(stem)-\(ShardPlan.fiveDigits(number))-of-\(ShardPlan.fiveDigits(count)).\(fileExtension)"
     }
 
     /// A shard name must stay inside the index's directory: no separators, no `..`.

@@ -14,15 +14,8 @@ extension TensorBundle {
         let sorted = tensors.sorted {
             Array($0.outputSpec.name.utf8).lexicographicallyPrecedes(Array($1.outputSpec.name.utf8))
         }
-        var groups: [[any TensorByteSource]] = [[]]
-        var groupBytes = 0
-        for tensor in sorted {
-            if let shardSize, !(groups.last?.isEmpty ?? true), groupBytes + tensor.outputSpec.byteCount > shardSize {
-                groups.append([])
-                groupBytes = 0
-            }
-            groups[groups.count - 1].append(tensor)
-            groupBytes += tensor.outputSpec.byteCount
+        let groups = ShardPlan.groups(byteCounts: sorted.map(\.outputSpec.byteCount), limit: shardSize).map {
+            $0.map { sorted[$0] }
         }
         let name = prefix.lastPathComponent
         let directory = prefix.deletingLastPathComponent()

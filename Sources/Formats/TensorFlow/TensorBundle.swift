@@ -11,7 +11,7 @@ public enum TensorBundle {
 
     /// The data shard file name of shard `index` (0-based) of `count`.
     public static func shardName(prefix: String, _ index: Int, of count: Int) -> String {
-        "\(prefix).data-\(zeroPadded(index))-of-\(zeroPadded(count))"
+        "\(prefix).data-\(ShardPlan.fiveDigits(index))-of-\(ShardPlan.fiveDigits(count))"
     }
 
     /// The `<prefix>.index` file for what the user named: the index itself, a prefix
@@ -137,10 +137,5 @@ public enum TensorBundle {
         return TensorRef(
             spec: spec, file: shard, fileOffset: Int(entry.offset),
             expectedChecksum: .crc32c(CRC32C.unmask(entry.maskedCRC32C)))
-    }
-
-    private static func zeroPadded(_ number: Int) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
     }
 }
