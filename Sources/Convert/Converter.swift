@@ -56,119 +56,31 @@ public enum Converter {
         }
     }
 
+    /// The weights through the format's `WeightsWriter`, then what every model directory gets:
+    /// the `operative_config.gin` a TensorFlow output writes, `config.json`, the source's companions.
     private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
         -> ConversionReport
     {
         let total = plan.outputTensorBytes
         let counter = ProgressCounter(total: total, progress: progress)
-        var casts: [(String, DType, DType, CastStatistics)] = []
-        var fileNames: [String] = []
-        var weightMap: [String: String] = [:]
-
-        if plan.format == .tensorflow {
-            return try writeTensorFlow(plan, into: staged, progress: progress)
-        }
-        if plan.format == .gguf {
-            return try writeGGUF(plan, into: staged, progress: progress)
-        }
-        for file in plan.files {
-            let path =
-                plan.writesDirectory ? staged.staging.appendingPathComponent(file.name).path : staged.staging.path
-            let emitted = file.tensorIndices.map { plan.tensors[$0].emitted() }
-            let sources = emitted.map(\.bytes)
-            let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
-            let aliases = plan.aliases.filter { names.contains($0.target) }
-            guard let writer = plan.format.writer else { preconditionFailure("\(plan.format) has no file writer") }
-            try writer.writeFile(
-                counter.reporting(sources),
-                aliases: aliases, metadata: plan.metadata, at: path)
-            casts += castStatistics(emitted)
-            for index in file.tensorIndices { weightMap[plan.tensors[index].output.name] = file.name }
-            // A PyTorch shard stores its aliases too, so the index maps them to it.
-            if plan.format == .pytorch { for alias in aliases { weightMap[alias.alias] = file.name } }
-            if plan.request.compress {
-                // Written plain first (a PyTorch zip patches its headers at the end), then compressed.
-                // In a directory the file becomes `<name>.zst`; a single file keeps its staging name.
-                let compressed = URL(fileURLWithPath: path + Zstd.suffix)
-                try Zstd.compress(URL(fileURLWithPath: path), to: compressed)
-                try FileManager.default.removeItem(atPath: path)
-                if !plan.writesDirectory {
-                    try FileManager.default.moveItem(at: compressed, to: URL(fileURLWithPath: path))
-                }
-            }
-            let suffix = plan.request.compress && plan.writesDirectory ? Zstd.suffix : ""
-            fileNames.append(plan.writesDirectory ? file.name + suffix : staged.destination.lastPathComponent)
-        }
-
+        let emitted = plan.tensors.map { $0.emitted() }
+        var files = try plan.format.weightsWriter.write(
+            counter.reporting(emitted.map(\.bytes)), of: plan, into: staged)
         if plan.writesDirectory {
-            if plan.files.count > 1 {
-                try writeText(
-                    ShardedCheckpoint.indexJSON(weightMap: weightMap, totalSize: total),
-                    to: staged.staging.appendingPathComponent(plan.format.indexFileName))
-                fileNames.append(plan.format.indexFileName)
+            if let gin = plan.operativeConfig {
+                try writeTextFile(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
+                files.append(MeshTFLayout.ginFileName)
             }
             if let config = plan.configText {
-                try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
-                fileNames.append("config.json")
+                try writeTextFile(config, to: staged.staging.appendingPathComponent("config.json"))
+                files.append("config.json")
             }
             try plan.companions.copy(into: staged.staging)
         }
         return ConversionReport(
-            destination: staged.destination, files: fileNames, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: casts, foldedAliases: plan.foldedAliases,
-            wroteConfig: plan.writesDirectory && plan.configJSON != nil,
-            companions: plan.companions.files)
-    }
-
-    /// A Mesh-TF checkpoint directory: the bundle (sharded by `TensorBundle.write` in key order),
-    /// its `checkpoint` file, the `operative_config.gin` (the source's, carried, or one written
-    /// from the model), the source's `config.json` if it has one, and the other companions.
-    private static func writeTensorFlow(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
-        -> ConversionReport
-    {
-        let total = plan.outputTensorBytes
-        let counter = ProgressCounter(total: total, progress: progress)
-        let emitted = plan.tensors.map { $0.emitted() }
-        let sources = emitted.map(\.bytes)
-        var files = try TensorBundle.write(
-            counter.reporting(sources),
-            prefix: staged.staging.appendingPathComponent(plan.format.singleFileName), shardSize: plan.request.shardSize
-        )
-        if let gin = plan.operativeConfig {
-            try writeText(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
-            files.append(MeshTFLayout.ginFileName)
-        }
-        if let config = plan.configText {
-            try writeText(config, to: staged.staging.appendingPathComponent("config.json"))
-            files.append("config.json")
-        }
-        try plan.companions.copy(into: staged.staging)
-        return ConversionReport(
             destination: staged.destination, files: files, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: castStatistics(emitted), foldedAliases: plan.foldedAliases,
-            wroteConfig: plan.operativeConfig != nil || plan.keepsSourceGin, companions: plan.companions.files)
-    }
-
-    /// A GGUF file (in a directory with the source's companions, when the destination is one).
-    private static func writeGGUF(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
-        -> ConversionReport
-    {
-        let total = plan.outputTensorBytes
-        let counter = ProgressCounter(total: total, progress: progress)
-        let emitted = plan.tensors.map { $0.emitted() }
-        let sources = emitted.map(\.bytes)
-        let path =
-            plan.writesDirectory
-            ? staged.staging.appendingPathComponent(plan.format.singleFileName).path : staged.staging.path
-        try GGUFWriter.write(
-            counter.reporting(sources),
-            metadata: plan.ggufMetadata, to: path)
-        if plan.writesDirectory { try plan.companions.copy(into: staged.staging) }
-        return ConversionReport(
-            destination: staged.destination,
-            files: [plan.writesDirectory ? plan.format.singleFileName : staged.destination.lastPathComponent],
-            tensorCount: plan.tensors.count, tensorBytes: total, casts: castStatistics(emitted),
-            foldedAliases: plan.foldedAliases, wroteConfig: false, companions: plan.companions.files)
+            casts: castStatistics(emitted), foldedAliases: plan.foldedAliases, wroteConfig: plan.writesModelConfig,
+            companions: plan.companions.files)
     }
 
     /// What each cast did, for the tensors that cast (read once they have been emitted).
@@ -178,12 +90,6 @@ public enum Converter {
                 (tensor.bytes.outputSpec.name, tensor.sourceDType, tensor.bytes.outputSpec.dtype, statistics())
             }
         }
-    }
-
-    private static func writeText(_ text: String, to url: URL) throws {
-        var sink = try FileSink(creating: url.path)
-        try sink.write(Array(text.utf8))
-        try sink.close()
     }
 }
 

@@ -93,6 +93,12 @@ public struct ConversionPlan: Sendable {
     public let companions: Companions
     /// The key-values of a GGUF output (its hyper-parameters and tokenizer), in file order.
     public let ggufMetadata: [(key: String, value: GGUFValue)]
+    /// Whether the output carries a file describing the model: `config.json` in a directory
+    /// output, `operative_config.gin` (written or kept) in a TensorFlow one; never in GGUF, which
+    /// holds its hyper-parameters itself.
+    public var writesModelConfig: Bool {
+        format == .tensorflow ? operativeConfig != nil || keepsSourceGin : writesDirectory && configJSON != nil
+    }
     /// Whether a TensorFlow output keeps the source's `operative_config.gin`.
     public var keepsSourceGin: Bool { format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) }
 
