@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Convert", targets: ["Convert"]),
         .library(name: "Verify", targets: ["Verify"]),
+        .library(name: "ModelZoo", targets: ["ModelZoo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,11 +40,7 @@ let package = Package(
             ]
         ),
         // T5 knowledge: configs, name schemes, casts, conversion plans.
-        .target(
-            name: "Convert", dependencies: ["Formats", "CZooKernels"],
-            // The registry of the T5-Efficient family; `registry.json` at the top is a link to it.
-            resources: [.copy("Resources/registry.json")]
-        ),
+        .target(name: "Convert", dependencies: ["Formats", "CZooKernels"]),
         // Numbers: tensor comparison, digests.
         .target(
             name: "Verify",
@@ -51,11 +48,18 @@ let package = Package(
                 "Convert", "Formats", "CBLAS", "CZooKernels", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The T5-Efficient family: the registry and its name grammar, mirrors, the model cache,
+        // download and pull (verified like every conversion). `registry.json` at the top links to
+        // the bundled one.
+        .target(
+            name: "ModelZoo", dependencies: ["Verify", "Convert", "Formats"],
+            resources: [.copy("Resources/registry.json")]
+        ),
         // The CLI: argument parsing, progress, output.
         .executableTarget(
             name: "zoo",
             dependencies: [
-                "Formats", "Convert", "Verify",
+                "Formats", "Convert", "Verify", "ModelZoo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Sample")]
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "ConvertTests", dependencies: ["Convert", "Formats", "TestSupport"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Convert", "Formats", "TestSupport"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "Verify", "Convert", "Formats", "TestSupport"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

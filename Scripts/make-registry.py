@@ -6,7 +6,7 @@ What it does
         /work/shared/reference/t5_efficient_variants.json   (data, one entry per name)
         /work/shared/reference/t5_efficient_census.md       (explains the data; not parsed)
     and writes
-        Sources/Convert/Resources/registry.json     (bundled with zoo; the top-level registry.json links to it)
+        Sources/ModelZoo/Resources/registry.json     (bundled with zoo; the top-level registry.json links to it)
         Tests/Fixtures/registry/name_cases.json     (what the pure naming rule gives for a set of names,
                                                      plus the registry entries that deviate from it)
     Both files are deterministic (fixed key order, fixed sort, 2-space indent, trailing newline),
@@ -76,7 +76,7 @@ Rules, and why each exists (section numbers refer to t5_efficient_census.md)
                   tiny-nh1 re-upload (3.5) and the xl head split for xl-sh/xl-skv (3.6), which
                   the census JSON only attaches to the other xl entries.
 
-Name grammar (name_cases.json), the same rule as Sources/Convert/Registry/ModelName.swift:
+Name grammar (name_cases.json), the same rule as Sources/ModelZoo/Registry/ModelName.swift (a test, NameGrammarAgreementTests, checks the tables below against it):
   t5-efficient-<base>[-<token>]*, base in tiny mini small base large xl xxl.  Tokens are applied
   in order to the base architecture: nlN both stacks, elN encoder, dlN decoder, dmN d_model,
   ffN d_ff, kvN d_kv, nhN num_heads; sh / skv / shkv change no field.  For dm and ff only, a
@@ -97,7 +97,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CENSUS = ROOT.parent / "shared" / "reference" / "t5_efficient_variants.json"
 GENERATED_FROM = "shared/reference/t5_efficient_variants.json"
-REGISTRY_PATH = ROOT / "Sources" / "Convert" / "Resources" / "registry.json"
+REGISTRY_PATH = ROOT / "Sources" / "ModelZoo" / "Resources" / "registry.json"
 CASES_PATH = ROOT / "Tests" / "Fixtures" / "registry" / "name_cases.json"
 
 PREFIX = "t5-efficient-"

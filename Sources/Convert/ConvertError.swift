@@ -19,8 +19,6 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case tiedTensorDiffers(path: String, tensor: String, canonical: String, byteOffset: Int)
     case invalidShardSize(String)
     case unsupportedCast(tensor: String, from: String, to: String)
-    case invalidRegistry(reason: String)
-    case unknownCheckpoint(name: String, closest: [String])
     /// The requested output format is one format and the destination's extension names another.
     case formatMismatch(destination: String, asked: String, named: String)
     /// A Mesh-TF variable the name table does not know: refused, never dropped.
@@ -63,10 +61,6 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "invalid shard size '\(text)': use a byte count or a number with KB, MB or GB (e.g. 500MB, 2GB)"
         case let .unsupportedCast(tensor, from, to):
             "tensor '\(tensor)': cannot cast \(from) to \(to)"
-        case let .invalidRegistry(reason):
-            "invalid registry: \(reason)"
-        case let .unknownCheckpoint(name, closest):
-            "no such checkpoint '\(name)'; closest: \(closest.joined(separator: ", "))"
         case let .formatMismatch(destination, asked, named):
             "\(destination): the \(asked) format was asked, but the file name says \(named)"
         case let .unmappedTensor(path, tensor):

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Convert
 import Foundation
+import ModelZoo
 
 /// `zoo info NAME`: everything the registry knows about one checkpoint.
 struct Info: ParsableCommand {

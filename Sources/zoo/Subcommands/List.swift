@@ -4,6 +4,7 @@
 import ArgumentParser
 import Convert
 import Foundation
+import ModelZoo
 
 /// `zoo list`: the T5-Efficient family from the bundled registry.
 struct List: ParsableCommand {

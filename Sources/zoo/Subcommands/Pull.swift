@@ -4,6 +4,7 @@
 import ArgumentParser
 import Convert
 import Foundation
+import ModelZoo
 import Verify
 
 /// `zoo pull NAME --mirror URL|DIR`: download a registry checkpoint, verified, into the cache.

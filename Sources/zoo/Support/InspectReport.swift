@@ -3,6 +3,7 @@
 // (the JSON types here spell their properties as the keys of the JSON they print)
 import Convert
 import Formats
+import ModelZoo
 
 /// What `zoo inspect` reports, in the shape `--json` prints.
 struct InspectReport: Encodable {

@@ -1,5 +1,7 @@
+import Convert
 import Formats
 import Foundation
+import Verify
 
 /// The T5-Efficient family as `registry.json` records it: every checkpoint's architecture, exact
 /// size, where it lives, whether zoo supports it, and what is known to be wrong about it.
@@ -99,10 +101,10 @@ public struct Registry: Sendable, Decodable {
 
     /// The registry bundled with zoo.
     ///
-    /// - Throws: `ConvertError.invalidRegistry` if the bundled file is missing or malformed.
+    /// - Throws: `ModelZooError.invalidRegistry` if the bundled file is missing or malformed.
     public static func bundled() throws -> Registry {
         guard let url = Bundle.module.url(forResource: "registry", withExtension: "json") else {
-            throw ConvertError.invalidRegistry(reason: "registry.json is not bundled with this build")
+            throw ModelZooError.invalidRegistry(reason: "registry.json is not bundled with this build")
         }
         return try load(url)
     }
@@ -113,13 +115,13 @@ public struct Registry: Sendable, Decodable {
         do {
             let registry = try decoder.decode(Registry.self, from: Data(contentsOf: url))
             guard registry.schemaVersion == 1 else {
-                throw ConvertError.invalidRegistry(reason: "schema version \(registry.schemaVersion) is not 1")
+                throw ModelZooError.invalidRegistry(reason: "schema version \(registry.schemaVersion) is not 1")
             }
             return registry
-        } catch let error as ConvertError {
+        } catch let error as ModelZooError {
             throw error
         } catch {
-            throw ConvertError.invalidRegistry(reason: "\(url.path): \(error)")
+            throw ModelZooError.invalidRegistry(reason: "\(url.path): \(error)")
         }
     }
 
@@ -129,7 +131,7 @@ public struct Registry: Sendable, Decodable {
     }
 
     /// The entry named `name`, or an error that suggests the closest names.
-    public func requireEntry(_ name: String) throws(ConvertError) -> Entry {
+    public func requireEntry(_ name: String) throws(ModelZooError) -> Entry {
         if let entry = entry(named: name) { return entry }
         throw .unknownCheckpoint(name: name, closest: closest(to: name))
     }

@@ -1,5 +1,7 @@
+import Convert
 import Formats
 import Foundation
+import Verify
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -27,7 +29,7 @@ enum Download {
         guard FileManager.default.fileExists(atPath: source.path) else { return .missing }
         let file = try MappedFile(path: source.path)
         guard offset <= file.size else {
-            throw VerifyError.download(url: source.path, reason: "partial file is larger than the source")
+            throw ModelZooError.download(url: source.path, reason: "partial file is larger than the source")
         }
         if !FileManager.default.fileExists(atPath: partial.path) {
             _ = FileManager.default.createFile(atPath: partial.path, contents: nil)
@@ -49,10 +51,10 @@ enum Download {
         session.dataTask(with: request).resume()
         receiver.done.wait()
         session.finishTasksAndInvalidate()
-        if let failure = receiver.failure { throw VerifyError.download(url: source.absoluteString, reason: failure) }
+        if let failure = receiver.failure { throw ModelZooError.download(url: source.absoluteString, reason: failure) }
         if receiver.status == 404 { return .missing }
         guard receiver.status == 200 || receiver.status == 206 else {
-            throw VerifyError.download(url: source.absoluteString, reason: "HTTP status \(receiver.status)")
+            throw ModelZooError.download(url: source.absoluteString, reason: "HTTP status \(receiver.status)")
         }
         return .downloaded(bytes: receiver.written, resumedFrom: receiver.resumedFrom)
     }

@@ -1,4 +1,6 @@
+import Convert
 import Formats
+import Verify
 
 /// Why a checkpoint name does not follow `t5-efficient-<base>[-<token>]*`.
 public enum ModelNameError: Error, CustomStringConvertible, Equatable, Sendable, CaseNamed {

@@ -4,6 +4,7 @@ import Testing
 
 @testable import Convert
 @testable import Formats
+@testable import ModelZoo
 
 @Suite struct RegistryTests {
     static let registry = Result { try Registry.bundled() }
@@ -37,7 +38,7 @@ import Testing
         #expect {
             try Registry.load(url)
         } throws: { error in
-            guard case .invalidRegistry = error as? ConvertError else { return false }
+            guard case .invalidRegistry = error as? ModelZooError else { return false }
             return true
         }
     }
@@ -132,7 +133,7 @@ import Testing
     @Test func unknownNamesSuggestTheClosest() throws {
         let registry = try Self.registry.get()
         #expect(
-            throws: ConvertError.unknownCheckpoint(
+            throws: ModelZooError.unknownCheckpoint(
                 name: "t5-efficient-large-dm129",
                 closest: ["t5-efficient-large-dm128", "t5-efficient-large-dl12", "t5-efficient-large-dm512"])
         ) {

@@ -1,6 +1,7 @@
 import Convert
 import Formats
 import Foundation
+import Verify
 
 /// Downloads a registry checkpoint from a mirror, verifies it against the registry, and puts it
 /// in place only once it checks out.
@@ -28,7 +29,7 @@ public enum Puller {
     /// - Parameters:
     ///   - format: convert to this format on the way in (`nil`: keep the mirror's files).
     ///   - progress: (file, bytes so far, total if known), for a progress bar.
-    /// - Throws: `ConvertError.unknownCheckpoint`, `VerifyError` for unsupported checkpoints,
+    /// - Throws: `ModelZooError.unknownCheckpoint`, `VerifyError` for unsupported checkpoints,
     ///   files missing on the mirror, failed transfers (run again to resume) and checkpoints that
     ///   do not match the registry (those are deleted: a corrupt file cannot be resumed).
     public static func pull(
@@ -38,10 +39,10 @@ public enum Puller {
     ) throws -> Report {
         let entry = try registry.requireEntry(name)
         guard entry.isSupported else {
-            throw VerifyError.unsupportedCheckpoint(name: name, reason: entry.statusReason ?? "not supported")
+            throw ModelZooError.unsupportedCheckpoint(name: name, reason: entry.statusReason ?? "not supported")
         }
         guard let repo = entry.hfRepo, entry.upstream != .missing else {
-            throw VerifyError.unsupportedCheckpoint(
+            throw ModelZooError.unsupportedCheckpoint(
                 name: name, reason: "it was never published (upstream: \(entry.upstream.rawValue))")
         }
         let target = destination ?? cache.model(name)
@@ -73,7 +74,7 @@ public enum Puller {
             case .missing:
                 try? manager.removeItem(at: partial.appendingPathComponent(file + ".part"))
                 guard optionalFiles.contains(file) else {
-                    throw VerifyError.missingOnMirror(url: source.isFileURL ? source.path : source.absoluteString)
+                    throw ModelZooError.missingOnMirror(url: source.isFileURL ? source.path : source.absoluteString)
                 }
                 absent.append(file)
             }
@@ -136,7 +137,7 @@ public enum Puller {
         for (file, digest) in entry.checksums {
             let actual = try FileDigest.sha256(path: directory.appendingPathComponent(file).path)
             guard actual == digest else {
-                throw VerifyError.pulledCheckpointInvalid(
+                throw ModelZooError.pulledCheckpointInvalid(
                     name: entry.name, reason: "\(file) has SHA-256 \(actual), the registry \(digest)")
             }
         }
@@ -145,13 +146,13 @@ public enum Puller {
         do {
             model = try analyzed.t5.get()
         } catch {
-            throw VerifyError.pulledCheckpointInvalid(name: entry.name, reason: "\(error)")
+            throw ModelZooError.pulledCheckpointInvalid(name: entry.name, reason: "\(error)")
         }
         guard registry.entries(matching: model.config).contains(where: { $0.name == entry.name }) else {
-            throw VerifyError.pulledCheckpointInvalid(name: entry.name, reason: "its architecture is \(model.config)")
+            throw ModelZooError.pulledCheckpointInvalid(name: entry.name, reason: "its architecture is \(model.config)")
         }
         if let expected = entry.parameters, model.parameterCount != expected {
-            throw VerifyError.pulledCheckpointInvalid(
+            throw ModelZooError.pulledCheckpointInvalid(
                 name: entry.name, reason: "\(model.parameterCount) parameters, the registry \(expected)")
         }
         return model.parameterCount

@@ -1,4 +1,6 @@
+import Convert
 import Foundation
+import Verify
 
 /// Where pulled checkpoints live: `$ZOO_HOME`, else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`.
 ///

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Convert
+@testable import ModelZoo
 
 /// The T5-Efficient name grammar exists twice: in `ModelName` (what zoo parses) and in the
 /// tables of `Scripts/make-registry.py` (what generated `registry.json`). CI has no Python, so

@@ -4,6 +4,7 @@ import Testing
 
 @testable import Convert
 @testable import Formats
+@testable import ModelZoo
 @testable import Verify
 
 /// `zoo pull` against a mirror laid out like the hub, with a real checkpoint of the
@@ -61,7 +62,7 @@ import Testing
         let server = try MirrorServer(serving: try Self.mirror.get(), cutAfter: 5_000_000)
         let registry = try Registry.bundled()
         let cache = ModelCache(home: home.url)
-        #expect(throws: VerifyError.self) {
+        #expect(throws: ModelZooError.self) {
             try Puller.pull(Self.name, from: .http(server.url), cache: cache, registry: registry)
         }
         let partial = home.url.appendingPathComponent("partial/\(Self.name)/pytorch_model.bin.part")
@@ -95,10 +96,10 @@ import Testing
 
     @Test func refusesSharedParameterVariantsAndUnknownNames() throws {
         let registry = try Registry.bundled()
-        #expect(throws: VerifyError.self) {
+        #expect(throws: ModelZooError.self) {
             try Puller.pull("t5-efficient-tiny-sh", from: .directory(try Self.mirror.get()), registry: registry)
         }
-        #expect(throws: ConvertError.self) {
+        #expect(throws: ModelZooError.self) {
             try Puller.pull("t5-efficient-teeny", from: .directory(try Self.mirror.get()), registry: registry)
         }
     }

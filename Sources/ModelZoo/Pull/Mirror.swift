@@ -1,4 +1,6 @@
+import Convert
 import Foundation
+import Verify
 
 /// Where `zoo pull` downloads from: an HTTP(S) server laid out like the Hugging Face hub
 /// (`<url>/<owner>/<name>/resolve/main/<file>`), or a local directory of hub clones
