@@ -22,8 +22,11 @@ public struct FileIdentity: Sendable, Equatable {
     ///
     /// - Throws: `CheckpointError.io` when the file cannot be stat'ed.
     public init(path: String) throws(CheckpointError) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        let status: stat
+        switch Syscalls.pathStatus(path) {
+        case let .success(found): status = found
+        case let .failure(error): throw .io(path: path, operation: "stat", errno: error.code)
+        }
         device = UInt64(status.st_dev)
         inode = UInt64(status.st_ino)
         size = Int(status.st_size)

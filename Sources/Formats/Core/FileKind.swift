@@ -12,8 +12,11 @@ public enum FileKind: Equatable, Sendable {
     ///
     /// - Throws: `CheckpointError.io` naming the path, with `ELOOP` reported as a symlink loop.
     public static func of(_ path: String) throws(CheckpointError) -> FileKind {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        let status: stat
+        switch Syscalls.pathStatus(path) {
+        case let .success(found): status = found
+        case let .failure(error): throw .io(path: path, operation: "stat", errno: error.code)
+        }
         switch status.st_mode & S_IFMT {
         case S_IFREG: return .regularFile
         case S_IFDIR: return .directory

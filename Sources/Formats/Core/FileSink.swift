@@ -25,13 +25,15 @@ public final class FileSink: ByteSink {
     /// Creates (or truncates) `path` for writing, with mode 0644.
     public init(creating path: String) throws(CheckpointError) {
         self.path = path
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
+        switch Syscalls.openFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) {
+        case let .success(opened): descriptor = opened
+        case let .failure(error): throw .io(path: path, operation: "create", errno: error.code)
+        }
         buffer.reserveCapacity(Self.bufferLimit)
     }
 
     deinit {
-        if descriptor >= 0 { _ = systemClose(descriptor) }
+        if descriptor >= 0 { _ = Syscalls.closeFile(descriptor) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -53,17 +55,29 @@ public final class FileSink: ByteSink {
     /// has been written.
     public func overwrite(_ bytes: [UInt8], at offset: Int) throws(CheckpointError) {
         try flush()
-        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-        guard written == bytes.count else { throw .io(path: path, operation: "pwrite", errno: errno) }
+        var done = 0
+        while done < bytes.count {
+            let result = bytes.withUnsafeBytes { raw -> Result<Int, Errno> in
+                guard let base = raw.baseAddress else { return .success(raw.count) }
+                return Syscalls.writeAt(descriptor, base + done, raw.count - done, at: offset + done)
+            }
+            switch result {
+            case let .success(written) where written > 0: done += written
+            case .success: throw .io(path: path, operation: "pwrite", errno: EIO)
+            case let .failure(error): throw .io(path: path, operation: "pwrite", errno: error.code)
+            }
+        }
     }
 
     /// Writes out the buffer, `fsync`s and closes. The file is complete and durable afterwards.
     public func close() throws(CheckpointError) {
         try flush()
-        guard fsync(descriptor) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
-        let result = systemClose(descriptor)
+        if case let .failure(error) = Syscalls.synchronize(descriptor) {
+            throw .io(path: path, operation: "fsync", errno: error.code)
+        }
+        let result = Syscalls.closeFile(descriptor)
         descriptor = -1
-        guard result == 0 else { throw .io(path: path, operation: "close", errno: errno) }
+        if case let .failure(error) = result { throw .io(path: path, operation: "close", errno: error.code) }
     }
 
     private func flush() throws(CheckpointError) {
@@ -80,10 +94,11 @@ public final class FileSink: ByteSink {
         guard var next = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let written = systemWrite(descriptor, next, left)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
+            let written: Int
+            switch Syscalls.writeSome(descriptor, next, left) {
+            case let .success(count) where count > 0: written = count
+            case .success: throw .io(path: path, operation: "write", errno: EIO)
+            case let .failure(error): throw .io(path: path, operation: "write", errno: error.code)
             }
             next += written
             left -= written
@@ -102,10 +117,4 @@ public final class FileSink: ByteSink {
         _ = CZooSystem_startWriteback(descriptor, Int64(writebackStarted), Int64(flushedToKernel - writebackStarted))
         writebackStarted = flushedToKernel
     }
-}
-
-// The class's own `write` and `close` methods shadow the C functions; these names reach them.
-@inline(__always) private func systemClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
-@inline(__always) private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }

@@ -29,16 +29,20 @@ public final class MappedFile: Sendable {
         self.path = path
         // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before the
         // regular-file check below could refuse it. Reads of a regular file never block anyway.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw .io(path: path, operation: "stat", errno: code)
+        let descriptor: Int32
+        switch Syscalls.openFile(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) {
+        case let .success(opened): descriptor = opened
+        case let .failure(error): throw .io(path: path, operation: "open", errno: error.code)
+        }
+        let status: stat
+        switch Syscalls.fileStatus(descriptor) {
+        case let .success(found): status = found
+        case let .failure(error):
+            _ = Syscalls.closeFile(descriptor)
+            throw .io(path: path, operation: "stat", errno: error.code)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            close(descriptor)
+            _ = Syscalls.closeFile(descriptor)
             throw .notARegularFile(path: path)
         }
         self.descriptor = descriptor
@@ -49,11 +53,12 @@ public final class MappedFile: Sendable {
             address = MappingAddress(pointer: nil)
             return
         }
-        let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
-        guard let mapping, mapping != MAP_FAILED else {
-            let code = errno
-            close(descriptor)
-            throw .io(path: path, operation: "mmap", errno: code)
+        let mapping: UnsafeMutableRawPointer
+        switch Syscalls.mapMemory(size, protection: PROT_READ, flags: MAP_PRIVATE, descriptor: descriptor) {
+        case let .success(mapped): mapping = mapped
+        case let .failure(error):
+            _ = Syscalls.closeFile(descriptor)
+            throw .io(path: path, operation: "mmap", errno: error.code)
         }
         address = MappingAddress(pointer: UnsafeRawPointer(mapping))
     }
@@ -72,23 +77,30 @@ public final class MappedFile: Sendable {
             address = MappingAddress(pointer: nil)
             return
         }
-        let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let mapping, mapping != MAP_FAILED else {
-            throw CheckpointError.io(path: name, operation: "allocate \(byteCount) bytes", errno: errno)
+        let mapping: UnsafeMutableRawPointer
+        switch Syscalls.mapMemory(
+            byteCount, protection: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS, descriptor: -1)
+        {
+        case let .success(mapped): mapping = mapped
+        case let .failure(error):
+            throw CheckpointError.io(path: name, operation: "allocate \(byteCount) bytes", errno: error.code)
         }
         do {
             try fill(UnsafeMutableRawBufferPointer(start: mapping, count: byteCount))
+            // Read-only from here, like a file's mapping: a stray write traps instead of changing a tensor.
+            if case let .failure(error) = Syscalls.protect(mapping, byteCount, PROT_READ) {
+                throw CheckpointError.io(path: name, operation: "mprotect", errno: error.code)
+            }
         } catch {
             munmap(mapping, byteCount)
             throw error
         }
-        mprotect(mapping, byteCount, PROT_READ)
         address = MappingAddress(pointer: UnsafeRawPointer(mapping))
     }
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-        if descriptor >= 0 { close(descriptor) }
+        if descriptor >= 0 { _ = Syscalls.closeFile(descriptor) }
     }
 
     /// Calls `body` with the bytes in `range`, which must lie inside the file.
@@ -139,10 +151,12 @@ public final class MappedFile: Sendable {
         }
         var filled = 0
         while filled < range.count {
-            let read = pread(descriptor, target + filled, range.count - filled, off_t(range.lowerBound + filled))
-            if read < 0 && errno == EINTR { continue }
-            guard read > 0 else { throw .io(path: path, operation: "read", errno: read == 0 ? EIO : errno) }
-            filled += read
+            switch Syscalls.readAt(descriptor, target + filled, range.count - filled, at: range.lowerBound + filled) {
+            case let .success(read) where read > 0: filled += read
+            // The file ended early: it was truncated while open.
+            case .success: throw .io(path: path, operation: "read", errno: EIO)
+            case let .failure(error): throw .io(path: path, operation: "read", errno: error.code)
+            }
         }
     }
 

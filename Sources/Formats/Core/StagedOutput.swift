@@ -45,8 +45,8 @@ public struct StagedOutput: Sendable {
         Self.removeStalePartials(of: self.destination)
         discard()
         if isDirectory {
-            guard mkdir(staging.path, 0o755) == 0 else {
-                throw .io(path: staging.path, operation: "create the staging directory", errno: errno)
+            if case let .failure(error) = Syscalls.makeDirectory(staging.path, mode: 0o755) {
+                throw .io(path: staging.path, operation: "create the staging directory", errno: error.code)
             }
         }
         ActiveOutputs.shared.add(self)
@@ -70,23 +70,22 @@ public struct StagedOutput: Sendable {
             }
             let aside = destination.deletingLastPathComponent()
                 .appendingPathComponent(".\(destination.lastPathComponent).zoo-old-\(getpid())")
-            guard rename(destination.path, aside.path) == 0 else {
-                throw .io(path: destination.path, operation: "move aside", errno: errno)
+            if case let .failure(error) = Syscalls.renameItem(destination.path, to: aside.path) {
+                throw .io(path: destination.path, operation: "move aside", errno: error.code)
             }
             displaced = aside
         }
-        guard rename(staging.path, destination.path) == 0 else {
-            let code = errno
-            if let displaced { _ = rename(displaced.path, destination.path) }
-            throw .io(path: destination.path, operation: "rename into place", errno: code)
+        if case let .failure(error) = Syscalls.renameItem(staging.path, to: destination.path) {
+            if let displaced { _ = Syscalls.renameItem(displaced.path, to: destination.path) }
+            throw .io(path: destination.path, operation: "rename into place", errno: error.code)
         }
         for suffix in suffixes {
             let target = destination.path + suffix
-            guard rename(sidecarStaging(suffix: suffix).path, target) == 0 else {
-                let code = errno
-                _ = rename(destination.path, staging.path)
-                if let displaced { _ = rename(displaced.path, destination.path) }
-                throw .io(path: target, operation: "rename into place", errno: code)
+            if case let .failure(error) = Syscalls.renameItem(sidecarStaging(suffix: suffix).path, to: target) {
+                // Best effort back to where it was: the error already says what failed.
+                _ = Syscalls.renameItem(destination.path, to: staging.path)
+                if let displaced { _ = Syscalls.renameItem(displaced.path, to: destination.path) }
+                throw .io(path: target, operation: "rename into place", errno: error.code)
             }
         }
         StagedOutput.syncDirectory(destination.deletingLastPathComponent().path)
@@ -153,12 +152,14 @@ public struct StagedOutput: Sendable {
         return !contents.isEmpty
     }
 
-    /// Makes the rename itself durable.
+    /// Makes the rename itself durable. Best effort: the output is in place and complete either
+    /// way, and some file systems refuse to open or fsync a directory.
     private static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
+        guard case let .success(descriptor) = Syscalls.openFile(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) else {
+            return
+        }
+        _ = Syscalls.synchronize(descriptor)
+        _ = Syscalls.closeFile(descriptor)
     }
 
     /// The POSIX error behind a Foundation file error (the global `errno` is long gone by then).

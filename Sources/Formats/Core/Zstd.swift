@@ -12,6 +12,12 @@ public enum Zstd {
     /// Whether a file starting with `prefix` is a zstd frame.
     public static func isCompressed(prefix: [UInt8]) -> Bool { prefix.starts(with: magic) }
 
+    /// Throws `CheckpointError.compression` naming `source` when libzstd's `result` is an error.
+    private static func check(_ result: Int, _ what: String, _ source: URL) throws(CheckpointError) {
+        guard ZSTD_isError(result) != 0 else { return }
+        throw .compression(path: source.path, reason: "cannot \(what): \(String(cString: ZSTD_getErrorName(result)))")
+    }
+
     /// Compresses `source` into the new file `destination` (level 3, on every core).
     ///
     /// - Throws: `CheckpointError.io` on read or write errors, `CheckpointError.compression` if
@@ -21,10 +27,11 @@ public enum Zstd {
             throw CheckpointError.compression(path: source.path, reason: "out of memory")
         }
         defer { ZSTD_freeCCtx(context) }
-        _ = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set the level", source)
+        // A libzstd built without threads refuses workers: it then compresses on this thread.
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(ProcessInfo.processInfo.activeProcessorCount))
         let input = try MappedFile(path: source.path)
-        _ = ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.size))
+        try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.size)), "set the size", source)
         let sink = try FileSink(creating: destination.path)
         let outputSize = ZSTD_CStreamOutSize()
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputSize, alignment: 64)
