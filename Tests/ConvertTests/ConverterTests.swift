@@ -6,6 +6,26 @@ import Testing
 @testable import Formats
 
 @Suite struct ConverterTests {
+    /// `ConversionPlan(source:request:context:)` is a pure function of what was read: once the
+    /// context is gathered, the source directory's other files can vanish and the plan is the same.
+    @Test func planningFromAGatheredContextReadsNothingMore() throws {
+        let temporary = TemporaryDirectory()
+        let model = temporary.path("model")
+        try FileManager.default.copyItem(at: Fixtures.sample, to: model)
+        let request = ConversionPlan.Request(source: model, destination: temporary.path("out"), dtype: .bf16)
+        let expected = try ConversionPlan(request)
+        let source = try AnalyzedCheckpoint(opening: model, checksums: .verifyWhenRead)
+        let context = try PlanningContext(gathering: request, source: source)
+        for name in ["config.json", "generation_config.json"] {
+            try FileManager.default.removeItem(at: model.appendingPathComponent(name))
+        }
+        let plan = try ConversionPlan(source: source, request: request, context: context)
+        #expect(plan.configText == expected.configText)
+        #expect(plan.configText?.contains("\"bfloat16\"") == true)
+        #expect(plan.companions.files == expected.companions.files)
+        #expect(plan.tensors.map(\.output) == expected.tensors.map(\.output))
+    }
+
     @Test func convertsToBF16WithAConfigAndNoLeftovers() throws {
         let temporary = TemporaryDirectory()
         let destination = temporary.path("bf16")

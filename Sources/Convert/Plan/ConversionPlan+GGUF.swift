@@ -66,38 +66,31 @@ extension ConversionPlan {
     }
 
     /// The GGUF output's key-values: hyper-parameters from the model (and the source's
-    /// `n_positions` / `decoder_start_token_id`), the tokenizer from `request.tokenizer`, else the
-    /// source directory's `spiece.model`, else a GGUF source's own.
+    /// `n_positions` / `decoder_start_token_id`), the tokenizer the context read (`--tokenizer`,
+    /// else the source directory's `spiece.model`), else a GGUF source's own.
     ///
-    /// - Throws: `ConvertError.missingTokenizer` when there is none of them, the tokenizer's read
-    ///   errors, `GGUFVocabularyError` for one that cannot be T5's.
-    static func ggufMetadata(request: Request, source: AnalyzedCheckpoint, model: T5Model, tensors: [Tensor]) throws
-        -> [(key: String, value: GGUFValue)]
-    {
-        let directory = source.checkpoint.directory
-        let found = directory.appendingPathComponent("spiece.model")
+    /// - Throws: `ConvertError.missingTokenizer` when there is none of them, `GGUFVocabularyError`
+    ///   for a tokenizer that cannot be T5's.
+    static func ggufMetadata(
+        request: Request, source: AnalyzedCheckpoint, model: T5Model, tensors: [Tensor], context: PlanningContext
+    ) throws -> [(key: String, value: GGUFValue)] {
         let tokenizer: [(key: String, value: GGUFValue)]
-        if let url = request.tokenizer ?? (FileManager.default.fileExists(atPath: found.path) ? found : nil) {
-            let pieces = try SentencePieceModel.read(url)
+        if let pieces = context.tokenizer {
             let vocabulary = try GGUFVocabulary(
                 model: pieces, vocabularySize: model.config.vocabSize, specialTokens: .t5(pieces))
             tokenizer = vocabulary.metadata.map { ($0.key, $0.value.ggufValue) }
         } else if let layout = source.gguf, !layout.tokenizerEntries.isEmpty {
             tokenizer = layout.tokenizerEntries
         } else {
-            throw ConvertError.missingTokenizer(directory: directory.path)
+            throw ConvertError.missingTokenizer(directory: source.checkpoint.directory.path)
         }
         let sourceConfig = source.gguf?.sourceConfig ?? GGUFT5Metadata.SourceConfig(source.configJSON)
         let embedding = tensors.first { $0.output.name == "token_embd.weight" }
+        let name =
+            context.sourceIsModelDirectory
+            ? source.checkpoint.directory.lastPathComponent : request.source.deletingPathExtension().lastPathComponent
         return GGUFT5Metadata.entries(
-            config: model.config, source: sourceConfig, name: modelName(request.source, source.checkpoint),
-            weightType: embedding?.output.dtype ?? .f32, tokenizer: tokenizer,
-            tiedHeadScale: model.config.tieWordEmbeddings ? tiedHeadScale(model.config) : nil)
-    }
-
-    /// `general.name`: the model directory's name (the converter's default, from the directory).
-    private static func modelName(_ url: URL, _ checkpoint: Checkpoint) -> String {
-        isModelDirectory(url, checkpoint)
-            ? checkpoint.directory.lastPathComponent : url.deletingPathExtension().lastPathComponent
+            config: model.config, source: sourceConfig, name: name, weightType: embedding?.output.dtype ?? .f32,
+            tokenizer: tokenizer, tiedHeadScale: model.config.tieWordEmbeddings ? tiedHeadScale(model.config) : nil)
     }
 }

@@ -81,9 +81,11 @@ public struct ConversionPlan: Sendable {
     /// replaced when that gives exactly `configJSON`, else `configJSON` printed as transformers does.
     public var configText: String? {
         guard let configJSON else { return nil }
-        return Self.patchedSourceConfig(to: configJSON, in: source.checkpoint.directory)
+        return sourceConfigText.flatMap { Self.patchedSourceConfig(to: configJSON, text: $0) }
             ?? configJSON.prettyPrinted() + "\n"
     }
+    /// The source directory's `config.json` as read when planning.
+    private let sourceConfigText: String?
     /// The `operative_config.gin` to write, for TensorFlow outputs whose source directory has none
     /// (a source's own is carried as a companion, after checking it against the tensors).
     public let operativeConfig: String?
@@ -102,118 +104,34 @@ public struct ConversionPlan: Sendable {
     /// Whether a TensorFlow output keeps the source's `operative_config.gin`.
     public var keepsSourceGin: Bool { format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) }
 
-    /// Plans converting `request.source` as `request` says.
+    /// Plans converting `request.source` as `request` says: opens and analyses the source, reads
+    /// what else the plan needs from disk (`PlanningContext`), then plans without I/O.
     ///
     /// - Throws: reader errors, `ConvertError` for a broken T5 checkpoint or an impossible cast,
     ///   `ConvertError.outputOverlapsInput` when the output would overwrite the input.
     public init(_ request: Request) throws {
         // Checksums are checked as the conversion reads each tensor: every byte is read once.
         let source = try AnalyzedCheckpoint(opening: request.source, checksums: .verifyWhenRead)
+        try self.init(
+            source: source, request: request, context: try PlanningContext(gathering: request, source: source))
+    }
+
+    /// Plans converting `source` as `request` says, from what is already read: a pure function
+    /// of its arguments, in named steps (format, inputs, output tensors, files, aliases, metadata,
+    /// configuration).
+    ///
+    /// - Throws: `ConvertError` for a broken T5 checkpoint, an output that cannot be written as
+    ///   asked, an impossible cast or an output that overlaps the input; `GGUFVocabularyError`
+    ///   for a tokenizer a GGUF output cannot carry.
+    public init(source: AnalyzedCheckpoint, request: Request, context: PlanningContext) throws {
         let model = try source.t5ModelIfAny()
-        try Self.checkNoOverlap(destination: request.destination, source: source.checkpoint)
-
-        let folded = model?.aliases ?? []
-        // A Mesh-TF source is written under transformers' names and layout; its optimizer slots
-        // and step counter are left out (and reported).
-        var inputs: [PlannedInput] =
-            if let layout = source.meshTF {
-                layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed, nil) }
-            } else if let layout = source.gguf {
-                // The rescaled copy of a tied embedding is not a tensor of the model.
-                layout.tensors.map { ($0.source, $0.name, $0.source.shape, false, nil) }
-            } else {
-                source.checkpoint.tensors.filter { !folded.contains($0.name) }.map {
-                    ($0, $0.name, $0.shape, false, nil)
-                }
-            }
-        let named = OutputFormat.named(byExtensionOf: request.destination)
-        if let asked = request.format, let named, asked != named {
-            throw ConvertError.formatMismatch(
-                destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
-        }
-        let format = request.format ?? named ?? .safetensors
-        if format == .tensorflow {
-            guard model != nil else {
-                throw ConvertError.notT5(
-                    path: source.checkpoint.location.path, reason: "Mesh-TF outputs hold T5 models only")
-            }
-            if request.compress {
-                throw ConvertError.unsupportedOutput(
-                    format: format.rawValue, option: .compression,
-                    reason: "TensorFlow reads its checkpoints uncompressed")
-            }
-            // Mesh-TF T5 has one input embedding for both stacks (`shared/embedding`).
-            if let untied = model?.separateEmbeddings.first {
-                throw ConvertError.unsupportedVariant(
-                    path: source.checkpoint.location.path, variant: "untied input embeddings",
-                    reason: "\(untied) differs from shared.weight, and a Mesh-TF T5 checkpoint holds one embedding "
-                        + "matrix for the encoder, the decoder and (when tied) the head")
-            }
-            inputs = try Self.meshTFNamed(inputs, path: source.checkpoint.location.path)
-        }
-        if format == .gguf {
-            guard let model else {
-                throw ConvertError.notT5(
-                    path: source.checkpoint.location.path, reason: "GGUF outputs hold llama.cpp's T5 models only")
-            }
-            try Self.checkGGUFRequest(request, model: model, path: source.checkpoint.location.path)
-            inputs = try Self.ggufNamed(inputs, model: model, path: source.checkpoint.location.path)
-        }
-        if request.dtype == .q8_0 && format != .gguf {
-            throw ConvertError.unsupportedOutput(
-                format: format.rawValue, option: .dtype("Q8_0"), reason: "Q8_0 is a GGUF tensor type; write GGUF")
-        }
-
-        var tensors: [Tensor] = []
-        for input in inputs {
-            let dtype = Self.outputDType(of: input, requested: request.dtype, format: format)
-            guard let output = TensorSpec(name: input.name, dtype: dtype, shape: input.shape),
-                dtype == input.source.dtype && !input.transposed && input.scale == nil
-                    || Self.canEmit(input, as: dtype)
-            else {
-                throw ConvertError.unsupportedCast(
-                    tensor: input.source.name, from: input.source.dtype.rawValue, to: dtype.rawValue)
-            }
-            tensors.append(
-                Tensor(source: input.source, output: output, transposed: input.transposed, scale: input.scale))
-        }
-
-        let writesDirectory = named == nil
-        // TensorFlow bundles shard themselves (`TensorBundle.write`), in key order; GGUF is one file.
-        let groups = ShardPlan.groups(
-            byteCounts: tensors.map(\.output.byteCount),
-            limit: writesDirectory && format != .tensorflow && format != .gguf ? request.shardSize : nil)
-        files = groups.enumerated().map { number, indices in
-            File(
-                name: groups.count == 1 ? format.singleFileName : format.shardFileName(number + 1, of: groups.count),
-                tensorIndices: indices)
-        }
-
-        let outputNames = Set(tensors.map(\.output.name))
-        // transformers' own .bin files name the shared embedding four times (one storage); safetensors
-        // files name it once, and zoo records the other names it folded.
-        var tied = format.writesAliases ? folded : []
-        if format == .pytorch, let config = model?.config {
-            tied = TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : [])
-        }
-        var aliases: [(String, String)] = []
-        for (alias, target) in tied.map({ ($0, TiedEmbeddings.canonical) })
-            + Self.recordedAliases(source.checkpoint.metadata)
-        where outputNames.contains(target) && !outputNames.contains(alias)
-            && !aliases.contains(where: { $0.0 == alias })
-        {
-            aliases.append((alias, target))
-        }
-        // A GGUF source's metadata is its hyper-parameters and tokenizer, which other formats
-        // keep in config.json and the tokenizer files.
-        var metadata = source.checkpoint.format == .gguf ? [:] : source.checkpoint.metadata
-        metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
-        // transformers refuses safetensors files whose metadata lacks a known "format".
-        if metadata["format"] == nil { metadata["format"] = "pt" }
-        if !aliases.isEmpty {
-            let members = aliases.map { JSONValue.Member(key: $0.0, value: .string($0.1)) }
-            metadata[TiedEmbeddings.metadataKey] = JSONValue.object(members).serialized()
-        }
+        try Self.checkNoOverlap(context)
+        let format = try Self.outputFormat(request, model: model, source: source)
+        let writesDirectory = OutputFormat.named(byExtensionOf: request.destination) == nil
+        let tensors = try Self.outputTensors(
+            Self.namedInputs(Self.plannedInputs(source, model: model), format: format, model: model, source: source),
+            requested: request.dtype, format: format)
+        let aliases = Self.aliases(of: tensors, source: source, model: model, format: format)
 
         self.request = request
         self.source = source
@@ -221,12 +139,14 @@ public struct ConversionPlan: Sendable {
         self.format = format
         self.writesDirectory = writesDirectory
         self.tensors = tensors
-        self.foldedAliases = folded
-        self.aliases = aliases.map { (alias: $0.0, target: $0.1) }
-        self.metadata = metadata
+        files = Self.files(of: tensors, format: format, shardSize: writesDirectory ? request.shardSize : nil)
+        foldedAliases = model?.aliases ?? []
+        self.aliases = aliases
+        metadata = Self.metadata(source: source, aliases: aliases)
         ggufMetadata =
             if format == .gguf, let model {
-                try Self.ggufMetadata(request: request, source: source, model: model, tensors: tensors)
+                try Self.ggufMetadata(
+                    request: request, source: source, model: model, tensors: tensors, context: context)
             } else {
                 []
             }
@@ -235,22 +155,155 @@ public struct ConversionPlan: Sendable {
         configJSON =
             writesDirectory && format != .gguf
             ? Self.outputConfig(source: source, model: model, tensors: tensors, generate: format != .tensorflow) : nil
-        let companions =
-            writesDirectory && Self.isModelDirectory(request.source, source.checkpoint)
-            ? try Companions(of: source.checkpoint) : Companions(none: source.checkpoint.directory)
-        self.companions = companions
-        if format == .tensorflow, let model {
-            if companions.files.contains(MeshTFLayout.ginFileName) {
-                // Kept as it is (it records the training run); it must describe these tensors.
-                let url = companions.directory.appendingPathComponent(MeshTFLayout.ginFileName)
-                try MeshTFLayout.crossCheck(MeshTFLayout.readGin(at: url), from: url, against: model.config)
-                operativeConfig = nil
-            } else {
-                operativeConfig = MeshTFGinWriter.operativeConfig(for: model.config)
-            }
-        } else {
-            operativeConfig = nil
+        sourceConfigText = context.sourceConfigText
+        companions = writesDirectory ? context.companions : Companions(none: source.checkpoint.directory)
+        operativeConfig = try Self.operativeConfig(format: format, model: model, sourceGin: context.sourceGin)
+    }
+
+    /// Step 1: the output format, from the request and the destination's extension, and what it
+    /// refuses of this source and request.
+    private static func outputFormat(_ request: Request, model: T5Model?, source: AnalyzedCheckpoint)
+        throws(ConvertError) -> OutputFormat
+    {
+        let path = source.checkpoint.location.path
+        let named = OutputFormat.named(byExtensionOf: request.destination)
+        if let asked = request.format, let named, asked != named {
+            throw .formatMismatch(destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
         }
+        let format = request.format ?? named ?? .safetensors
+        switch format {
+        case .tensorflow:
+            guard let model else { throw .notT5(path: path, reason: "Mesh-TF outputs hold T5 models only") }
+            if request.compress {
+                throw .unsupportedOutput(
+                    format: format.rawValue, option: .compression,
+                    reason: "TensorFlow reads its checkpoints uncompressed")
+            }
+            // Mesh-TF T5 has one input embedding for both stacks (`shared/embedding`).
+            if let untied = model.separateEmbeddings.first {
+                throw .unsupportedVariant(
+                    path: path, variant: "untied input embeddings",
+                    reason: "\(untied) differs from shared.weight, and a Mesh-TF T5 checkpoint holds one embedding "
+                        + "matrix for the encoder, the decoder and (when tied) the head")
+            }
+        case .gguf:
+            guard let model else { throw .notT5(path: path, reason: "GGUF outputs hold llama.cpp's T5 models only") }
+            try checkGGUFRequest(request, model: model, path: path)
+        case .safetensors, .pytorch:
+            break
+        }
+        if request.dtype == .q8_0 && format != .gguf {
+            throw .unsupportedOutput(
+                format: format.rawValue, option: .dtype("Q8_0"), reason: "Q8_0 is a GGUF tensor type; write GGUF")
+        }
+        return format
+    }
+
+    /// Step 2: the source's tensors under transformers' names and shapes. A Mesh-TF source's
+    /// optimizer slots and step counter are left out (and reported); a GGUF source's rescaled tied
+    /// head is not a tensor of the model; tied copies of `shared.weight` are folded into it.
+    private static func plannedInputs(_ source: AnalyzedCheckpoint, model: T5Model?) -> [PlannedInput] {
+        if let layout = source.meshTF {
+            return layout.tensors.map { ($0.source, $0.name, $0.shape, $0.transposed, nil) }
+        }
+        if let layout = source.gguf {
+            return layout.tensors.map { ($0.source, $0.name, $0.source.shape, false, nil) }
+        }
+        let folded = model?.aliases ?? []
+        return source.checkpoint.tensors.filter { !folded.contains($0.name) }.map {
+            ($0, $0.name, $0.shape, false, nil)
+        }
+    }
+
+    /// Step 3: the inputs under the output format's names (Mesh-TF variables, llama.cpp tensors).
+    private static func namedInputs(
+        _ inputs: [PlannedInput], format: OutputFormat, model: T5Model?, source: AnalyzedCheckpoint
+    ) throws(ConvertError) -> [PlannedInput] {
+        let path = source.checkpoint.location.path
+        switch (format, model) {
+        case (.tensorflow, _): return try meshTFNamed(inputs, path: path)
+        case let (.gguf, model?): return try ggufNamed(inputs, model: model, path: path)
+        default: return inputs
+        }
+    }
+
+    /// Step 4: each output tensor's spec (its dtype decided) and how its bytes are made.
+    private static func outputTensors(_ inputs: [PlannedInput], requested: DType?, format: OutputFormat)
+        throws(ConvertError) -> [Tensor]
+    {
+        try inputs.map { input throws(ConvertError) in
+            let dtype = outputDType(of: input, requested: requested, format: format)
+            guard let output = TensorSpec(name: input.name, dtype: dtype, shape: input.shape),
+                dtype == input.source.dtype && !input.transposed && input.scale == nil || canEmit(input, as: dtype)
+            else {
+                throw .unsupportedCast(tensor: input.source.name, from: input.source.dtype.rawValue, to: dtype.rawValue)
+            }
+            return Tensor(source: input.source, output: output, transposed: input.transposed, scale: input.scale)
+        }
+    }
+
+    /// Step 5: the output files. TensorFlow bundles shard themselves (`TensorBundle.write`, in key
+    /// order); GGUF is one file; a single-file destination is never sharded (`shardSize` nil).
+    private static func files(of tensors: [Tensor], format: OutputFormat, shardSize: Int?) -> [File] {
+        let groups = ShardPlan.groups(
+            byteCounts: tensors.map(\.output.byteCount),
+            limit: format == .tensorflow || format == .gguf ? nil : shardSize)
+        return groups.enumerated().map { number, indices in
+            File(
+                name: groups.count == 1 ? format.singleFileName : format.shardFileName(number + 1, of: groups.count),
+                tensorIndices: indices)
+        }
+    }
+
+    /// Step 6: the names written as further names of another tensor. transformers' own .bin files
+    /// name the shared embedding four times (one storage); safetensors files name it once, and
+    /// zoo records the other names it folded (and those a previous conversion recorded).
+    private static func aliases(of tensors: [Tensor], source: AnalyzedCheckpoint, model: T5Model?, format: OutputFormat)
+        -> [(alias: String, target: String)]
+    {
+        let outputNames = Set(tensors.map(\.output.name))
+        var tied = format.writesAliases ? (model?.aliases ?? []) : []
+        if format == .pytorch, let config = model?.config {
+            tied = TiedEmbeddings.embeddingAliases + (config.tieWordEmbeddings ? [TiedEmbeddings.lmHead] : [])
+        }
+        var aliases: [(alias: String, target: String)] = []
+        for (alias, target) in tied.map({ ($0, TiedEmbeddings.canonical) })
+            + recordedAliases(source.checkpoint.metadata)
+        where outputNames.contains(target) && !outputNames.contains(alias)
+            && !aliases.contains(where: { $0.alias == alias })
+        {
+            aliases.append((alias, target))
+        }
+        return aliases
+    }
+
+    /// Step 7: every output file's `__metadata__`: the source's (a GGUF source's is its
+    /// hyper-parameters and tokenizer, which other formats keep elsewhere), the `format` key
+    /// transformers requires, and the recorded aliases.
+    private static func metadata(source: AnalyzedCheckpoint, aliases: [(alias: String, target: String)])
+        -> [String: String]
+    {
+        var metadata = source.checkpoint.format == .gguf ? [:] : source.checkpoint.metadata
+        metadata.removeValue(forKey: TiedEmbeddings.metadataKey)
+        // transformers refuses safetensors files whose metadata lacks a known "format".
+        if metadata["format"] == nil { metadata["format"] = "pt" }
+        if !aliases.isEmpty {
+            let members = aliases.map { JSONValue.Member(key: $0.alias, value: .string($0.target)) }
+            metadata[TiedEmbeddings.metadataKey] = JSONValue.object(members).serialized()
+        }
+        return metadata
+    }
+
+    /// Step 8: a TensorFlow output's `operative_config.gin` to write: none when the source's is
+    /// kept (it records the training run, and must describe these tensors), else one written from
+    /// the model.
+    private static func operativeConfig(format: OutputFormat, model: T5Model?, sourceGin: PlanningContext.SourceGin?)
+        throws(ConvertError) -> String?
+    {
+        guard format == .tensorflow, let model else { return nil }
+        guard let sourceGin else { return MeshTFGinWriter.operativeConfig(for: model.config) }
+        try MeshTFLayout.crossCheck(sourceGin.config, from: sourceGin.url, against: model.config)
+        return nil
     }
 
     /// Whether `url` names a model directory: the directory itself, or a sharded index or
@@ -342,9 +395,15 @@ public struct ConversionPlan: Sendable {
     /// by `config`'s, if that text parses to exactly `config` (so nothing else can have changed:
     /// a nested key of the same name, say, makes it `nil`); `nil` also without a source config.
     static func patchedSourceConfig(to config: JSONValue, in directory: URL) -> String? {
-        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("config.json").path),
-            var text = String(validating: data, as: UTF8.self)
-        else { return nil }
+        PlanningContext.text(of: directory.appendingPathComponent("config.json")).flatMap {
+            patchedSourceConfig(to: config, text: $0)
+        }
+    }
+
+    /// `text` (a `config.json`) with its dtype values replaced by `config`'s, if that parses to
+    /// exactly `config`.
+    static func patchedSourceConfig(to config: JSONValue, text original: String) -> String? {
+        var text = original
         for key in ["torch_dtype", "dtype"] {
             guard let value = config[key]?.stringValue else { continue }
             text = text.replacingOccurrences(
@@ -355,13 +414,11 @@ public struct ConversionPlan: Sendable {
     }
 
     /// Refuses an output that is, or contains, the input: replacing it would destroy the source.
-    private static func checkNoOverlap(destination: URL, source: Checkpoint) throws(ConvertError) {
-        let output = destination.standardizedFileURL.resolvingSymlinksInPath().path
-        let inputs = ([source.location, source.directory] + source.files).map {
-            $0.standardizedFileURL.resolvingSymlinksInPath().path
-        }
-        for input in inputs where input == output || input.hasPrefix(output.hasSuffix("/") ? output : output + "/") {
-            throw .outputOverlapsInput(output: destination.path, input: input)
+    private static func checkNoOverlap(_ context: PlanningContext) throws(ConvertError) {
+        let output = context.resolvedDestination
+        for input in context.resolvedInputs
+        where input == output || input.hasPrefix(output.hasSuffix("/") ? output : output + "/") {
+            throw .outputOverlapsInput(output: context.destination, input: input)
         }
     }
 }
