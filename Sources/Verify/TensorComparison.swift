@@ -122,43 +122,44 @@ public struct TensorComparison: Sendable {
         let count = expected.spec.elementCount
         let chunk = min(1 << 15, max(count, Q8_0.blockSize))
         let slot = chunk * 8
-        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * slot, alignment: 64)
-        defer { buffers.deallocate() }
-        guard let base = buffers.baseAddress else { return (.exact, statistics) }
-        let quantized = actual.dtype == .q8_0
-        var tolerance =
-            quantized || [.f32, .f64].contains(actual.dtype) ? Tolerance.exact : Tolerance.rounding(to: actual.dtype)
-        var done = 0
-        while done < count {
-            let n = min(chunk, count - done)
-            let values = try read(actual, from: done, count: n, into: base, widenedInto: base + slot)
-            let references = try read(
-                expected, from: done, count: n, into: base + 2 * slot, widenedInto: base + 3 * slot,
-                scale: expectedScale)
-            guard quantized else {
-                CZooKernels_compare(
-                    values.base, values.type, references.base, references.type, n, tolerance.absolute,
-                    tolerance.relative, -1, 0, UInt64(done), &statistics)
+        return try withUnsafeTemporaryAllocation(byteCount: 4 * slot, alignment: 64) { buffers in
+            guard let base = buffers.baseAddress else { return (.exact, statistics) }
+            let quantized = actual.dtype == .q8_0
+            var tolerance =
+                quantized || [.f32, .f64].contains(actual.dtype)
+                ? Tolerance.exact : Tolerance.rounding(to: actual.dtype)
+            var done = 0
+            while done < count {
+                let n = min(chunk, count - done)
+                let values = try read(actual, from: done, count: n, into: base, widenedInto: base + slot)
+                let references = try read(
+                    expected, from: done, count: n, into: base + 2 * slot, widenedInto: base + 3 * slot,
+                    scale: expectedScale)
+                guard quantized else {
+                    CZooKernels_compare(
+                        values.base, values.type, references.base, references.type, n, tolerance.absolute,
+                        tolerance.relative, -1, 0, UInt64(done), &statistics)
+                    done += n
+                    continue
+                }
+                let blocks = UnsafeRawBufferPointer(start: base, count: n / Q8_0.blockSize * Q8_0.bytesPerBlock)
+                for block in 0..<(n / Q8_0.blockSize) {
+                    let scale = Double(
+                        Float16(
+                            bitPattern: UInt16(blocks[block * Q8_0.bytesPerBlock])
+                                | UInt16(blocks[block * Q8_0.bytesPerBlock + 1]) << 8))
+                    let scaleRounding = max(scale * 0x1p-11, 0x1p-25) * 1.001
+                    let bound = 0.5001 * scale + 128 * scaleRounding
+                    tolerance.absolute = max(tolerance.absolute, bound)
+                    let offset = block * Q8_0.blockSize
+                    CZooKernels_compare(
+                        values.base + 4 * offset, values.type, references.base + references.elementSize * offset,
+                        references.type, Q8_0.blockSize, bound, 0, -1, 0, UInt64(done + offset), &statistics)
+                }
                 done += n
-                continue
             }
-            let blocks = UnsafeRawBufferPointer(start: base, count: n / Q8_0.blockSize * Q8_0.bytesPerBlock)
-            for block in 0..<(n / Q8_0.blockSize) {
-                let scale = Double(
-                    Float16(
-                        bitPattern: UInt16(blocks[block * Q8_0.bytesPerBlock])
-                            | UInt16(blocks[block * Q8_0.bytesPerBlock + 1]) << 8))
-                let scaleRounding = max(scale * 0x1p-11, 0x1p-25) * 1.001
-                let bound = 0.5001 * scale + 128 * scaleRounding
-                tolerance.absolute = max(tolerance.absolute, bound)
-                let offset = block * Q8_0.blockSize
-                CZooKernels_compare(
-                    values.base + 4 * offset, values.type, references.base + references.elementSize * offset,
-                    references.type, Q8_0.blockSize, bound, 0, -1, 0, UInt64(done + offset), &statistics)
-            }
-            done += n
+            return (tolerance, statistics)
         }
-        return (tolerance, statistics)
     }
 
     /// Explicit mantissa bits and smallest normal exponent of the narrower float dtype (`nil`: f64,
@@ -198,18 +199,18 @@ public struct TensorComparison: Sendable {
         // Small enough for malloc to reuse from tensor to tensor (fresh pages for every tensor
         // of a large model would cost more page faults than the comparison costs arithmetic).
         let chunk = min(1 << 15, max(count, 1))
-        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * chunk * 8, alignment: 64)
-        defer { buffers.deallocate() }
-        guard let base = buffers.baseAddress else { return }
-        var done = 0
-        while done < count {
-            let n = min(chunk, count - done)
-            let leftChunk = try read(left, from: done, count: n, into: base, widenedInto: base + chunk * 8)
-            let rightChunk = try read(
-                right, from: done, count: n, into: base + 2 * chunk * 8, widenedInto: base + 3 * chunk * 8,
-                scale: rightScale)
-            body(done, leftChunk, rightChunk)
-            done += n
+        try withUnsafeTemporaryAllocation(byteCount: 4 * chunk * 8, alignment: 64) { buffers in
+            guard let base = buffers.baseAddress else { return }
+            var done = 0
+            while done < count {
+                let n = min(chunk, count - done)
+                let leftChunk = try read(left, from: done, count: n, into: base, widenedInto: base + chunk * 8)
+                let rightChunk = try read(
+                    right, from: done, count: n, into: base + 2 * chunk * 8, widenedInto: base + 3 * chunk * 8,
+                    scale: rightScale)
+                body(done, leftChunk, rightChunk)
+                done += n
+            }
         }
     }
 

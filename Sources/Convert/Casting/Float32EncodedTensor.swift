@@ -48,15 +48,15 @@ public final class Float32EncodedTensor: TensorByteSource {
     }
 
     public func emit(into sink: inout some ByteSink) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkBytes, alignment: 64)
-        defer { buffer.deallocate() }
-        var encoder = Float32EncodingSink(
-            base: sink, to: outputSpec.dtype, scale: scale, buffer: buffer, path: source.file.path,
-            tensor: outputSpec.name)
-        try float32.emit(into: &encoder)
-        try encoder.flush()
-        statistics = encoder.statistics
-        sink = encoder.base
+        try withUnsafeTemporaryAllocation(byteCount: Self.chunkBytes, alignment: 64) { buffer in
+            var encoder = Float32EncodingSink(
+                base: sink, to: outputSpec.dtype, scale: scale, buffer: buffer, path: source.file.path,
+                tensor: outputSpec.name)
+            try float32.emit(into: &encoder)
+            try encoder.flush()
+            statistics = encoder.statistics
+            sink = encoder.base
+        }
     }
 }
 

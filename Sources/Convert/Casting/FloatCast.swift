@@ -54,28 +54,31 @@ public enum FloatCast {
         default:
             // Through an F32 scratch buffer, a chunk at a time.
             let chunk = 16_384
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * 4, alignment: 64)
-            defer { scratch.deallocate() }
-            var done = 0
-            while done < count {
-                let n = min(chunk, count - done)
-                var widening = CastStatistics()
-                var narrowing = CastStatistics()
-                convert(
-                    source + done * from.byteSize, from: from, into: scratch, to: .f32, count: n, statistics: &widening)
-                if to == .f16 {
-                    f32ToF16(scratch, target + done * to.byteSize, n, keepNaNPayload: false, &narrowing)
-                } else {
+            withUnsafeTemporaryAllocation(byteCount: chunk * 4, alignment: 64) { buffer in
+                guard let scratch = buffer.baseAddress else { return }
+                var done = 0
+                while done < count {
+                    let n = min(chunk, count - done)
+                    var widening = CastStatistics()
+                    var narrowing = CastStatistics()
                     convert(
-                        scratch, from: .f32, into: target + done * to.byteSize, to: to, count: n, statistics: &narrowing
-                    )
+                        source + done * from.byteSize, from: from, into: scratch, to: .f32, count: n,
+                        statistics: &widening)
+                    if to == .f16 {
+                        f32ToF16(scratch, target + done * to.byteSize, n, keepNaNPayload: false, &narrowing)
+                    } else {
+                        convert(
+                            scratch, from: .f32, into: target + done * to.byteSize, to: to, count: n,
+                            statistics: &narrowing
+                        )
+                    }
+                    // A value lost in the first step is ±0 or ±inf in the second, so losses never count twice;
+                    // NaNs pass through both steps, so count them once.
+                    statistics.overflowToInfinity += widening.overflowToInfinity + narrowing.overflowToInfinity
+                    statistics.underflowToZero += widening.underflowToZero + narrowing.underflowToZero
+                    statistics.nanCount += max(widening.nanCount, narrowing.nanCount)
+                    done += n
                 }
-                // A value lost in the first step is ±0 or ±inf in the second, so losses never count twice;
-                // NaNs pass through both steps, so count them once.
-                statistics.overflowToInfinity += widening.overflowToInfinity + narrowing.overflowToInfinity
-                statistics.underflowToZero += widening.underflowToZero + narrowing.underflowToZero
-                statistics.nanCount += max(widening.nanCount, narrowing.nanCount)
-                done += n
             }
         }
     }

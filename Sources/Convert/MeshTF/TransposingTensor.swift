@@ -37,42 +37,42 @@ public final class TransposingTensor: TensorByteSource {
         // The source is read once, sequentially with `pread` (its checksum checked on the way), into
         // memory of its own: a transpose needs random access, and gathering from the file mapping
         // instead would leave the whole checkpoint resident. Memory: the largest transposed tensor.
-        let matrix = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.spec.byteCount, 1), alignment: 64)
-        defer { matrix.deallocate() }
-        var filled = 0
-        try source.forEachVerifiedChunk { chunk in
-            UnsafeMutableRawBufferPointer(rebasing: matrix[filled..<(filled + chunk.count)]).copyMemory(from: chunk)
-            filled += chunk.count
-        }
-        guard rows > 0, columns > 0, let input = matrix.baseAddress else { return }
-
-        // Output row j is source column j; gather a block of output rows at a time.
-        let outputRowsPerBlock = max(1, Self.blockBytes / (rows * from.byteSize))
-        let scratch = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: outputRowsPerBlock * rows * from.byteSize, alignment: 64)
-        defer { scratch.deallocate() }
-        guard let scratchBase = scratch.baseAddress else { return }
-        var statistics = CastStatistics()
-        var firstRow = 0
-        while firstRow < columns {
-            let blockRows = min(outputRowsPerBlock, columns - firstRow)
-            let count = blockRows * rows
-            Self.gather(
-                from: UnsafeRawPointer(input), rows: rows, columns: columns,
-                outputRows: firstRow..<(firstRow + blockRows), into: scratchBase, elementSize: from.byteSize)
-            if from == to {
-                try sink.write(UnsafeRawBufferPointer(start: scratchBase, count: count * from.byteSize))
-            } else {
-                try sink.write(count: count * to.byteSize) { output in
-                    guard let outputBase = output.baseAddress else { return }
-                    FloatCast.convert(
-                        UnsafeRawPointer(scratchBase), from: from, into: outputBase, to: to, count: count,
-                        statistics: &statistics)
-                }
+        try withUnsafeTemporaryAllocation(byteCount: max(source.spec.byteCount, 1), alignment: 64) { matrix in
+            var filled = 0
+            try source.forEachVerifiedChunk { chunk in
+                UnsafeMutableRawBufferPointer(rebasing: matrix[filled..<(filled + chunk.count)]).copyMemory(from: chunk)
+                filled += chunk.count
             }
-            firstRow += blockRows
+            guard rows > 0, columns > 0, let input = matrix.baseAddress else { return }
+
+            // Output row j is source column j; gather a block of output rows at a time.
+            let outputRowsPerBlock = max(1, Self.blockBytes / (rows * from.byteSize))
+            try withUnsafeTemporaryAllocation(byteCount: outputRowsPerBlock * rows * from.byteSize, alignment: 64) {
+                scratch in
+                guard let scratchBase = scratch.baseAddress else { return }
+                var statistics = CastStatistics()
+                var firstRow = 0
+                while firstRow < columns {
+                    let blockRows = min(outputRowsPerBlock, columns - firstRow)
+                    let count = blockRows * rows
+                    Self.gather(
+                        from: UnsafeRawPointer(input), rows: rows, columns: columns,
+                        outputRows: firstRow..<(firstRow + blockRows), into: scratchBase, elementSize: from.byteSize)
+                    if from == to {
+                        try sink.write(UnsafeRawBufferPointer(start: scratchBase, count: count * from.byteSize))
+                    } else {
+                        try sink.write(count: count * to.byteSize) { output in
+                            guard let outputBase = output.baseAddress else { return }
+                            FloatCast.convert(
+                                UnsafeRawPointer(scratchBase), from: from, into: outputBase, to: to, count: count,
+                                statistics: &statistics)
+                        }
+                    }
+                    firstRow += blockRows
+                }
+                self.statistics = statistics
+            }
         }
-        self.statistics = statistics
     }
 
     /// Writes `outputRows` of the transpose of the `[rows, columns]` matrix at `input` to `output`.

@@ -46,10 +46,10 @@ public final class BackgroundFileSink: ByteSink {
     /// Lets `fill` write straight into the current buffer when `count` bytes fit in one.
     public func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
         guard count <= Self.slotSize, let slot = channel.slots.baseAddress else {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
-            defer { buffer.deallocate() }
-            try fill(buffer)
-            return try write(UnsafeRawBufferPointer(buffer))
+            return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 64) { buffer in
+                try fill(buffer)
+                try write(UnsafeRawBufferPointer(buffer))
+            }
         }
         try channel.throwIfFailed()
         if Self.slotSize - currentFill < count { try submitCurrentSlot() }

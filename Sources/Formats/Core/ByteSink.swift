@@ -11,10 +11,10 @@ public protocol ByteSink {
 extension ByteSink {
     /// Fills a temporary buffer and appends it.
     public mutating func write(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
-        defer { buffer.deallocate() }
-        try fill(buffer)
-        try write(UnsafeRawBufferPointer(buffer))
+        try withUnsafeTemporaryAllocation(byteCount: count, alignment: 64) { buffer in
+            try fill(buffer)
+            try write(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     /// Appends the bytes of an array.

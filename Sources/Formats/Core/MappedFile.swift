@@ -196,15 +196,15 @@ public final class MappedFile: Sendable {
             }
             return
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(step, max(range.count, 1)), alignment: 64)
-        defer { buffer.deallocate() }
-        guard let target = buffer.baseAddress else { return }
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let count = min(step, range.upperBound - start)
-            try read(start..<(start + count), into: target)
-            try body(UnsafeRawBufferPointer(start: target, count: count))
-            start += count
+        try withUnsafeTemporaryAllocation(byteCount: min(step, max(range.count, 1)), alignment: 64) { buffer in
+            guard let target = buffer.baseAddress else { return }
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let count = min(step, range.upperBound - start)
+                try read(start..<(start + count), into: target)
+                try body(UnsafeRawBufferPointer(start: target, count: count))
+                start += count
+            }
         }
     }
 

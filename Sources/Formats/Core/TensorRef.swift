@@ -96,27 +96,27 @@ public struct TensorRef: Sendable {
         guard spec.dtype == other.spec.dtype, spec.shape == other.spec.shape else { return 0 }
         if file === other.file && fileOffset == other.fileOffset { return nil }
         let chunk = 1 << 20
-        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * chunk, alignment: 64)
-        defer { buffers.deallocate() }
-        guard let mine = buffers.baseAddress else { return nil }
-        let theirs = mine + chunk
-        var start = 0
-        while start < spec.byteCount {
-            let length = min(chunk, spec.byteCount - start)
-            do {
-                try file.read((fileOffset + start)..<(fileOffset + start + length), into: mine)
-                try other.file.read((other.fileOffset + start)..<(other.fileOffset + start + length), into: theirs)
-            } catch {
-                return start  // unreadable bytes cannot be shown equal
+        return withUnsafeTemporaryAllocation(byteCount: 2 * chunk, alignment: 64) { buffers -> Int? in
+            guard let mine = buffers.baseAddress else { return nil }
+            let theirs = mine + chunk
+            var start = 0
+            while start < spec.byteCount {
+                let length = min(chunk, spec.byteCount - start)
+                do {
+                    try file.read((fileOffset + start)..<(fileOffset + start + length), into: mine)
+                    try other.file.read((other.fileOffset + start)..<(other.fileOffset + start + length), into: theirs)
+                } catch {
+                    return start  // unreadable bytes cannot be shown equal
+                }
+                if memcmp(mine, theirs, length) != 0 {
+                    let left = UnsafeRawBufferPointer(start: mine, count: length)
+                    let right = UnsafeRawBufferPointer(start: theirs, count: length)
+                    return start + ((0..<length).first { left[$0] != right[$0] } ?? 0)
+                }
+                start += length
             }
-            if memcmp(mine, theirs, length) != 0 {
-                let left = mine.assumingMemoryBound(to: UInt8.self)
-                let right = theirs.assumingMemoryBound(to: UInt8.self)
-                return start + ((0..<length).first { left[$0] != right[$0] } ?? 0)
-            }
-            start += length
+            return nil
         }
-        return nil
     }
 }
 

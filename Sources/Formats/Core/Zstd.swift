@@ -34,28 +34,28 @@ public enum Zstd {
         try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.size)), "set the size", source)
         let sink = try FileSink(creating: destination.path)
         let outputSize = ZSTD_CStreamOutSize()
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputSize, alignment: 64)
-        defer { output.deallocate() }
+        try withUnsafeTemporaryAllocation(byteCount: outputSize, alignment: 64) { output in
 
-        func drive(_ chunk: UnsafeRawBufferPointer, _ mode: ZSTD_EndDirective) throws {
-            var inBuffer = ZSTD_inBuffer(src: chunk.baseAddress, size: chunk.count, pos: 0)
-            while true {
-                var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: outputSize, pos: 0)
-                let remaining = ZSTD_compressStream2(context, &outBuffer, &inBuffer, mode)
-                if ZSTD_isError(remaining) != 0 {
-                    throw CheckpointError.compression(
-                        path: source.path, reason: String(cString: ZSTD_getErrorName(remaining)))
+            func drive(_ chunk: UnsafeRawBufferPointer, _ mode: ZSTD_EndDirective) throws {
+                var inBuffer = ZSTD_inBuffer(src: chunk.baseAddress, size: chunk.count, pos: 0)
+                while true {
+                    var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: outputSize, pos: 0)
+                    let remaining = ZSTD_compressStream2(context, &outBuffer, &inBuffer, mode)
+                    if ZSTD_isError(remaining) != 0 {
+                        throw CheckpointError.compression(
+                            path: source.path, reason: String(cString: ZSTD_getErrorName(remaining)))
+                    }
+                    try sink.write(UnsafeRawBufferPointer(rebasing: output[0..<outBuffer.pos]))
+                    let finished = mode == ZSTD_e_end ? remaining == 0 : inBuffer.pos == inBuffer.size
+                    if finished { return }
                 }
-                try sink.write(UnsafeRawBufferPointer(rebasing: output[0..<outBuffer.pos]))
-                let finished = mode == ZSTD_e_end ? remaining == 0 : inBuffer.pos == inBuffer.size
-                if finished { return }
             }
+            try input.forEachChunk(in: 0..<input.size, chunkSize: ZSTD_CStreamInSize() * 8) {
+                try drive($0, ZSTD_e_continue)
+            }
+            try drive(UnsafeRawBufferPointer(start: nil, count: 0), ZSTD_e_end)
+            try sink.close()
         }
-        try input.forEachChunk(in: 0..<input.size, chunkSize: ZSTD_CStreamInSize() * 8) {
-            try drive($0, ZSTD_e_continue)
-        }
-        try drive(UnsafeRawBufferPointer(start: nil, count: 0), ZSTD_e_end)
-        try sink.close()
     }
 
     /// Decompresses `source` into the new file `destination`, streaming.
@@ -70,40 +70,41 @@ public enum Zstd {
         let input = try MappedFile(path: source.path)
         let sink = try FileSink(creating: destination.path)
         let outputSize = ZSTD_DStreamOutSize()
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputSize, alignment: 64)
-        defer { output.deallocate() }
-        var consumed = 0
-        var lastResult = 1
-        try input.forEachChunk(in: 0..<input.size, chunkSize: ZSTD_DStreamInSize() * 8) { chunk in
-            var inBuffer = ZSTD_inBuffer(src: chunk.baseAddress, size: chunk.count, pos: 0)
-            while inBuffer.pos < inBuffer.size {
+        try withUnsafeTemporaryAllocation(byteCount: outputSize, alignment: 64) { output in
+            var consumed = 0
+            var lastResult = 1
+            try input.forEachChunk(in: 0..<input.size, chunkSize: ZSTD_DStreamInSize() * 8) { chunk in
+                var inBuffer = ZSTD_inBuffer(src: chunk.baseAddress, size: chunk.count, pos: 0)
+                while inBuffer.pos < inBuffer.size {
+                    var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: outputSize, pos: 0)
+                    let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+                    if ZSTD_isError(result) != 0 {
+                        throw CheckpointError.compression(
+                            path: source.path,
+                            reason:
+                                "\(String(cString: ZSTD_getErrorName(result))) near compressed byte offset \(consumed + inBuffer.pos)"
+                        )
+                    }
+                    try sink.write(UnsafeRawBufferPointer(rebasing: output[0..<outBuffer.pos]))
+                    lastResult = result
+                }
+                consumed += chunk.count
+            }
+            // Flush what the decoder still holds once all input is in.
+            while lastResult != 0 {
+                var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
                 var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: outputSize, pos: 0)
                 let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
-                if ZSTD_isError(result) != 0 {
+                if ZSTD_isError(result) != 0 || (outBuffer.pos == 0 && result != 0) {
                     throw CheckpointError.compression(
                         path: source.path,
-                        reason:
-                            "\(String(cString: ZSTD_getErrorName(result))) near compressed byte offset \(consumed + inBuffer.pos)"
+                        reason: "the compressed data ends early (truncated at byte offset \(input.size))"
                     )
                 }
                 try sink.write(UnsafeRawBufferPointer(rebasing: output[0..<outBuffer.pos]))
                 lastResult = result
             }
-            consumed += chunk.count
+            try sink.close()
         }
-        // Flush what the decoder still holds once all input is in.
-        while lastResult != 0 {
-            var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-            var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: outputSize, pos: 0)
-            let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
-            if ZSTD_isError(result) != 0 || (outBuffer.pos == 0 && result != 0) {
-                throw CheckpointError.compression(
-                    path: source.path, reason: "the compressed data ends early (truncated at byte offset \(input.size))"
-                )
-            }
-            try sink.write(UnsafeRawBufferPointer(rebasing: output[0..<outBuffer.pos]))
-            lastResult = result
-        }
-        try sink.close()
     }
 }

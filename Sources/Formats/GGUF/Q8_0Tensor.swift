@@ -23,21 +23,23 @@ public struct Q8_0QuantizingTensor: TensorByteSource {
     public func emit(into sink: inout some ByteSink) throws {
         let from = source.dtype
         let blockBytes = Q8_0.blockSize * from.byteSize
-        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: Self.blocksPerChunk * Q8_0.blockSize)
-        defer { floats.deallocate() }
-        var done = 0
-        try source.forEachVerifiedChunk(chunkSize: Self.blocksPerChunk * blockBytes, alignment: blockBytes) { input in
-            let count = input.count / from.byteSize
-            let values = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
-            Self.widen(input, from: from, into: values)
-            var nonFinite: Int?
-            try sink.write(count: count / Q8_0.blockSize * Q8_0.bytesPerBlock) { output in
-                nonFinite = Q8_0.quantize(UnsafeBufferPointer(values), into: output)
+        try withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.blocksPerChunk * Q8_0.blockSize) { floats in
+            var done = 0
+            try source.forEachVerifiedChunk(chunkSize: Self.blocksPerChunk * blockBytes, alignment: blockBytes) {
+                input in
+                let count = input.count / from.byteSize
+                let values = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
+                Self.widen(input, from: from, into: values)
+                var nonFinite: Int?
+                try sink.write(count: count / Q8_0.blockSize * Q8_0.bytesPerBlock) { output in
+                    nonFinite = Q8_0.quantize(UnsafeBufferPointer(values), into: output)
+                }
+                if let nonFinite {
+                    throw GGUFError.nonFiniteValue(
+                        path: source.file.path, tensor: source.name, element: done + nonFinite)
+                }
+                done += count
             }
-            if let nonFinite {
-                throw GGUFError.nonFiniteValue(path: source.file.path, tensor: source.name, element: done + nonFinite)
-            }
-            done += count
         }
     }
 
@@ -78,15 +80,15 @@ public struct Q8_0DequantizingTensor: TensorByteSource {
 
     public func emit(into sink: inout some ByteSink) throws {
         // A scratch buffer rather than the sink's: that one need not be aligned for `Float`.
-        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: Self.blocksPerChunk * Q8_0.blockSize)
-        defer { floats.deallocate() }
-        try source.forEachVerifiedChunk(
-            chunkSize: Self.blocksPerChunk * Q8_0.bytesPerBlock, alignment: Q8_0.bytesPerBlock
-        ) { input in
-            let values = UnsafeMutableBufferPointer(
-                rebasing: floats[0..<(input.count / Q8_0.bytesPerBlock * Q8_0.blockSize)])
-            Q8_0.dequantize(input, into: values)
-            try sink.write(UnsafeRawBufferPointer(values))
+        try withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.blocksPerChunk * Q8_0.blockSize) { floats in
+            try source.forEachVerifiedChunk(
+                chunkSize: Self.blocksPerChunk * Q8_0.bytesPerBlock, alignment: Q8_0.bytesPerBlock
+            ) { input in
+                let values = UnsafeMutableBufferPointer(
+                    rebasing: floats[0..<(input.count / Q8_0.bytesPerBlock * Q8_0.blockSize)])
+                Q8_0.dequantize(input, into: values)
+                try sink.write(UnsafeRawBufferPointer(values))
+            }
         }
     }
 }

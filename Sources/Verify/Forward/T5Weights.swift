@@ -23,8 +23,9 @@ final class T5Weights {
     let config: T5Config
     let naming: T5Naming
     private let byName: [String: TensorRef]
-    private var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
-    private var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+    /// The widened weights handed to the pass, and the stored bytes they are widened from.
+    private let floats = ScratchBuffer()
+    private let raw = ScratchBuffer()
     /// Reads the matrices of the pass ahead of it (see `startPrefetching`).
     private var prefetcher: WeightPrefetcher?
 
@@ -33,11 +34,6 @@ final class T5Weights {
         self.config = config
         naming = T5Naming.of(checkpoint)
         byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    deinit {
-        floats.deallocate()
-        raw.deallocate()
     }
 
     /// Starts reading the pass's matrix products' weights ahead of it, block by block, in the
@@ -127,15 +123,14 @@ final class T5Weights {
     private func withRows<Result>(of weight: StoredWeight, _ rows: Range<Int>, _ body: (WeightView) throws -> Result)
         throws -> Result
     {
-        try body(try Self.read(weight, rows: rows, floats: &floats, raw: &raw))
+        try body(try Self.read(weight, rows: rows, floats: floats, raw: raw))
     }
 
-    /// Reads rows `rows` of `weight` widened to `Float` into `floats` (grown as needed; `raw`
-    /// stages the stored bytes of other dtypes), and returns the view of them.
-    static func read(
-        _ weight: StoredWeight, rows: Range<Int>, floats: inout UnsafeMutableBufferPointer<Float>,
-        raw: inout UnsafeMutableRawBufferPointer
-    ) throws -> WeightView {
+    /// Reads rows `rows` of `weight` widened to `Float` into `floats` (`raw` stages the stored
+    /// bytes of other dtypes), and returns the view of them (valid until `floats` is used again).
+    static func read(_ weight: StoredWeight, rows: Range<Int>, floats: ScratchBuffer, raw: ScratchBuffer) throws
+        -> WeightView
+    {
         let tensor = weight.tensor
         let columns = tensor.shape.count == 2 ? tensor.shape[1] : tensor.spec.elementCount
         let count = rows.count * columns
@@ -143,34 +138,27 @@ final class T5Weights {
         let rowBytes = columns / tensor.dtype.elementsPerBlock * tensor.dtype.bytesPerBlock
         let start = tensor.fileOffset + rows.lowerBound * rowBytes
         let range = start..<(start + rows.count * rowBytes)
-        if floats.count < count {
-            floats.deallocate()
-            floats = .allocate(capacity: count)
+        let values = floats.floats(count)
+        guard let target = values.baseAddress else {
+            return WeightView(rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
         }
-        let empty = WeightView(
-            rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(start: nil, count: 0))
-        guard let target = floats.baseAddress else { return empty }
         if tensor.dtype == .f32 {
             try tensor.file.read(range, into: target)
         } else {
-            if raw.count < range.count {
-                raw.deallocate()
-                raw = .allocate(byteCount: range.count, alignment: 64)
+            let staged = raw.bytes(range.count)
+            guard let staging = staged.baseAddress else {
+                return WeightView(
+                    rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
             }
-            guard let staging = raw.baseAddress else { return empty }
             try tensor.file.read(range, into: staging)
             if tensor.dtype == .q8_0 {
-                Q8_0.dequantize(
-                    UnsafeRawBufferPointer(start: staging, count: range.count),
-                    into: UnsafeMutableBufferPointer(start: target, count: count))
+                Q8_0.dequantize(UnsafeRawBufferPointer(staged), into: values)
             } else {
                 var ignored = CastStatistics()
                 FloatCast.convert(
                     staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
             }
         }
-        return WeightView(
-            rows: rows.count, columns: columns, transposed: weight.transposed,
-            values: UnsafeBufferPointer(start: target, count: count))
+        return WeightView(rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
     }
 }

@@ -34,18 +34,13 @@ final class WeightPrefetcher {
 
     /// A buffer of widened weights, and the view of the weight it holds.
     private final class Slot {
-        var floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
-        var raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+        let floats = ScratchBuffer()
+        let raw = ScratchBuffer()
         var view = WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0))
 
         /// Reads rows `rows` of `weight` into the buffers, widened to `Float`.
         func load(_ weight: StoredWeight, rows: Range<Int>) throws {
-            view = try T5Weights.read(weight, rows: rows, floats: &floats, raw: &raw)
-        }
-
-        deinit {
-            floats.deallocate()
-            raw.deallocate()
+            view = try T5Weights.read(weight, rows: rows, floats: floats, raw: raw)
         }
     }
 
