@@ -303,3 +303,76 @@ void CZooKernels_dequantizeQ8_0(const void *input, size_t blocks, float *output)
         memcpy(output + block * 32, values, sizeof values);
     }
 }
+
+ZOO_CLONES
+void CZooKernels_f16ToF32(const void *input, void *output, size_t count) {
+    // Exact widening (Giesen, "half_to_float"): rebias normals, renormalise subnormals.
+    const uint32_t shiftedExponent = 0x7C00u << 13;
+    const float renormalizeMagic = asFloat(113u << 23);
+    const unsigned char *in = input;
+    unsigned char *out = output;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t half;
+        memcpy(&half, in + 2 * i, 2);
+        uint32_t shifted = ((uint32_t)half & 0x7FFFu) << 13;
+        uint32_t exponent = shifted & shiftedExponent;
+        uint32_t rebiased = shifted + ((127u - 15u) << 23);
+        uint32_t infOrNaN = (rebiased + ((128u - 16u) << 23)) | ((shifted & 0x7FE000u) == 0 ? 0 : 0x400000u);
+        uint32_t subnormal = asBits(asFloat(rebiased + (1u << 23)) - renormalizeMagic);
+        uint32_t magnitude = exponent == shiftedExponent ? infOrNaN : (exponent == 0 ? subnormal : rebiased);
+        uint32_t bits = magnitude | (((uint32_t)half & 0x8000u) << 16);
+        memcpy(out + 4 * i, &bits, 4);
+    }
+}
+
+ZOO_CLONES
+void CZooKernels_bf16ToF32(const void *input, void *output, size_t count) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t half;
+        memcpy(&half, in + 2 * i, 2);
+        uint32_t bits = (uint32_t)half << 16;
+        memcpy(out + 4 * i, &bits, 4);
+    }
+}
+
+void CZooKernels_float8ToF32(const void *input, void *output, size_t count, const uint32_t *table) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
+    for (size_t i = 0; i < count; i++) memcpy(out + 4 * i, &table[in[i]], 4);
+}
+
+ZOO_CLONES
+void CZooKernels_f32ToF64(const void *input, void *output, size_t count) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
+    for (size_t i = 0; i < count; i++) {
+        float value;
+        memcpy(&value, in + 4 * i, 4);
+        double wide = (double)value;
+        memcpy(out + 8 * i, &wide, 8);
+    }
+}
+
+ZOO_CLONES
+void CZooKernels_f64ToF32(const void *input, void *output, size_t count, CZooKernels_CastCounts *counts) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
+    for (size_t start = 0; start < count; start += BLOCK) {
+        size_t end = count - start < BLOCK ? count : start + BLOCK;
+        uint32_t overflow = 0, underflow = 0, nans = 0;
+        for (size_t i = start; i < end; i++) {
+            double value;
+            memcpy(&value, in + 8 * i, 8);
+            float narrowed = (float)value;
+            overflow += isfinite(value) && isinf(narrowed);
+            underflow += value != 0 && narrowed == 0;
+            nans += isnan(value) != 0;
+            memcpy(out + 4 * i, &narrowed, 4);
+        }
+        counts->overflowToInfinity += overflow;
+        counts->underflowToZero += underflow;
+        counts->nanCount += nans;
+    }
+}

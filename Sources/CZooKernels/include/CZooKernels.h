@@ -61,6 +61,17 @@ void CZooKernels_compare(
     size_t count, double absoluteTolerance, double relativeTolerance, int ulpMantissaBits, int ulpMinExponent,
     uint64_t firstIndex, CZooKernels_ErrorStats *stats);
 
+/// The exact widenings and fp64 -> fp32, on little-endian values at any alignment (each element
+/// is loaded and stored with memcpy, which the compiler turns into plain vector moves).
+/// fp16 -> fp32 sets the quiet bit of a NaN, as torch (and vcvtph2ps) do.
+void CZooKernels_f16ToF32(const void *input, void *output, size_t count);
+void CZooKernels_bf16ToF32(const void *input, void *output, size_t count);
+/// 8-bit floats through a 256-entry table of fp32 bit patterns.
+void CZooKernels_float8ToF32(const void *input, void *output, size_t count, const uint32_t *table);
+void CZooKernels_f32ToF64(const void *input, void *output, size_t count);
+/// Round to nearest even; overflow (finite to inf), underflow (non-zero to 0) and NaNs counted.
+void CZooKernels_f64ToF32(const void *input, void *output, size_t count, CZooKernels_CastCounts *counts);
+
 /// ggml's Q8_0 quantization of `blocks` blocks of 32 floats into 34-byte blocks (fp16 scale
 /// `d = max|x| / 127`, little-endian, then `round(x * (1 / d))` as int8, rounded half away from
 /// zero), bit for bit as ggml's `quantize_row_q8_0_ref` and gguf-py compute it (see Q8_0.swift for

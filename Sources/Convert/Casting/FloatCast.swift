@@ -105,91 +105,33 @@ public enum FloatCast {
         statistics.add(counts)
     }
 
-    /// Runs `body` over `0..<count` in blocks, with 32-bit overflow/underflow/NaN counters that it
-    /// adds to `statistics` after each block.
-    ///
-    /// 32-bit counters let the vectoriser keep four or more lanes per register (64-bit ones halve
-    /// the throughput of the whole loop); blocks keep them from wrapping.
-    @inline(__always)
-    private static func forEachBlock(
-        _ count: Int, _ statistics: inout CastStatistics,
-        _ body: (Int, Int, inout UInt32, inout UInt32, inout UInt32) -> Void
-    ) {
-        let block = 1 << 24
-        var start = 0
-        while start < count {
-            let end = min(start + block, count)
-            var overflow: UInt32 = 0
-            var underflow: UInt32 = 0
-            var nans: UInt32 = 0
-            body(start, end, &overflow, &underflow, &nans)
-            statistics.overflowToInfinity += Int(overflow)
-            statistics.underflowToZero += Int(underflow)
-            statistics.nanCount += Int(nans)
-            start = end
-        }
-    }
+    // The widenings and fp64 -> fp32 run in C (`CZooKernels`): any alignment (a tensor's bytes
+    // in a mapped file need not be aligned for its element type), and vectorised clones.
 
     private static func f16ToF32(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
-        let input = source.assumingMemoryBound(to: UInt16.self)
-        let output = target.assumingMemoryBound(to: UInt32.self)
-        // Exact widening (Giesen, "half_to_float"): rebias normals, renormalise subnormals.
-        let shiftedExponent: UInt32 = 0x7C00 << 13
-        let renormalizeMagic = Float(bitPattern: 113 << 23)
-        for index in 0..<count {
-            let half = UInt32(UInt16(littleEndian: input[index]))
-            let shifted = (half & 0x7FFF) << 13
-            let exponent = shifted & shiftedExponent
-            let rebiased = shifted &+ ((127 - 15) << 23)
-            // torch (like vcvtph2ps) sets the quiet bit of a NaN; on infinity the mantissa is 0.
-            let infOrNaN = (rebiased &+ ((128 - 16) << 23)) | (shifted & 0x7F_E000 == 0 ? 0 : 0x40_0000)
-            let subnormal = (Float(bitPattern: rebiased &+ (1 << 23)) - renormalizeMagic).bitPattern
-            let magnitude = exponent == shiftedExponent ? infOrNaN : (exponent == 0 ? subnormal : rebiased)
-            output[index] = (magnitude | ((half & 0x8000) << 16)).littleEndian
-        }
+        CZooKernels_f16ToF32(source, target, count)
     }
 
     private static func float8ToF32(
         _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, table: [UInt32]
     ) {
-        let input = source.assumingMemoryBound(to: UInt8.self)
-        let output = target.assumingMemoryBound(to: UInt32.self)
-        table.withUnsafeBufferPointer { bits in
-            for index in 0..<count { output[index] = bits[Int(input[index])].littleEndian }
-        }
+        table.withUnsafeBufferPointer { bits in CZooKernels_float8ToF32(source, target, count, bits.baseAddress) }
     }
 
     private static func bf16ToF32(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
-        let input = source.assumingMemoryBound(to: UInt16.self)
-        let output = target.assumingMemoryBound(to: UInt32.self)
-        for index in 0..<count {
-            output[index] = (UInt32(UInt16(littleEndian: input[index])) << 16).littleEndian
-        }
+        CZooKernels_bf16ToF32(source, target, count)
     }
 
     private static func f32ToF64(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int) {
-        let input = source.assumingMemoryBound(to: UInt32.self)
-        let output = target.assumingMemoryBound(to: UInt64.self)
-        for index in 0..<count {
-            output[index] = Double(Float(bitPattern: UInt32(littleEndian: input[index]))).bitPattern.littleEndian
-        }
+        CZooKernels_f32ToF64(source, target, count)
     }
 
     private static func f64ToF32(
         _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, _ statistics: inout CastStatistics
     ) {
-        let input = source.assumingMemoryBound(to: UInt64.self)
-        let output = target.assumingMemoryBound(to: UInt32.self)
-        forEachBlock(count, &statistics) { start, end, overflow, underflow, nans in
-            for index in start..<end {
-                let value = Double(bitPattern: UInt64(littleEndian: input[index]))
-                let narrowed = Float(value)
-                overflow &+= (value.isFinite && narrowed.isInfinite) ? 1 : 0
-                underflow &+= (value != 0 && narrowed == 0) ? 1 : 0
-                nans &+= value.isNaN ? 1 : 0
-                output[index] = narrowed.bitPattern.littleEndian
-            }
-        }
+        var counts = CZooKernels_CastCounts()
+        CZooKernels_f64ToF32(source, target, count, &counts)
+        statistics.add(counts)
     }
 }
 
