@@ -51,11 +51,13 @@ struct Inspect: ParsableCommand {
                 "  skipped     \(report.skipped.count) non-tensor entries: \(report.skipped.prefix(8).joined(separator: ", "))"
                     + (report.skipped.count > 8 ? ", ..." : ""))
         }
-        if !report.metadata.isEmpty {
-            print(
-                "  metadata    "
-                    + report.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-            )
+        let entries = report.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // A few entries (safetensors' `format`) fit on one line; a GGUF's thirty keys get one each.
+        if entries.count <= 4, !entries.isEmpty {
+            print("  metadata    " + entries.joined(separator: ", "))
+        } else if !entries.isEmpty {
+            print("  metadata    " + entries[0])
+            for entry in entries.dropFirst() { print("              " + entry) }
         }
         if let meshTF = report.mesh_tf {
             print("  Mesh-TF     \(meshTF.mapped_variables) variables map to transformers' T5 (kernels transposed)")
