@@ -23,6 +23,8 @@ import Testing
         #expect(inspect.status == 0, "\(inspect.stderr)")
         #expect(inspect.stdout.contains("relu FFN, tied embeddings"))
         #expect(inspect.stdout.contains("Q8_0 x46"))
+        #expect(inspect.stdout.contains("63 tensors map to transformers' T5"))
+        #expect(inspect.stdout.contains("output.weight is the tied embedding times 0.125"))
 
         let run = try ZooBinary.run(["run", output.path, "--input-ids", "5,17,33,1", "--decoder-input-ids", "0"])
         #expect(run.status == 0, "\(run.stderr)")

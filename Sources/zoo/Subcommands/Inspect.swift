@@ -64,6 +64,13 @@ struct Inspect: ParsableCommand {
             if let skipped = meshTF.skipped_summary { print("              " + skipped) }
             if let gin = meshTF.gin { print("              config cross-checked with \(gin)") }
         }
+        if let gguf = report.gguf {
+            print(
+                "  GGUF        \(gguf.mapped_tensors) tensors map to transformers' T5 (llama.cpp names, no transposes)")
+            if let head = gguf.derived_head, let scale = gguf.tied_head_scale {
+                print("              \(head) is the tied embedding times \(scale) (d_model^-0.5, for llama.cpp)")
+            }
+        }
         if let config = report.config {
             print(
                 "  T5 config   \(config.feed_forward_proj) FFN, \(config.tie_word_embeddings ? "tied" : "untied") embeddings"

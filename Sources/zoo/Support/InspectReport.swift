@@ -77,7 +77,22 @@ struct InspectReport: Encodable {
         let skipped_summary: String?
     }
 
+    /// For a llama.cpp T5 GGUF file: how its tensors map to transformers' T5.
+    let gguf: GGUF?
+
+    struct GGUF: Encodable {
+        let mapped_tensors: Int
+        /// `output.weight` when it is zoo's rescaled copy of the tied embedding (not a parameter).
+        let derived_head: String?
+        let tied_head_scale: Float?
+    }
+
     init(_ analyzed: AnalyzedCheckpoint) {
+        gguf = analyzed.gguf.map { layout in
+            GGUF(
+                mapped_tensors: layout.tensors.count, derived_head: layout.derivedHead?.name,
+                tied_head_scale: layout.tiedHeadScale)
+        }
         mesh_tf = analyzed.meshTF.map { layout in
             MeshTF(
                 mapped_variables: layout.tensors.count,
