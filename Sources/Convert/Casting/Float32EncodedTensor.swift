@@ -27,9 +27,7 @@ public final class Float32EncodedTensor: TensorByteSource {
     public init?(_ source: TensorRef, to dtype: DType, name: String, transposed: Bool = false, scale: Float? = nil) {
         guard [.f32, .f16, .bf16, .q8_0].contains(dtype) else { return nil }
         let float32: (any TensorByteSource)? =
-            if transposed && source.dtype == .q8_0 {
-                DequantizedTransposingTensor(source, name: name)
-            } else if transposed {
+            if transposed {
                 TransposingTensor(source, to: .f32, name: name)
             } else if source.dtype == .q8_0 {
                 Q8_0DequantizingTensor(source, name: name)
@@ -57,51 +55,6 @@ public final class Float32EncodedTensor: TensorByteSource {
             statistics = encoder.statistics
             sink = encoder.base
         }
-    }
-}
-
-/// A 2-D Q8_0 tensor dequantized and transposed (a GGUF weight becoming a Mesh-TF kernel): the
-/// float32 values are put in memory of their own first, as `TransposingTensor` does with any
-/// source, so memory is one tensor (in float32) plus a block.
-private struct DequantizedTransposingTensor: TensorByteSource {
-    let source: TensorRef
-    let outputSpec: TensorSpec
-
-    init?(_ source: TensorRef, name: String) {
-        guard source.dtype == .q8_0, source.shape.count == 2,
-            let spec = TensorSpec(name: name, dtype: .f32, shape: [source.shape[1], source.shape[0]])
-        else { return nil }
-        self.source = source
-        outputSpec = spec
-    }
-
-    func emit(into sink: inout some ByteSink) throws {
-        guard let dequantizing = Q8_0DequantizingTensor(source),
-            let floatSpec = TensorSpec(name: source.name, dtype: .f32, shape: source.shape)
-        else { preconditionFailure("checked in init") }
-        let values = try MappedFile(name: "\(source.name) (dequantized)", byteCount: floatSpec.byteCount) { target in
-            var filling = BufferSink(target)
-            try dequantizing.emit(into: &filling)
-        }
-        let floats = TensorRef(spec: floatSpec, file: values, fileOffset: 0)
-        guard let transposing = TransposingTensor(floats, name: outputSpec.name) else {
-            preconditionFailure("a 2-D float32 tensor transposes")
-        }
-        try transposing.emit(into: &sink)
-    }
-}
-
-/// Writes into a buffer of exactly the bytes it will receive.
-private struct BufferSink: ByteSink {
-    let buffer: UnsafeMutableRawBufferPointer
-    var filled = 0
-
-    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
-
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        precondition(filled + bytes.count <= buffer.count, "more bytes than the tensor holds")
-        UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + bytes.count)]).copyMemory(from: bytes)
-        filled += bytes.count
     }
 }
 

@@ -5,10 +5,13 @@ import Formats
 /// to another float dtype on the way: Mesh-TF stores kernels as `[in, out]`, transformers as `[out, in]`.
 ///
 /// The source is read once into memory of its own (its stored checksum checked on the way), then
-/// output rows are gathered a block at a time: memory is one tensor plus one block.
+/// output rows are gathered a block at a time: memory is one tensor plus one block. A Q8_0 source
+/// (a GGUF weight becoming a Mesh-TF kernel) is dequantized to F32 as it is read into that memory.
 public final class TransposingTensor: TensorByteSource {
     public let source: TensorRef
     public let outputSpec: TensorSpec
+    /// The dtype of the values in memory: the source's, or F32 for a dequantized Q8_0 source.
+    private let inputDType: DType
     /// Overflow, underflow and NaN counts of the last `emit` (zero unless it casts).
     public private(set) var statistics = CastStatistics()
 
@@ -19,29 +22,33 @@ public final class TransposingTensor: TensorByteSource {
     ///
     /// - Returns: `nil` unless `source` is 2-D, of a 2, 4 or 8-byte dtype, and `dtype` is its own
     ///   or one `FloatCast` converts it to.
+    ///   A Q8_0 source is dequantized to F32 first, so `dtype` is then F32 or one F32 casts to.
     public init?(_ source: TensorRef, to dtype: DType? = nil, name: String) {
-        let dtype = dtype ?? source.dtype
-        guard source.shape.count == 2, !source.dtype.isBlockQuantized, [2, 4, 8].contains(source.dtype.byteSize),
-            dtype == source.dtype || FloatCast.canCast(from: source.dtype, to: dtype),
+        let input: DType = source.dtype == .q8_0 ? .f32 : source.dtype
+        let dtype = dtype ?? input
+        guard source.shape.count == 2, [2, 4, 8].contains(input.byteSize),
+            dtype == input || FloatCast.canCast(from: input, to: dtype),
             let spec = TensorSpec(name: name, dtype: dtype, shape: [source.shape[1], source.shape[0]])
         else { return nil }
         self.source = source
+        inputDType = input
         outputSpec = spec
     }
 
     public func emit(into sink: inout some ByteSink) throws {
         let rows = source.shape[0]
         let columns = source.shape[1]
-        let from = source.dtype
+        let from = inputDType
         let to = outputSpec.dtype
         // The source is read once, sequentially with `pread` (its checksum checked on the way), into
         // memory of its own: a transpose needs random access, and gathering from the file mapping
         // instead would leave the whole checkpoint resident. Memory: the largest transposed tensor.
-        try withUnsafeTemporaryAllocation(byteCount: max(source.spec.byteCount, 1), alignment: 64) { matrix in
-            var filled = 0
-            try source.forEachVerifiedChunk { chunk in
-                UnsafeMutableRawBufferPointer(rebasing: matrix[filled..<(filled + chunk.count)]).copyMemory(from: chunk)
-                filled += chunk.count
+        try withUnsafeTemporaryAllocation(byteCount: max(rows * columns * from.byteSize, 1), alignment: 64) { matrix in
+            var filling = MatrixFill(matrix)
+            if let dequantizing = Q8_0DequantizingTensor(source) {
+                try dequantizing.emit(into: &filling)
+            } else {
+                try source.forEachVerifiedChunk { try filling.write($0) }
             }
             guard rows > 0, columns > 0, let input = matrix.baseAddress else { return }
 
@@ -83,5 +90,19 @@ public final class TransposingTensor: TensorByteSource {
         precondition([2, 4, 8].contains(elementSize), "gather of \(elementSize)-byte elements")
         CZooKernels_gatherColumns(
             input, rows, columns, outputRows.lowerBound, outputRows.count, output, elementSize)
+    }
+}
+
+/// Writes a tensor's bytes, in order, into the memory a transpose gathers from.
+private struct MatrixFill: ByteSink {
+    let matrix: UnsafeMutableRawBufferPointer
+    var filled = 0
+
+    init(_ matrix: UnsafeMutableRawBufferPointer) { self.matrix = matrix }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(filled + bytes.count <= matrix.count, "more bytes than the tensor holds")
+        UnsafeMutableRawBufferPointer(rebasing: matrix[filled..<(filled + bytes.count)]).copyMemory(from: bytes)
+        filled += bytes.count
     }
 }
