@@ -35,6 +35,14 @@ public struct ConversionPlan: Sendable {
             self.compress = compress || destination.pathExtension == "zst"
             self.tokenizer = tokenizer
         }
+
+        /// The format the destination's extension names (`x.safetensors`, `x.gguf`), if any.
+        var namedFormat: OutputFormat? { OutputFormat.named(byExtensionOf: destination) }
+        /// The output format: the one asked for, else the extension's, else safetensors. (Whether
+        /// the two agree is the plan's first check.)
+        var outputFormat: OutputFormat { format ?? namedFormat ?? .safetensors }
+        /// Whether the output is a model directory: a destination without a weights extension.
+        var writesDirectory: Bool { namedFormat == nil }
     }
 
     /// One output tensor and where its bytes come from.
@@ -127,7 +135,7 @@ public struct ConversionPlan: Sendable {
         let model = try source.t5ModelIfAny()
         try Self.checkNoOverlap(context)
         let format = try Self.outputFormat(request, model: model, source: source)
-        let writesDirectory = OutputFormat.named(byExtensionOf: request.destination) == nil
+        let writesDirectory = request.writesDirectory
         let tensors = try Self.outputTensors(
             Self.namedInputs(Self.plannedInputs(source, model: model), format: format, model: model, source: source),
             requested: request.dtype, format: format)
@@ -166,11 +174,10 @@ public struct ConversionPlan: Sendable {
         throws(ConvertError) -> OutputFormat
     {
         let path = source.checkpoint.location.path
-        let named = OutputFormat.named(byExtensionOf: request.destination)
-        if let asked = request.format, let named, asked != named {
+        if let asked = request.format, let named = request.namedFormat, asked != named {
             throw .formatMismatch(destination: request.destination.path, asked: asked.rawValue, named: named.rawValue)
         }
-        let format = request.format ?? named ?? .safetensors
+        let format = request.outputFormat
         switch format {
         case .tensorflow:
             guard let model else { throw .notT5(path: path, reason: "Mesh-TF outputs hold T5 models only") }

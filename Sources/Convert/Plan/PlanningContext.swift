@@ -43,11 +43,9 @@ public struct PlanningContext: Sendable {
         resolvedInputs = ([checkpoint.location, checkpoint.directory] + checkpoint.files).map(resolved)
         sourceIsModelDirectory = ConversionPlan.isModelDirectory(request.source, checkpoint)
 
-        let named = OutputFormat.named(byExtensionOf: request.destination)
-        let format = request.format ?? named ?? .safetensors
-        let writesDirectory = named == nil
+        let format = request.outputFormat
         companions =
-            writesDirectory && sourceIsModelDirectory
+            request.writesDirectory && sourceIsModelDirectory
             ? try Companions(of: checkpoint) : Companions(none: checkpoint.directory)
         if format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) {
             let url = companions.directory.appendingPathComponent(MeshTFLayout.ginFileName)
