@@ -79,8 +79,12 @@ public struct AnalyzedCheckpoint: Sendable {
     private static func analyzeGGUF(_ checkpoint: Checkpoint, at url: URL) throws -> (
         GGUFT5Layout?, Result<T5Model, ConvertError>
     ) {
-        // The checkpoint keeps metadata as strings; the layout needs the typed values.
-        let file = try GGUFReader.read(url).file
+        // The checkpoint keeps metadata as strings; the layout needs the typed values, parsed again
+        // from the mapping the tensors already hold (the header is small next to the weights).
+        let mapped = try checkpoint.tensors.first?.file ?? MappedFile(path: url.path)
+        let file = try mapped.withBytes(in: 0..<mapped.size) { bytes throws(GGUFError) in
+            try GGUFFile(parsing: bytes, path: url.path)
+        }
         do throws(ConvertError) {
             let layout = try GGUFT5Layout(checkpoint, file: file)
             return (layout, .success(try layout.model(of: checkpoint)))
