@@ -44,12 +44,14 @@ public struct StagedOutput: Sendable {
         }
         Self.removeStalePartials(of: self.destination)
         discard()
-        if isDirectory {
-            if case let .failure(error) = Syscalls.makeDirectory(staging.path, mode: 0o755) {
-                throw .io(path: staging.path, operation: "create the staging directory", errno: error.code)
-            }
+        let staging = self.staging
+        let created = ActiveOutputs.shared.add(self) {
+            isDirectory ? Syscalls.makeDirectory(staging.path, mode: 0o755) : .success(())
         }
-        ActiveOutputs.shared.add(self)
+        if case let .failure(error) = created {
+            ActiveOutputs.shared.remove(self)
+            throw .io(path: staging.path, operation: "create the staging directory", errno: error.code)
+        }
     }
 
     /// Where the sidecar `destination + suffix` (`model.safetensors.sha256`) is staged.
@@ -124,8 +126,20 @@ public struct StagedOutput: Sendable {
         let prefix = ".\(destination.lastPathComponent)."
         let suffix = ".zoo-partial-\(pid)"
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+        // A writer thread may still be creating files in a staged directory while it is removed
+        // (a signal arrives mid-write): moving the directory aside first makes those creations
+        // fail, instead of racing the recursive removal and leaving a directory behind.
+        let aside = parent.appendingPathComponent("\(prefix)removing\(suffix)")
         for entry in entries where entry.hasPrefix(prefix) && entry.hasSuffix(suffix) {
-            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+            var doomed = parent.appendingPathComponent(entry)
+            var isDirectory: ObjCBool = false
+            if entry != aside.lastPathComponent,
+                FileManager.default.fileExists(atPath: doomed.path, isDirectory: &isDirectory), isDirectory.boolValue,
+                case .success = Syscalls.renameItem(doomed.path, to: aside.path)
+            {
+                doomed = aside
+            }
+            try? FileManager.default.removeItem(at: doomed)
         }
     }
 
@@ -194,8 +208,21 @@ private final class ActiveOutputs: @unchecked Sendable {
     var isStopping: Bool { lock.withLock { stopping } }
     private let queue = DispatchQueue(label: "zoo.signals")
 
-    func add(_ output: StagedOutput) {
-        lock.withLock { outputs[output.destination, default: 0] += 1 }
+    /// Records `output` and runs `create` (which makes its staging directory) under the lock the
+    /// signal handler takes, so a signal either sees the staged directory and removes it, or
+    /// arrives first, in which case nothing is created and this call waits for the signal to end
+    /// the process.
+    func add(_ output: StagedOutput, create: () -> Result<Void, Errno>) -> Result<Void, Errno> {
+        let result: Result<Void, Errno>? = lock.withLock {
+            guard !stopping else { return nil }
+            outputs[output.destination, default: 0] += 1
+            return create()
+        }
+        guard let result else {
+            StagedOutput.waitIfStopping()
+            preconditionFailure("a stopping process resumed")
+        }
+        return result
     }
 
     func remove(_ output: StagedOutput) {
