@@ -188,29 +188,27 @@ public enum Parity {
         let batch = probeBatch(vocabularySize: models?.source.vocabSize ?? 1)
         let checkpoints = (source: source.checkpoint, converted: converted.checkpoint)
         let configs = models
-        BLAS.withOneThreadPerCall {
-            DispatchQueue.concurrentPerform(iterations: configs == nil ? 1 : 3) { job in
-                switch (job, configs) {
-                case let (1, configs?):
-                    jobs.store(
-                        job,
-                        .pass(
-                            sourcePass
-                                ?? Result {
-                                    try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
-                                }))
-                case let (2, configs?):
-                    jobs.store(
-                        job,
-                        .pass(
-                            Result {
-                                try T5ForwardPass(
-                                    checkpoint: checkpoints.converted, config: configs.converted, precision: precision
-                                ).run(batch)
+        DispatchQueue.concurrentPerform(iterations: configs == nil ? 1 : 3) { job in
+            switch (job, configs) {
+            case let (1, configs?):
+                jobs.store(
+                    job,
+                    .pass(
+                        sourcePass
+                            ?? Result {
+                                try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
                             }))
-                default:
-                    jobs.store(job, .comparison(CheckpointComparison(pairing)))
-                }
+            case let (2, configs?):
+                jobs.store(
+                    job,
+                    .pass(
+                        Result {
+                            try T5ForwardPass(
+                                checkpoint: checkpoints.converted, config: configs.converted, precision: precision
+                            ).run(batch)
+                        }))
+            default:
+                jobs.store(job, .comparison(CheckpointComparison(pairing)))
             }
         }
         let results = jobs.values()

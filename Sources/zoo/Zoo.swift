@@ -1,6 +1,7 @@
 import ArgumentParser
 import Formats
 import Foundation
+import Verify
 
 /// The zoo command line: one subcommand per file in `Subcommands/`.
 @main
@@ -26,6 +27,7 @@ struct Zoo: ParsableCommand {
     /// Runs the command, with staged outputs removed on SIGINT, SIGTERM and SIGHUP, and any
     /// Foundation file error turned into one sentence naming the file and errno.
     static func main() {
+        BLAS.useCallingThreadsOnly()
         StagedOutput.removeOnSignals()
         do {
             var command = try parseAsRoot()

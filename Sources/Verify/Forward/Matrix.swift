@@ -43,9 +43,19 @@ struct Matrix {
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
                         x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
                 } else {
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(block.count), Int32(columns), 1,
-                        x, Int32(columns), w, Int32(columns), 0, y + block.lowerBound, Int32(outputs))
+                    // Computed as `blockᵀ`'s product `block · selfᵀ` and transposed into place: with
+                    // the weight as the left operand, OpenBLAS packs it for its kernel more cheaply
+                    // (1.2-1.4x faster for the few rows of a probe batch, measured on OpenBLAS 0.3.21).
+                    let features = block.count
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: features * rows) { transposed in
+                        guard let t = transposed.baseAddress else { return }
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(features), Int32(rows), Int32(columns), 1,
+                            w, Int32(columns), x, Int32(columns), 0, t, Int32(rows))
+                        cblas_somatcopy(
+                            CblasRowMajor, CblasTrans, Int32(features), Int32(rows), 1, t, Int32(rows),
+                            y + block.lowerBound, Int32(outputs))
+                    }
                 }
             }
         }
@@ -80,15 +90,13 @@ func multiply(
         Int32(rowStrideB), 0, c, Int32(rowStrideC))
 }
 
-/// OpenBLAS's own threading.
-enum BLAS {
-    /// Runs `body` with each BLAS call computed on its calling thread alone, then restores the
-    /// thread count: when several passes run side by side they already fill the cores, and idle
-    /// OpenBLAS workers would spin (sched_yield) on the cores the passes need.
-    static func withOneThreadPerCall<Result>(_ body: () throws -> Result) rethrows -> Result {
-        let threads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(threads) }
-        return try body()
-    }
+/// OpenBLAS's own threading, which zoo does not use.
+public enum BLAS {
+    /// Makes every BLAS call of this process run on its calling thread, and stops OpenBLAS's
+    /// idle workers (they would spin on the cores the passes, the comparison and the writer
+    /// need). Idempotent; the forward pass calls it, and so should a program as it starts, before
+    /// the workers have spun for long.
+    public static func useCallingThreadsOnly() { _ = configured }
+
+    private static let configured: Void = zoo_blas_use_calling_threads_only()
 }

@@ -76,8 +76,9 @@ public struct T5ForwardPass {
         try validate(batch)
         // The second core reads and widens the next weights while this one multiplies: each
         // product runs on this thread alone (OpenBLAS's own workers would compete for that core).
+        BLAS.useCallingThreadsOnly()
         weights.startPrefetching()
-        return try BLAS.withOneThreadPerCall { try runPrefetched(batch) }
+        return try runPrefetched(batch)
     }
 
     private func runPrefetched(_ batch: Batch) throws -> Output {
