@@ -166,6 +166,49 @@ static void widenBlock(const void *values, CZooKernels_FloatType type, size_t st
 
 enum { COMPARE_BLOCK = 1024 };
 
+// The errors of one block of widened pairs; `narrow` (both sides 32 bits or fewer) is a constant
+// at each call, so each call site compiles to a loop without the other's division.
+typedef struct {
+    double absolute, relative, ulp;
+    uint64_t rejected, nonFinite;
+} BlockErrors;
+
+static inline __attribute__((always_inline)) BlockErrors blockErrors(
+    const double *a, const double *e, size_t n, double absoluteTolerance, double relativeTolerance,
+    int ulpMantissaBits, int64_t minBiased, int narrow) {
+    // Non-negative doubles order as their bit patterns do: the maxima are integer maxima,
+    // a reduction the vectorizer handles (it leaves floating-point max reductions alone).
+    uint64_t blockAbsolute = 0, blockRelative = 0, blockULP = 0;
+    int64_t blockRejected = 0, blockNonFinite = 0;
+    // Branch-free over finite pairs so the loop vectorizes; non-finite pairs are rare and
+    // settled by the caller, only when one is present.
+    for (size_t i = 0; i < n; i++) {
+        double error = fabs(a[i] - e[i]);
+        double magnitude = fabs(e[i]);
+        int64_t finite = (fabs(a[i]) <= 0x1.fffffffffffffp+1023) & (magnitude <= 0x1.fffffffffffffp+1023);
+        blockNonFinite += 1 - finite;
+        double counted = finite ? error : 0;
+        blockRejected += finite & (error > absoluteTolerance + relativeTolerance * magnitude);
+        // The relative error is reported, never judged: for values of 32 bits or fewer a float
+        // quotient (7 digits, a sixth of the cost of a double division, which dominated this
+        // loop) is plenty; a huge mismatch may read as inf.
+        double relative = narrow ? (double)((float)counted / (float)magnitude) : counted / magnitude;
+        uint64_t absoluteBits = doubleToBits(counted);
+        uint64_t relativeBits = doubleToBits(magnitude > 0 ? relative : 0);
+        blockAbsolute = absoluteBits > blockAbsolute ? absoluteBits : blockAbsolute;
+        blockRelative = relativeBits > blockRelative ? relativeBits : blockRelative;
+        int64_t biased = (int64_t)((doubleToBits(e[i]) >> 52) & 0x7FF);
+        biased = biased < minBiased ? minBiased : biased;
+        // 1 / ulp, as a power of two built from its exponent: 2^(mantissa bits - exponent).
+        double inverseULP = bitsToDouble((uint64_t)(2046 - biased + ulpMantissaBits) << 52);
+        uint64_t ulpBits = doubleToBits(counted * inverseULP);
+        blockULP = ulpBits > blockULP ? ulpBits : blockULP;
+    }
+    BlockErrors result = {bitsToDouble(blockAbsolute), bitsToDouble(blockRelative), bitsToDouble(blockULP),
+                          (uint64_t)blockRejected, (uint64_t)blockNonFinite};
+    return result;
+}
+
 ZOO_CLONES
 void CZooKernels_compare(
     const void *actual, CZooKernels_FloatType actualType, const void *expected, CZooKernels_FloatType expectedType,
@@ -175,49 +218,19 @@ void CZooKernels_compare(
     double maxAbsolute = stats->maxAbsolute, maxRelative = stats->maxRelative, maxULP = stats->maxULP;
     int wantULP = ulpMantissaBits >= 0;
     int64_t minBiased = (int64_t)ulpMinExponent + 1023;
+    int narrow = actualType != CZooKernels_F64 && expectedType != CZooKernels_F64;
     for (size_t start = 0; start < count; start += COMPARE_BLOCK) {
         size_t n = count - start < COMPARE_BLOCK ? count - start : COMPARE_BLOCK;
         widenBlock(actual, actualType, start, n, a);
         widenBlock(expected, expectedType, start, n, e);
-        uint64_t rejected = 0;
-        // Branch-free over finite pairs so the loop vectorizes; non-finite pairs are rare and
-        // settled in the second loop, only when one is present.
-        uint64_t nonFinite = 0;
-        // Non-negative doubles order as their bit patterns do: the maxima are integer maxima,
-        // a reduction the vectorizer handles (it leaves floating-point max reductions alone).
-        uint64_t blockAbsolute = 0, blockRelative = 0;
-        int64_t blockRejected = 0, blockNonFinite = 0;
-        for (size_t i = 0; i < n; i++) {
-            double error = fabs(a[i] - e[i]);
-            double magnitude = fabs(e[i]);
-            int64_t finite = (fabs(a[i]) <= 0x1.fffffffffffffp+1023) & (magnitude <= 0x1.fffffffffffffp+1023);
-            blockNonFinite += 1 - finite;
-            double counted = finite ? error : 0;
-            blockRejected += finite & (error > absoluteTolerance + relativeTolerance * magnitude);
-            uint64_t absoluteBits = doubleToBits(counted);
-            uint64_t relativeBits = doubleToBits(magnitude > 0 ? counted / magnitude : 0);
-            blockAbsolute = absoluteBits > blockAbsolute ? absoluteBits : blockAbsolute;
-            blockRelative = relativeBits > blockRelative ? relativeBits : blockRelative;
-        }
-        maxAbsolute = fmax(maxAbsolute, bitsToDouble(blockAbsolute));
-        maxRelative = fmax(maxRelative, bitsToDouble(blockRelative));
-        rejected += (uint64_t)blockRejected;
-        nonFinite += (uint64_t)blockNonFinite;
-        if (wantULP) {
-            uint64_t blockULP = 0;
-            for (size_t i = 0; i < n; i++) {
-                double error = fabs(a[i] - e[i]);
-                int64_t finite = (fabs(a[i]) <= 0x1.fffffffffffffp+1023) & (fabs(e[i]) <= 0x1.fffffffffffffp+1023);
-                int64_t biased = (int64_t)((doubleToBits(e[i]) >> 52) & 0x7FF);
-                biased = biased < minBiased ? minBiased : biased;
-                // 1 / ulp, as a power of two built from its exponent: 2^(mantissa bits - exponent).
-                double inverseULP = bitsToDouble((uint64_t)(2046 - biased + ulpMantissaBits) << 52);
-                uint64_t bits = doubleToBits((finite ? error : 0) * inverseULP);
-                blockULP = bits > blockULP ? bits : blockULP;
-            }
-            maxULP = fmax(maxULP, bitsToDouble(blockULP));
-        }
-        if (nonFinite) {
+        BlockErrors block =
+            narrow ? blockErrors(a, e, n, absoluteTolerance, relativeTolerance, ulpMantissaBits, minBiased, 1)
+                   : blockErrors(a, e, n, absoluteTolerance, relativeTolerance, ulpMantissaBits, minBiased, 0);
+        maxAbsolute = fmax(maxAbsolute, block.absolute);
+        maxRelative = fmax(maxRelative, block.relative);
+        if (wantULP) maxULP = fmax(maxULP, block.ulp);
+        uint64_t rejected = block.rejected;
+        if (block.nonFinite) {
             for (size_t i = 0; i < n; i++) {
                 int finite = isfinite(a[i]) && isfinite(e[i]);
                 if (finite) continue;
