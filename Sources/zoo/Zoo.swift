@@ -29,6 +29,7 @@ struct Zoo: ParsableCommand {
     static func main() {
         BLAS.useCallingThreadsOnly()
         StagedOutput.removeOnSignals()
+        TruncationGuard.install { error in exit(withError: error) }
         do {
             var command = try parseAsRoot()
             try command.run()

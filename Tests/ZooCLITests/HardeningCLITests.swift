@@ -62,6 +62,43 @@ import Testing
         #expect(temporary.contents() == ["big.safetensors"], "\(temporary.contents())")
     }
 
+    /// Hashing reads a file through its mapping; truncating the file meanwhile makes the next
+    /// page touched past its new end raise SIGBUS. That is one error naming the file and the byte
+    /// offset, exit status 1, and no manifest left behind, not a crash.
+    @Test func aFileTruncatedWhileItIsReadIsAnErrorNotACrash() throws {
+        let temporary = TemporaryDirectory()
+        let model = temporary.path("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        let weights = model.appendingPathComponent("weights.bin")
+        // 8 GiB of holes: nothing on disk, and seconds of hashing, long enough to truncate midway.
+        _ = FileManager.default.createFile(atPath: weights.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: weights)
+        try handle.truncate(atOffset: 8 << 30)
+        try handle.close()
+
+        let zoo = try RunningZoo(["checksum", model.path])
+        let mapped = zoo.waitUntil {
+            ((try? String(contentsOfFile: "/proc/\(zoo.process.processIdentifier)/maps", encoding: .utf8)) ?? "")
+                .contains(weights.path)
+        }
+        #expect(mapped, "zoo ended before it mapped the file")
+        usleep(100_000)
+        #expect(truncate(weights.path, 4096) == 0)
+        let stopped = zoo.waitUntil(timeout: 60) { !zoo.process.isRunning }
+        if !stopped { kill(zoo.process.processIdentifier, SIGKILL) }
+        let ended = try zoo.wait()
+
+        #expect(ended.reason == .exit, "ended by signal \(ended.status)")
+        #expect(ended.status == 1)
+        #expect(ended.stderr.split(separator: "\n").count == 1, "\(ended.stderr)")
+        #expect(
+            ended.stderr.contains("\(weights.path): the file was truncated while zoo was reading it"), "\(ended.stderr)"
+        )
+        #expect(ended.stderr.contains("byte offset "), "\(ended.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: model.path)
+        #expect(left == ["weights.bin"], "\(left)")
+    }
+
     @Test func aStalePartialOfAProcessThatIsGoneIsRemovedAndALiveOnesIsKept() throws {
         let temporary = TemporaryDirectory()
         let ended = Process()

@@ -2,7 +2,10 @@
 #define CZOOSYSTEM_H
 
 // Linux calls that Swift's Glibc module does not import because glibc declares them only under
-// _GNU_SOURCE. Each gets a static inline wrapper prefixed with the module name.
+// _GNU_SOURCE (static inline wrappers prefixed with the module name), and the bus-error guard,
+// which must be C: it runs inside a signal handler.
+
+#include <stddef.h>
 
 #ifdef __linux__
 #ifndef _GNU_SOURCE
@@ -21,5 +24,27 @@ static inline int CZooSystem_startWriteback(int fd, long long offset, long long 
     return 0;
 }
 #endif
+
+// MARK: - Files truncated while mapped
+
+/// Records [start, start + length) as the mapping of a file, so that a bus error inside it (the
+/// file was truncated while mapped, and a page past its new end was touched) is reported instead
+/// of ending the process. Returns the mapping's slot (>= 0), or -1 when every slot is taken (the
+/// mapping is then unguarded). Safe to call from any thread.
+int CZooSystem_registerMapping(const void *start, size_t length);
+
+/// Forgets the mapping in `slot` (from `CZooSystem_registerMapping`); call before unmapping it.
+void CZooSystem_unregisterMapping(int slot);
+
+/// Installs the SIGBUS handler and returns the read end of its notification pipe (or -1 with
+/// errno). On a bus error inside a registered mapping the handler records the slot and the byte
+/// offset (of the first such error only), writes one byte to the pipe (whose reader reports the
+/// error and ends the process) and parks the faulting thread for good. A bus error anywhere else
+/// gets the default action.
+int CZooSystem_installBusErrorGuard(void);
+
+/// The slot and offset of the first bus error inside a registered mapping; the slot is -1 if
+/// there was none.
+void CZooSystem_firstBusError(int *slot, size_t *offset);
 
 #endif

@@ -4,6 +4,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case io(path: String, operation: String, errno: Int32)
     /// `path` is not a regular file (a directory, a device, ...).
     case notARegularFile(path: String)
+    /// `path` was truncated while zoo read it: byte `offset` of its mapping no longer exists.
+    case truncatedWhileReading(path: String, offset: Int)
     /// The bytes of `path` match no format zoo knows.
     case unrecognizedFormat(path: String, firstBytes: String)
     /// The format was recognised but zoo cannot read it yet.
@@ -36,6 +38,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): \(operation) failed: the path is a symbolic link loop (errno \(errno), ELOOP)"
         case let .io(path, operation, errno):
             "\(path): \(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        case let .truncatedWhileReading(path, offset):
+            "\(path): the file was truncated while zoo was reading it (byte offset \(offset) no longer exists); nothing was written"
         case let .notARegularFile(path):
             "\(path): not a regular file (\(FileKind.describe(path))); zoo reads checkpoints from regular files "
                 + "and directories"

@@ -20,6 +20,8 @@ public final class MappedFile: Sendable {
     private var base: UnsafeRawPointer? { address.pointer }
     /// Open for `pread`; -1 for anonymous memory.
     private let descriptor: Int32
+    /// The mapping's slot in `TruncationGuard` (`nil`: anonymous memory, or no slot was free).
+    private let guardSlot: Int32?
 
     /// Maps `path` read-only.
     ///
@@ -51,6 +53,7 @@ public final class MappedFile: Sendable {
         // mmap rejects a zero length; an empty file simply has no bytes.
         guard size > 0 else {
             address = MappingAddress(pointer: nil)
+            guardSlot = nil
             return
         }
         let mapping: UnsafeMutableRawPointer
@@ -61,6 +64,7 @@ public final class MappedFile: Sendable {
             throw .io(path: path, operation: "mmap", errno: error.code)
         }
         address = MappingAddress(pointer: UnsafeRawPointer(mapping))
+        guardSlot = TruncationGuard.guardMapping(mapping, length: size, path: path)
     }
 
     /// Anonymous memory of `byteCount` bytes, filled by `fill` and then made read-only; for
@@ -73,6 +77,7 @@ public final class MappedFile: Sendable {
         path = name
         size = byteCount
         descriptor = -1
+        guardSlot = nil
         guard byteCount > 0 else {
             address = MappingAddress(pointer: nil)
             return
@@ -99,6 +104,7 @@ public final class MappedFile: Sendable {
     }
 
     deinit {
+        if let guardSlot { TruncationGuard.release(guardSlot) }
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
         if descriptor >= 0 { _ = Syscalls.closeFile(descriptor) }
     }

@@ -108,6 +108,12 @@ public struct StagedOutput: Sendable {
         ActiveOutputs.shared.installSignalHandlers()
     }
 
+    /// Removes every output this process has staged and not committed, for a process about to
+    /// end on an error it cannot recover from (see `TruncationGuard`).
+    static func discardEveryStagedOutput() {
+        ActiveOutputs.shared.removeAll()
+    }
+
     /// Blocks for good if a signal is being handled: a command whose output was just removed under
     /// it fails, and must not exit with that failure before the signal ends the process.
     public static func waitIfStopping() {
@@ -246,8 +252,8 @@ private final class ActiveOutputs: @unchecked Sendable {
         }
     }
 
-    /// Removes every staged output, then lets the signal end the process.
-    private func stop(by signalNumber: Int32) {
+    /// Removes every staged output; from then on no new one is staged (`add` waits for good).
+    func removeAll() {
         let destinations = lock.withLock {
             stopping = true
             return Array(outputs.keys)
@@ -256,6 +262,11 @@ private final class ActiveOutputs: @unchecked Sendable {
         for _ in 0..<3 {
             for destination in destinations { StagedOutput.removeStaged(of: destination, pid: getpid()) }
         }
+    }
+
+    /// Removes every staged output, then lets the signal end the process.
+    private func stop(by signalNumber: Int32) {
+        removeAll()
         signal(signalNumber, SIG_DFL)
         // Dispatch's threads block signals, and a process can inherit a mask that blocks them
         // (Foundation's Process spawns children from such threads): unblock the signal on this

@@ -43,7 +43,6 @@ enum Syscalls {
         return nothingOrErrno { fstat(descriptor, &status) }.map { status }
     }
 
-    /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
     /// `stat(2)` of `path`, following symbolic links.
     static func pathStatus(_ path: String) -> Result<stat, Errno> {
         var status = stat()
@@ -54,6 +53,7 @@ enum Syscalls {
         nothingOrErrno { mkdir(path, mode) }
     }
 
+    /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
     static func readAt(_ descriptor: Int32, _ target: UnsafeMutableRawPointer, _ count: Int, at offset: Int)
         -> Result<Int, Errno>
     {
