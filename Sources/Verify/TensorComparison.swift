@@ -189,13 +189,51 @@ public struct TensorComparison: Sendable {
         }
     }
 
-    /// Calls `body` with consecutive chunks of both tensors' elements, read with `pread` so that
-    /// comparing two large checkpoints keeps only the chunks resident. f32, bf16, f16 and f64 are
-    /// passed as stored (the kernel widens them exactly); the 8-bit floats are widened to f32 first.
+    /// Where elements `start..<start + count` of an elementwise tensor lie in its file.
+    private static func byteRange(of tensor: TensorRef, from start: Int, count: Int) -> Range<Int> {
+        let first = tensor.fileOffset + start * tensor.dtype.byteSize
+        return first..<(first + count * tensor.dtype.byteSize)
+    }
+
+    /// The kernel's name for a dtype it reads as stored, if it is one.
+    private static func kernelType(_ dtype: DType) -> CZooKernels_FloatType? {
+        switch dtype {
+        case .f32: CZooKernels_F32
+        case .bf16: CZooKernels_BF16
+        case .f16: CZooKernels_F16
+        case .f64: CZooKernels_F64
+        default: nil
+        }
+    }
+
+    /// Calls `body` with consecutive chunks of both tensors' elements. f32, bf16, f16 and f64 are
+    /// passed as stored (the kernel widens them exactly), straight from the files' mappings, each
+    /// chunk's pages released after it: no copy, and comparing two large checkpoints keeps only
+    /// the chunks resident. Other dtypes, and a scaled side, are read with `pread` and widened to
+    /// f32 first.
     private static func forEachChunkPair(
         _ left: TensorRef, _ right: TensorRef, rightScale: Float?, _ body: (Int, Chunk, Chunk) -> Void
     ) throws {
         let count = left.spec.elementCount
+        if rightScale == nil, let leftType = kernelType(left.dtype), let rightType = kernelType(right.dtype) {
+            let chunk = 1 << 18
+            var done = 0
+            while done < count {
+                let n = min(chunk, count - done)
+                left.file.withBytesOnce(in: byteRange(of: left, from: done, count: n)) { leftMapped in
+                    right.file.withBytesOnce(in: byteRange(of: right, from: done, count: n)) { rightMapped in
+                        guard let leftBase = leftMapped.baseAddress, let rightBase = rightMapped.baseAddress else {
+                            return
+                        }
+                        body(
+                            done, Chunk(base: leftBase, type: leftType, count: n),
+                            Chunk(base: rightBase, type: rightType, count: n))
+                    }
+                }
+                done += n
+            }
+            return
+        }
         // Small enough for malloc to reuse from tensor to tensor (fresh pages for every tensor
         // of a large model would cost more page faults than the comparison costs arithmetic).
         let chunk = min(1 << 15, max(count, 1))

@@ -129,18 +129,38 @@ public final class MappedFile: Sendable {
     /// For passes that only look at bytes once, such as checksums: no copy, and the resident set
     /// stays at about one chunk.
     public func scan(in range: Range<Int>, chunkSize: Int = 1 << 23, _ body: (UnsafeRawBufferPointer) -> Void) {
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         var start = range.lowerBound
         while start < range.upperBound {
             let end = min(start + chunkSize, range.upperBound)
-            withBytes(in: start..<end, body)
-            if let base, descriptor >= 0 {
-                let first = start / pageSize * pageSize
-                _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
-            }
+            withBytesOnce(in: start..<end, body)
             start = end
         }
     }
+
+    /// Calls `body` with the bytes in `range` straight from the mapping, then releases their pages
+    /// (`MADV_DONTNEED`; they stay in the page cache): for a pass that looks at bytes once and
+    /// wants neither a copy nor a resident set that grows with the file.
+    ///
+    /// The release covers whole 2 MB windows around `range`: a fault maps a whole large folio of
+    /// the page cache (or a fault-around window) at once, pages beyond `range` included, and those
+    /// would stay resident if the range they belong to had been read and released already. A
+    /// reader of a neighbouring range faults its pages back in from the page cache.
+    public func withBytesOnce<Result>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result)
+        rethrows -> Result
+    {
+        defer {
+            if let base, descriptor >= 0, !range.isEmpty {
+                let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
+                let end = min(
+                    size, (range.upperBound + Self.releaseWindow - 1) / Self.releaseWindow * Self.releaseWindow)
+                _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
+            }
+        }
+        return try withBytes(in: range, body)
+    }
+
+    /// The largest folio a fault maps at once on x86-64 (a PMD), and a multiple of every page size.
+    private static let releaseWindow = 2 << 20
 
     /// Copies the bytes in `range` into `target` with `pread` (from the mapping for anonymous memory),
     /// without mapping them into the resident set.

@@ -95,28 +95,24 @@ public struct TensorRef: Sendable {
     public func firstDifference(from other: TensorRef) -> Int? {
         guard spec.dtype == other.spec.dtype, spec.shape == other.spec.shape else { return 0 }
         if file === other.file && fileOffset == other.fileOffset { return nil }
-        let chunk = 1 << 20
-        return withUnsafeTemporaryAllocation(byteCount: 2 * chunk, alignment: 64) { buffers -> Int? in
-            guard let mine = buffers.baseAddress else { return nil }
-            let theirs = mine + chunk
-            var start = 0
-            while start < spec.byteCount {
-                let length = min(chunk, spec.byteCount - start)
-                do {
-                    try file.read((fileOffset + start)..<(fileOffset + start + length), into: mine)
-                    try other.file.read((other.fileOffset + start)..<(other.fileOffset + start + length), into: theirs)
-                } catch {
-                    return start  // unreadable bytes cannot be shown equal
+        // Straight from both mappings, each chunk's pages released after it: no copy, and the
+        // resident set stays at a chunk whatever the tensor's size.
+        let chunk = 1 << 22
+        var start = 0
+        while start < spec.byteCount {
+            let length = min(chunk, spec.byteCount - start)
+            let difference = file.withBytesOnce(in: (fileOffset + start)..<(fileOffset + start + length)) { mine in
+                other.file.withBytesOnce(in: (other.fileOffset + start)..<(other.fileOffset + start + length)) {
+                    theirs -> Int? in
+                    guard let left = mine.baseAddress, let right = theirs.baseAddress, memcmp(left, right, length) != 0
+                    else { return nil }
+                    return (0..<length).first { mine[$0] != theirs[$0] } ?? 0
                 }
-                if memcmp(mine, theirs, length) != 0 {
-                    let left = UnsafeRawBufferPointer(start: mine, count: length)
-                    let right = UnsafeRawBufferPointer(start: theirs, count: length)
-                    return start + ((0..<length).first { left[$0] != right[$0] } ?? 0)
-                }
-                start += length
             }
-            return nil
+            if let difference { return start + difference }
+            start += length
         }
+        return nil
     }
 }
 
