@@ -6,11 +6,13 @@
 
 /// A whole file mapped read-only into memory; the single owner of the mapping and descriptor.
 ///
-/// Opening a checkpoint copies nothing: headers are parsed and tensors compared straight from the
-/// mapping. Streaming passes over whole tensors (conversion, checksums) read through
-/// `forEachChunk` instead, with `pread` into a small buffer: mapped pages count towards the
-/// resident set and, with the page cache's large folios, releasing them chunk by chunk proved
-/// unreliable (a 369 MB conversion peaked at 49 MB or 198 MB from one run to the next).
+/// Opening a checkpoint copies nothing: headers are parsed straight from the mapping, and passes
+/// that look at each byte once (comparisons, checksums, the forward pass) read it there too,
+/// releasing each range's pages after it (`withBytesOnce`, `release`: mapped pages count towards
+/// the resident set, and a fault maps a whole large folio, so the release covers whole 2 MB
+/// windows). The conversion reads through `forEachChunk`, with `pread` into a small buffer that
+/// it casts from. A file truncated while mapped raises SIGBUS on the next page touched past its
+/// end: `TruncationGuard` turns that into an error naming the file.
 public final class MappedFile: Sendable {
     /// The path the file was opened with, for error messages.
     public let path: String
@@ -148,15 +150,17 @@ public final class MappedFile: Sendable {
     public func withBytesOnce<Result>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result)
         rethrows -> Result
     {
-        defer {
-            if let base, descriptor >= 0, !range.isEmpty {
-                let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
-                let end = min(
-                    size, (range.upperBound + Self.releaseWindow - 1) / Self.releaseWindow * Self.releaseWindow)
-                _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
-            }
-        }
+        defer { release(range) }
         return try withBytes(in: range, body)
+    }
+
+    /// Releases the pages of the mapping around `range` (see `withBytesOnce`); nothing for anonymous
+    /// memory, whose pages hold the only copy of its bytes.
+    public func release(_ range: Range<Int>) {
+        guard let base, descriptor >= 0, !range.isEmpty else { return }
+        let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
+        let end = min(size, (range.upperBound + Self.releaseWindow - 1) / Self.releaseWindow * Self.releaseWindow)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
     }
 
     /// The largest folio a fault maps at once on x86-64 (a PMD), and a multiple of every page size.

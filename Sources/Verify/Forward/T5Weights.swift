@@ -23,9 +23,8 @@ final class T5Weights {
     let config: T5Config
     let naming: T5Naming
     private let byName: [String: TensorRef]
-    /// The widened weights handed to the pass, and the stored bytes they are widened from.
+    /// The widened weights handed to the pass.
     private let floats = ScratchBuffer()
-    private let raw = ScratchBuffer()
     /// Reads the matrices of the pass ahead of it (see `startPrefetching`).
     private var prefetcher: WeightPrefetcher?
 
@@ -125,14 +124,13 @@ final class T5Weights {
     private func withRows<Result>(of weight: StoredWeight, _ rows: Range<Int>, _ body: (WeightView) throws -> Result)
         throws -> Result
     {
-        try body(try Self.read(weight, rows: rows, floats: floats, raw: raw))
+        try body(Self.read(weight, rows: rows, floats: floats))
     }
 
-    /// Reads rows `rows` of `weight` widened to `Float` into `floats` (`raw` stages the stored
-    /// bytes of other dtypes), and returns the view of them (valid until `floats` is used again).
-    static func read(_ weight: StoredWeight, rows: Range<Int>, floats: ScratchBuffer, raw: ScratchBuffer) throws
-        -> WeightView
-    {
+    /// Reads rows `rows` of `weight` widened to `Float` into `floats`, straight from the file's
+    /// mapping (its pages released after), and returns the view of them (valid until `floats` is
+    /// used again).
+    static func read(_ weight: StoredWeight, rows: Range<Int>, floats: ScratchBuffer) -> WeightView {
         let tensor = weight.tensor
         let columns = tensor.shape.count == 2 ? tensor.shape[1] : tensor.spec.elementCount
         let count = rows.count * columns
@@ -141,26 +139,20 @@ final class T5Weights {
         let start = tensor.fileOffset + rows.lowerBound * rowBytes
         let range = start..<(start + rows.count * rowBytes)
         let values = floats.floats(count)
-        guard let target = values.baseAddress else {
-            return WeightView(rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
-        }
-        if tensor.dtype == .f32 {
-            try tensor.file.read(range, into: target)
-        } else {
-            let staged = raw.bytes(range.count)
-            guard let staging = staged.baseAddress else {
-                return WeightView(
-                    rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
-            }
-            try tensor.file.read(range, into: staging)
-            if tensor.dtype == .q8_0 {
-                Q8_0.dequantize(UnsafeRawBufferPointer(staged), into: values)
-            } else {
+        let view = WeightView(rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
+        guard let target = values.baseAddress else { return view }
+        tensor.file.withBytesOnce(in: range) { stored in
+            guard let bytes = stored.baseAddress else { return }
+            switch tensor.dtype {
+            // Copied rather than multiplied in place: BLAS packs from a buffer in the cache faster
+            // than from the mapping (measured), and the tensor may be misaligned for `Float`.
+            case .f32: UnsafeMutableRawPointer(target).copyMemory(from: bytes, byteCount: stored.count)
+            case .q8_0: Q8_0.dequantize(stored, into: values)
+            default:
                 var ignored = CastStatistics()
-                FloatCast.convert(
-                    staging, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
+                FloatCast.convert(bytes, from: tensor.dtype, into: target, to: .f32, count: count, statistics: &ignored)
             }
         }
-        return WeightView(rows: rows.count, columns: columns, transposed: weight.transposed, values: .init(values))
+        return view
     }
 }

@@ -3,7 +3,7 @@ import Formats
 import Foundation
 
 /// Reads the forward pass's matrices ahead of it, on a thread of its own: while one layer's
-/// products run, the next weights are read from the page cache and widened to `Float`, so a pass
+/// products run, the next weights are copied or widened to `Float` from the page cache, so a pass
 /// costs about the larger of the two instead of their sum.
 ///
 /// The weights come block by block (`T5Weights.rowBlocks`) in the order the pass uses them
@@ -23,7 +23,7 @@ final class WeightPrefetcher {
     deinit { state.stop() }
 
     /// Calls `body` with rows `rows` of `parameter` if they are the next block read ahead (waiting
-    /// for it if need be); `nil` if not, or if reading failed (the caller's own read then says why).
+    /// for it if need be); `nil` if not.
     func withNext<Result>(_ parameter: T5Parameter, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) rethrows
         -> Result?
     {
@@ -35,12 +35,11 @@ final class WeightPrefetcher {
     /// A buffer of widened weights, and the view of the weight it holds.
     private final class Slot {
         let floats = ScratchBuffer()
-        let raw = ScratchBuffer()
         var view = WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0))
 
         /// Reads rows `rows` of `weight` into the buffers, widened to `Float`.
-        func load(_ weight: StoredWeight, rows: Range<Int>) throws {
-            view = try T5Weights.read(weight, rows: rows, floats: floats, raw: raw)
+        func load(_ weight: StoredWeight, rows: Range<Int>) {
+            view = T5Weights.read(weight, rows: rows, floats: floats)
         }
     }
 
@@ -51,7 +50,7 @@ final class WeightPrefetcher {
         private let condition = NSCondition()
         private let weights: [(parameter: T5Parameter, weight: StoredWeight, rows: Range<Int>)]
         private var free: [Slot]
-        private var ready: [(index: Int, slot: Slot?)] = []
+        private var ready: [(index: Int, slot: Slot)] = []
         private var nextToConsume = 0
         private var stopped = false
 
@@ -70,10 +69,9 @@ final class WeightPrefetcher {
                 }
                 let slot = free.removeLast()
                 condition.unlock()
-                let loaded = (try? slot.load(weights[index].weight, rows: weights[index].rows)) != nil
+                slot.load(weights[index].weight, rows: weights[index].rows)
                 condition.lock()
-                ready.append((index, loaded ? slot : nil))
-                if !loaded { free.append(slot) }
+                ready.append((index, slot))
                 condition.broadcast()
                 condition.unlock()
             }
