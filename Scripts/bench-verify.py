@@ -592,7 +592,8 @@ def main() -> None:
     blas = run_step("_openblas").stdout.strip()
     threads = (f"transformers torch.set_num_threads({os.cpu_count()}) (os.cpu_count()); zoo's OpenBLAS "
                f"{blas} (OPENBLAS_NUM_THREADS {os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
-               f"both use {os.cpu_count()} threads")
+               f"both use {os.cpu_count()} threads (zoo: every product on the pass's thread, the next "
+               "weights read on a second; its OpenBLAS workers are stopped at start)")
 
     print("== forward pass", flush=True)
     forward_report, forward_checks, forward_passed = forward_section(zoo, work, arguments.repeat, source, threads)
