@@ -12,13 +12,26 @@
 // Blocks keep the 32-bit counters from wrapping; 32-bit lanes keep the vectors wide.
 enum { BLOCK = 1 << 24 };
 
+// Unaligned loads and stores; each compiles to one move, and the loops still vectorise.
+static inline uint32_t loadU32(const unsigned char *bytes, size_t index) {
+    uint32_t value;
+    memcpy(&value, bytes + 4 * index, 4);
+    return value;
+}
+
+static inline void storeU16(unsigned char *bytes, size_t index, uint16_t value) {
+    memcpy(bytes + 2 * index, &value, 2);
+}
+
 ZOO_CLONES
-void CZooKernels_f32ToBF16(const uint32_t *input, uint16_t *output, size_t count, CZooKernels_CastCounts *counts) {
+void CZooKernels_f32ToBF16(const void *input, void *output, size_t count, CZooKernels_CastCounts *counts) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
     for (size_t start = 0; start < count; start += BLOCK) {
         size_t end = count - start < BLOCK ? count : start + BLOCK;
         uint32_t overflow = 0, underflow = 0, nans = 0;
         for (size_t i = start; i < end; i++) {
-            uint32_t bits = input[i];
+            uint32_t bits = loadU32(in, i);
             uint32_t magnitude = bits & 0x7FFFFFFFu;
             uint32_t isNaN = magnitude > 0x7F800000u;
             uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
@@ -26,7 +39,7 @@ void CZooKernels_f32ToBF16(const uint32_t *input, uint16_t *output, size_t count
             overflow += (magnitude < 0x7F800000u) & (roundedMagnitude == 0x7F80u);
             underflow += (magnitude != 0) & (roundedMagnitude == 0);
             nans += isNaN;
-            output[i] = (uint16_t)(isNaN ? 0x7FC0u : rounded);
+            storeU16(out, i, (uint16_t)(isNaN ? 0x7FC0u : rounded));
         }
         counts->overflowToInfinity += overflow;
         counts->underflowToZero += underflow;
@@ -48,7 +61,9 @@ static inline uint32_t asBits(float value) {
 
 ZOO_CLONES
 void CZooKernels_f32ToF16(
-    const uint32_t *input, uint16_t *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts) {
+    const void *input, void *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts) {
+    const unsigned char *in = input;
+    unsigned char *out = output;
     // Bit-pattern algorithm after F. Giesen, "float_to_half_fast3_rtne".
     const uint32_t smallestHalfNormal = 113u << 23;        // 2^-14
     const uint32_t overflowThreshold = (127u + 16u) << 23;  // 65536: from here every value is inf or NaN
@@ -58,7 +73,7 @@ void CZooKernels_f32ToF16(
         size_t end = count - start < BLOCK ? count : start + BLOCK;
         uint32_t overflow = 0, underflow = 0, nans = 0;
         for (size_t i = start; i < end; i++) {
-            uint32_t bits = input[i];
+            uint32_t bits = loadU32(in, i);
             uint32_t sign = (bits >> 16) & 0x8000u;
             uint32_t magnitude = bits & 0x7FFFFFFFu;
             uint32_t mantissaOdd = (magnitude >> 13) & 1u;
@@ -71,7 +86,7 @@ void CZooKernels_f32ToF16(
             overflow += (magnitude < 0x7F800000u) & (resultMagnitude == 0x7C00u);
             underflow += (magnitude != 0) & (resultMagnitude == 0);
             nans += magnitude > 0x7F800000u;
-            output[i] = (uint16_t)(result | sign);
+            storeU16(out, i, (uint16_t)(result | sign));
         }
         counts->overflowToInfinity += overflow;
         counts->underflowToZero += underflow;

@@ -16,13 +16,15 @@ typedef struct {
     uint64_t nanCount;
 } CZooKernels_CastCounts;
 
-/// fp32 -> bf16, round to nearest even, every NaN -> 0x7FC0.
-void CZooKernels_f32ToBF16(const uint32_t *input, uint16_t *output, size_t count, CZooKernels_CastCounts *counts);
+/// fp32 -> bf16, round to nearest even, every NaN -> 0x7FC0. `input` holds `count` fp32 values and
+/// `output` receives `count` bf16 ones, at any alignment (a tensor in a mapped file need not be
+/// aligned for its element type).
+void CZooKernels_f32ToBF16(const void *input, void *output, size_t count, CZooKernels_CastCounts *counts);
 
 /// fp32 -> fp16, round to nearest even, overflow to infinity, subnormals kept. NaN keeps its sign
 /// and, when keepNaNPayload is non-zero, the top of its payload.
 void CZooKernels_f32ToF16(
-    const uint32_t *input, uint16_t *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts);
+    const void *input, void *output, size_t count, int keepNaNPayload, CZooKernels_CastCounts *counts);
 
 /// Writes output rows [firstOutputRow, firstOutputRow + outputRowCount) of the transpose of the
 /// row-major [rows, columns] matrix at input (elements of elementSize bytes: 2, 4 or 8) to output,

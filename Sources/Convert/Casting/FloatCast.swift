@@ -89,8 +89,7 @@ public enum FloatCast {
         _ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ count: Int, _ statistics: inout CastStatistics
     ) {
         var counts = CZooKernels_CastCounts()
-        CZooKernels_f32ToBF16(
-            source.assumingMemoryBound(to: UInt32.self), target.assumingMemoryBound(to: UInt16.self), count, &counts)
+        CZooKernels_f32ToBF16(source, target, count, &counts)
         statistics.add(counts)
     }
 
@@ -99,9 +98,7 @@ public enum FloatCast {
         _ statistics: inout CastStatistics
     ) {
         var counts = CZooKernels_CastCounts()
-        CZooKernels_f32ToF16(
-            source.assumingMemoryBound(to: UInt32.self), target.assumingMemoryBound(to: UInt16.self), count,
-            keepNaNPayload ? 1 : 0, &counts)
+        CZooKernels_f32ToF16(source, target, count, keepNaNPayload ? 1 : 0, &counts)
         statistics.add(counts)
     }
 
