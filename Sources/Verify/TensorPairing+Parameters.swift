@@ -101,9 +101,8 @@ extension CheckpointComparison {
                 name: tensor.name, dtype: tensor.dtype, shape: [tensor.shape[1], tensor.shape[0]])
         else { return tensor }
         let (rows, columns, size) = (tensor.shape[0], tensor.shape[1], tensor.dtype.byteSize)
-        let source = try tensor.file.bytes(in: tensor.byteRange)
-        let file = try MappedFile(name: "\(tensor.name) (transposed)", byteCount: spec.byteCount) { target in
-            source.withUnsafeBytes { bytes in
+        let file = try AnonymousStorage(name: "\(tensor.name) (transposed)", byteCount: spec.byteCount) { target in
+            tensor.file.withBytesOnce(in: tensor.byteRange) { bytes in
                 for row in 0..<rows {
                     for column in 0..<columns {
                         let from = (row * columns + column) * size

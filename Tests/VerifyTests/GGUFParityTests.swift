@@ -280,7 +280,7 @@ import Testing
 
     /// A tensor whose bytes are `bytes`, held in anonymous memory.
     private static func inMemory(_ spec: TensorSpec, _ bytes: [UInt8]) throws -> TensorRef {
-        let file = try MappedFile(name: spec.name, byteCount: bytes.count) { target in
+        let file = try AnonymousStorage(name: spec.name, byteCount: bytes.count) { target in
             bytes.withUnsafeBytes { target.copyMemory(from: $0) }
         }
         return TensorRef(spec: spec, file: file, fileOffset: 0)

@@ -13,16 +13,16 @@
 /// windows). The conversion reads through `forEachChunk`, with `pread` into a small buffer that
 /// it casts from. A file truncated while mapped raises SIGBUS on the next page touched past its
 /// end: `TruncationGuard` turns that into an error naming the file.
-public final class MappedFile: Sendable {
+public final class MappedFile: TensorStorage {
     /// The path the file was opened with, for error messages.
     public let path: String
     /// The file's size in bytes at the time it was mapped.
     public let size: Int
-    private let address: MappingAddress
+    private let address: ReadOnlyAddress
     private var base: UnsafeRawPointer? { address.pointer }
-    /// Open for `pread`; -1 for anonymous memory.
+    /// Open for `pread`.
     private let descriptor: Int32
-    /// The mapping's slot in `TruncationGuard` (`nil`: anonymous memory, or no slot was free).
+    /// The mapping's slot in `TruncationGuard` (`nil`: no slot was free).
     private let guardSlot: Int32?
 
     /// Maps `path` read-only.
@@ -54,7 +54,7 @@ public final class MappedFile: Sendable {
 
         // mmap rejects a zero length; an empty file simply has no bytes.
         guard size > 0 else {
-            address = MappingAddress(pointer: nil)
+            address = ReadOnlyAddress(pointer: nil)
             guardSlot = nil
             return
         }
@@ -65,50 +65,14 @@ public final class MappedFile: Sendable {
             _ = Syscalls.closeFile(descriptor)
             throw .io(path: path, operation: "mmap", errno: error.code)
         }
-        address = MappingAddress(pointer: UnsafeRawPointer(mapping))
+        address = ReadOnlyAddress(pointer: UnsafeRawPointer(mapping))
         guardSlot = TruncationGuard.guardMapping(mapping, length: size, path: path)
-    }
-
-    /// Anonymous memory of `byteCount` bytes, filled by `fill` and then made read-only; for
-    /// tensors that must be copied out of their file (a non-contiguous view of a storage).
-    ///
-    /// - Parameter name: what the bytes are, used as `path` in messages.
-    public init(
-        name: String, byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void
-    ) throws {
-        path = name
-        size = byteCount
-        descriptor = -1
-        guardSlot = nil
-        guard byteCount > 0 else {
-            address = MappingAddress(pointer: nil)
-            return
-        }
-        let mapping: UnsafeMutableRawPointer
-        switch Syscalls.mapMemory(
-            byteCount, protection: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS, descriptor: -1)
-        {
-        case let .success(mapped): mapping = mapped
-        case let .failure(error):
-            throw CheckpointError.io(path: name, operation: "allocate \(byteCount) bytes", errno: error.code)
-        }
-        do {
-            try fill(UnsafeMutableRawBufferPointer(start: mapping, count: byteCount))
-            // Read-only from here, like a file's mapping: a stray write traps instead of changing a tensor.
-            if case let .failure(error) = Syscalls.protect(mapping, byteCount, PROT_READ) {
-                throw CheckpointError.io(path: name, operation: "mprotect", errno: error.code)
-            }
-        } catch {
-            munmap(mapping, byteCount)
-            throw error
-        }
-        address = MappingAddress(pointer: UnsafeRawPointer(mapping))
     }
 
     deinit {
         if let guardSlot { TruncationGuard.release(guardSlot) }
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-        if descriptor >= 0 { _ = Syscalls.closeFile(descriptor) }
+        _ = Syscalls.closeFile(descriptor)
     }
 
     /// Calls `body` with the bytes in `range`, which must lie inside the file.
@@ -154,10 +118,9 @@ public final class MappedFile: Sendable {
         return try withBytes(in: range, body)
     }
 
-    /// Releases the pages of the mapping around `range` (see `withBytesOnce`); nothing for anonymous
-    /// memory, whose pages hold the only copy of its bytes.
+    /// Releases the pages of the mapping around `range` (see `withBytesOnce`).
     public func release(_ range: Range<Int>) {
-        guard let base, descriptor >= 0, !range.isEmpty else { return }
+        guard let base, !range.isEmpty else { return }
         let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
         let end = min(size, (range.upperBound + Self.releaseWindow - 1) / Self.releaseWindow * Self.releaseWindow)
         _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
@@ -166,19 +129,13 @@ public final class MappedFile: Sendable {
     /// The largest folio a fault maps at once on x86-64 (a PMD), and a multiple of every page size.
     private static let releaseWindow = 2 << 20
 
-    /// Copies the bytes in `range` into `target` with `pread` (from the mapping for anonymous memory),
-    /// without mapping them into the resident set.
+    /// Copies the bytes in `range` into `target` with `pread`, without mapping them into the
+    /// resident set.
     ///
     /// - Throws: `CheckpointError.io` if a read fails or comes up short (a file truncated while open).
     public func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError) {
         precondition(
             range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
-        guard descriptor >= 0 else {
-            withBytes(in: range) { bytes in
-                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
-            }
-            return
-        }
         var filled = 0
         while filled < range.count {
             switch Syscalls.readAt(descriptor, target + filled, range.count - filled, at: range.lowerBound + filled) {
@@ -190,19 +147,6 @@ public final class MappedFile: Sendable {
         }
     }
 
-    /// `range`'s bytes as an array, read with `pread` (for small, scattered records such as zip
-    /// local headers, which would otherwise map a page of the file apiece).
-    public func bytes(in range: Range<Int>) throws(CheckpointError) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: range.count)
-        var failure: CheckpointError?
-        result.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            do throws(CheckpointError) { try read(range, into: base) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        return result
-    }
-
     /// Calls `body` with consecutive chunks of the bytes in `range` (each at most `chunkSize`
     /// bytes, a multiple of `alignment` except the last), read with `pread` into one buffer.
     ///
@@ -210,22 +154,11 @@ public final class MappedFile: Sendable {
     ///
     /// - Throws: `CheckpointError.io` if a read fails (a file truncated while open), or `body`'s error.
     public func forEachChunk(
-        in range: Range<Int>, chunkSize: Int = 1 << 22, alignment: Int = 1,
-        _ body: (UnsafeRawBufferPointer) throws -> Void
+        in range: Range<Int>, chunkSize: Int, alignment: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         precondition(
             range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
         let step = max(alignment, chunkSize / alignment * alignment)
-        guard descriptor >= 0 else {
-            // Anonymous memory has no file to read from; its bytes are already resident.
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let end = min(start + step, range.upperBound)
-                try withBytes(in: start..<end, body)
-                start = end
-            }
-            return
-        }
         try withUnsafeTemporaryAllocation(byteCount: min(step, max(range.count, 1)), alignment: 64) { buffer in
             guard let target = buffer.baseAddress else { return }
             var start = range.lowerBound
@@ -237,11 +170,4 @@ public final class MappedFile: Sendable {
             }
         }
     }
-
-}
-
-/// The start of a mapping, shareable across threads: the pages are read-only once the
-/// `MappedFile` holding it is initialised, and unmapped only when that file is deinitialised.
-private struct MappingAddress: @unchecked Sendable {
-    let pointer: UnsafeRawPointer?
 }

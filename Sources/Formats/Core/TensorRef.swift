@@ -26,8 +26,9 @@ public enum StoredChecksum: Sendable, Equatable {
 /// row-major and little-endian, as every format zoo reads stores them.
 public struct TensorRef: Sendable {
     public let spec: TensorSpec
-    /// The mapped file holding the bytes.
-    public let file: MappedFile
+    /// What holds the bytes: nearly always the mapped file they are in (`MappedFile`); memory zoo
+    /// filled for a tensor copied out of its file (`AnonymousStorage`).
+    public let file: any TensorStorage
     /// Where the tensor's bytes start in `file`.
     public let fileOffset: Int
     /// The checksum the format stored for exactly these bytes, when it is still to be checked: the
@@ -36,7 +37,7 @@ public struct TensorRef: Sendable {
 
     /// Creates a reference; `fileOffset + spec.byteCount` must lie inside `file` (readers check
     /// this against the format's own offsets before creating one).
-    public init(spec: TensorSpec, file: MappedFile, fileOffset: Int, expectedChecksum: StoredChecksum? = nil) {
+    public init(spec: TensorSpec, file: any TensorStorage, fileOffset: Int, expectedChecksum: StoredChecksum? = nil) {
         precondition(fileOffset >= 0 && fileOffset <= file.size - spec.byteCount, "tensor outside its file")
         self.spec = spec
         self.file = file

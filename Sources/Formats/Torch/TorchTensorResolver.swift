@@ -7,7 +7,7 @@
 struct TorchTensorResolver {
     /// Where a storage's bytes are: a file and a byte range of it.
     struct StorageBytes {
-        let file: MappedFile
+        let file: any TensorStorage
         let range: Range<Int>
     }
 
@@ -93,7 +93,7 @@ struct TorchTensorResolver {
                 reason: "tensor '\(entry.name)' is a view whose nonzero strides \(descriptor.strides) overlap: "
                     + "more elements than its \(storage.viewCount)-element storage, not made by expand()")
         }
-        let copy = try MappedFile(name: "\(path):\(entry.name)", byteCount: spec.byteCount) { target in
+        let copy = try AnonymousStorage(name: "\(path):\(entry.name)", byteCount: spec.byteCount) { target in
             bytes.file.withBytes(in: bytes.range) { source in
                 gather(
                     descriptor, itemSize: itemSize, from: source, startingAt: firstByte - bytes.range.lowerBound,

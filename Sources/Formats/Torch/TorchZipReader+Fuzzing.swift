@@ -14,13 +14,13 @@ extension TorchZipReader {
         var machine = PickleMachine(bytes: bytes, path: path, member: path)
         defer { machine.tearDown() }
         let stateDict = try TorchStateDict(try machine.run(), path: path)
-        var storages: [String: MappedFile] = [:]
+        var storages: [String: AnonymousStorage] = [:]
         for entry in stateDict.entries where storages[entry.tensor.storage.key] == nil {
             let storage = entry.tensor.storage
             guard let byteCount = storage.elementCount.checkedMultiplying(by: storage.dtype.byteSize),
                 byteCount >= 0, byteCount <= maxStorageBytes
             else { continue }
-            storages[storage.key] = try MappedFile(name: "storage \(storage.key)", byteCount: byteCount) { _ in }
+            storages[storage.key] = try AnonymousStorage(name: "storage \(storage.key)", byteCount: byteCount) { _ in }
         }
         let resolver = TorchTensorResolver(
             path: path, storageBytes: { key in storages[key].map { .init(file: $0, range: 0..<$0.size) } },

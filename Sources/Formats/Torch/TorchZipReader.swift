@@ -81,7 +81,8 @@ public enum TorchZipReader: CheckpointReader {
     private static func byteSwapped(_ tensor: TensorRef, path: String) throws -> TensorRef {
         let width = tensor.dtype.byteSize
         guard width > 1 else { return tensor }
-        let copy = try MappedFile(name: "\(path):\(tensor.name) (byte-swapped)", byteCount: tensor.spec.byteCount) {
+        let copy = try AnonymousStorage(name: "\(path):\(tensor.name) (byte-swapped)", byteCount: tensor.spec.byteCount)
+        {
             target in
             tensor.withUnsafeBytes { source in
                 guard let from = source.baseAddress, let to = target.baseAddress else { return }

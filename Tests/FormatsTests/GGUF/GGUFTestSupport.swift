@@ -84,7 +84,7 @@ extension TensorRef {
 /// A tensor in anonymous memory holding `values` as F32.
 func floatTensor(_ name: String, _ values: [Float], shape: [Int]) throws -> TensorRef {
     let spec = try #require(TensorSpec(name: name, dtype: .f32, shape: shape))
-    let file = try MappedFile(name: name, byteCount: values.count * 4) { buffer in
+    let file = try AnonymousStorage(name: name, byteCount: values.count * 4) { buffer in
         values.withUnsafeBytes { buffer.copyMemory(from: $0) }
     }
     return TensorRef(spec: spec, file: file, fileOffset: 0)

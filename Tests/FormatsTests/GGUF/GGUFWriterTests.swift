@@ -79,7 +79,7 @@ import Testing
         let f32 = try floatTensor("w", [1, 2], shape: [2])
         let scalar = try floatTensor("s", [1], shape: [])
         let spec = try #require(TensorSpec(name: "d", dtype: .f64, shape: [1]))
-        let f64 = TensorRef(spec: spec, file: try MappedFile(name: "d", byteCount: 8) { _ in }, fileOffset: 0)
+        let f64 = TensorRef(spec: spec, file: try AnonymousStorage(name: "d", byteCount: 8) { _ in }, fileOffset: 0)
         func refusal(_ tensors: [any TensorByteSource], _ metadata: [(key: String, value: GGUFValue)] = []) -> String? {
             let error = #expect(throws: GGUFError.self) { try GGUFWriter.write(tensors, metadata: metadata, to: path) }
             return error?.caseName

@@ -42,7 +42,7 @@ import Testing
         for dtype in [DType.f16, .bf16] {
             let bits: [UInt16] = values.map { dtype == .f16 ? Float16($0).bitPattern : UInt16($0.bitPattern >> 16) }
             let spec = try #require(TensorSpec(name: "h", dtype: dtype, shape: [2, 32]))
-            let file = try MappedFile(name: "h", byteCount: 128) { buffer in
+            let file = try AnonymousStorage(name: "h", byteCount: 128) { buffer in
                 bits.withUnsafeBytes { buffer.copyMemory(from: $0) }
             }
             let tensor = TensorRef(spec: spec, file: file, fileOffset: 0)

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where a tensor's bytes live, read the same way wherever that is: a file's mapping
+/// (`MappedFile`, nearly every tensor) or memory zoo filled itself (`AnonymousStorage`: a tensor
+/// copied out of its file because it could not be read where it lies).
+///
+/// Ranges are validated by the readers against `size` before they ask; an out-of-range request is
+/// a bug in zoo, not bad input, so it traps.
+public protocol TensorStorage: AnyObject, Sendable {
+    /// The file's path, or what the bytes are, for messages.
+    var path: String { get }
+    /// Bytes held.
+    var size: Int { get }
+
+    /// Calls `body` with the bytes in `range`, in place.
+    func withBytes<Result, Failure: Error>(
+        in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result
+
+    /// `withBytes` for a pass that looks at each byte once: a file mapping releases the range's
+    /// pages afterwards, so the resident set does not grow with the file.
+    func withBytesOnce<Result>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows
+        -> Result
+
+    /// Copies the bytes in `range` into `target`.
+    ///
+    /// - Throws: `CheckpointError.io` if a file's read fails or comes up short (truncated while open).
+    func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError)
+
+    /// Calls `body` with consecutive chunks of the bytes in `range`, each at most `chunkSize`
+    /// bytes and a multiple of `alignment` except the last.
+    func forEachChunk(
+        in range: Range<Int>, chunkSize: Int, alignment: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws
+}
+
+extension TensorStorage {
+    /// `range`'s bytes as an array, copied with `read` (for small, scattered records such as zip
+    /// local headers, which would otherwise map a page of the file apiece).
+    public func bytes(in range: Range<Int>) throws(CheckpointError) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: range.count)
+        var failure: CheckpointError?
+        result.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            do throws(CheckpointError) { try read(range, into: base) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    /// `forEachChunk` with no alignment, in chunks of 4 MiB unless told.
+    public func forEachChunk(
+        in range: Range<Int>, chunkSize: Int = 1 << 22, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try forEachChunk(in: range, chunkSize: chunkSize, alignment: 1, body)
+    }
+}
+
+/// Read-only memory of a fixed size that zoo filled itself: the tensors that must be copied out of
+/// their file (a non-contiguous view of a PyTorch storage, a byte-swapped big-endian one, a
+/// transposed Mesh-TF kernel), read like a file's tensors.
+///
+/// Anonymous pages from `mmap`, not the heap, so that once filled they can be made read-only: a
+/// stray write traps instead of changing a tensor.
+public final class AnonymousStorage: TensorStorage {
+    public let path: String
+    public let size: Int
+    private let address: ReadOnlyAddress
+
+    /// `byteCount` bytes, filled by `fill` and then made read-only.
+    ///
+    /// - Parameter name: what the bytes are, used as `path` in messages.
+    /// - Throws: `CheckpointError.io` if the memory cannot be had or protected; `fill`'s error.
+    public init(name: String, byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        path = name
+        size = byteCount
+        guard byteCount > 0 else {
+            address = ReadOnlyAddress(pointer: nil)
+            return
+        }
+        let memory: UnsafeMutableRawPointer
+        switch Syscalls.mapMemory(
+            byteCount, protection: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS, descriptor: -1)
+        {
+        case let .success(mapped): memory = mapped
+        case let .failure(error):
+            throw CheckpointError.io(path: name, operation: "allocate \(byteCount) bytes", errno: error.code)
+        }
+        do {
+            try fill(UnsafeMutableRawBufferPointer(start: memory, count: byteCount))
+            if case let .failure(error) = Syscalls.protect(memory, byteCount, PROT_READ) {
+                throw CheckpointError.io(path: name, operation: "mprotect", errno: error.code)
+            }
+        } catch {
+            munmap(memory, byteCount)
+            throw error
+        }
+        address = ReadOnlyAddress(pointer: UnsafeRawPointer(memory))
+    }
+
+    deinit {
+        if let base = address.pointer { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    public func withBytes<Result, Failure: Error>(
+        in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
+        guard let base = address.pointer, !range.isEmpty else {
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    /// The pages hold the only copy of the bytes: nothing is released.
+    public func withBytesOnce<Result>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result)
+        rethrows -> Result
+    {
+        try withBytes(in: range, body)
+    }
+
+    public func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError) {
+        withBytes(in: range) { bytes in
+            if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+        }
+    }
+
+    public func forEachChunk(
+        in range: Range<Int>, chunkSize: Int, alignment: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let step = max(alignment, chunkSize / alignment * alignment)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + step, range.upperBound)
+            try withBytes(in: start..<end, body)
+            start = end
+        }
+    }
+}
+
+/// The start of memory that is read-only once its owner is initialised and unmapped only when the
+/// owner is deinitialised: shareable across threads.
+struct ReadOnlyAddress: @unchecked Sendable {
+    let pointer: UnsafeRawPointer?
+}
