@@ -132,7 +132,8 @@ public final class MappedFile: TensorStorage {
     /// Copies the bytes in `range` into `target` with `pread`, without mapping them into the
     /// resident set.
     ///
-    /// - Throws: `CheckpointError.io` if a read fails or comes up short (a file truncated while open).
+    /// - Throws: `CheckpointError.io` if a read fails, `.truncatedWhileReading` if it comes up short
+    ///   (the file was truncated while open).
     public func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError) {
         precondition(
             range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
@@ -141,7 +142,7 @@ public final class MappedFile: TensorStorage {
             switch Syscalls.readAt(descriptor, target + filled, range.count - filled, at: range.lowerBound + filled) {
             case let .success(read) where read > 0: filled += read
             // The file ended early: it was truncated while open.
-            case .success: throw .io(path: path, operation: "read", errno: EIO)
+            case .success: throw .truncatedWhileReading(path: path, offset: range.lowerBound + filled)
             case let .failure(error): throw .io(path: path, operation: "read", errno: error.code)
             }
         }
@@ -152,7 +153,7 @@ public final class MappedFile: TensorStorage {
     ///
     /// For passes over whole tensors: unlike the mapping, this leaves nothing resident behind.
     ///
-    /// - Throws: `CheckpointError.io` if a read fails (a file truncated while open), or `body`'s error.
+    /// - Throws: what `read` throws, or `body`'s error.
     public func forEachChunk(
         in range: Range<Int>, chunkSize: Int, alignment: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {

@@ -28,7 +28,8 @@ public protocol TensorStorage: AnyObject, Sendable {
 
     /// Copies the bytes in `range` into `target`.
     ///
-    /// - Throws: `CheckpointError.io` if a file's read fails or comes up short (truncated while open).
+    /// - Throws: `CheckpointError.io` if a file's read fails, `.truncatedWhileReading` if it comes up
+    ///   short (the file was truncated while open).
     func read(_ range: Range<Int>, into target: UnsafeMutableRawPointer) throws(CheckpointError)
 
     /// Calls `body` with consecutive chunks of the bytes in `range`, each at most `chunkSize`
