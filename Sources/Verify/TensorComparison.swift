@@ -292,18 +292,10 @@ public struct TensorComparison: Sendable {
                     start: widened.bindMemory(to: Float.self, capacity: count), count: count))
             return Chunk(base: widened, type: CZooKernels_F32, count: count)
         }
-        let itemSize = tensor.dtype.byteSize
-        let first = tensor.fileOffset + start * itemSize
-        try tensor.file.read(first..<(first + count * itemSize), into: buffer)
-        switch tensor.dtype {
-        case .f32: return Chunk(base: buffer, type: CZooKernels_F32, count: count)
-        case .bf16: return Chunk(base: buffer, type: CZooKernels_BF16, count: count)
-        case .f16: return Chunk(base: buffer, type: CZooKernels_F16, count: count)
-        case .f64: return Chunk(base: buffer, type: CZooKernels_F64, count: count)
-        default:
-            var ignored = CastStatistics()
-            FloatCast.convert(buffer, from: tensor.dtype, into: widened, to: .f32, count: count, statistics: &ignored)
-            return Chunk(base: widened, type: CZooKernels_F32, count: count)
-        }
+        try tensor.file.read(byteRange(of: tensor, from: start, count: count), into: buffer)
+        if let type = kernelType(tensor.dtype) { return Chunk(base: buffer, type: type, count: count) }
+        var ignored = CastStatistics()
+        FloatCast.convert(buffer, from: tensor.dtype, into: widened, to: .f32, count: count, statistics: &ignored)
+        return Chunk(base: widened, type: CZooKernels_F32, count: count)
     }
 }

@@ -40,7 +40,7 @@ void CZooSystem_unregisterMapping(int slot);
 /// errno). On a bus error inside a registered mapping the handler records the slot and the byte
 /// offset (of the first such error only), writes one byte to the pipe (whose reader reports the
 /// error and ends the process) and parks the faulting thread for good. A bus error anywhere else
-/// gets the default action.
+/// goes to the handler that was installed before (the Swift runtime's backtracer, or the default).
 int CZooSystem_installBusErrorGuard(void);
 
 /// The slot and offset of the first bus error inside a registered mapping; the slot is -1 if
