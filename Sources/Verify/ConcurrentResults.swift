@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Results filled in by `DispatchQueue.concurrentPerform` workers, one slot per iteration, read
+/// Results filled in by concurrent workers (`concurrentPerform`, `SideBySide`), one slot each, read
 /// back in iteration order once they are all done.
 final class ConcurrentResults<Value: Sendable>: Sendable {
     private let slots: Mutex<[Value?]>

@@ -184,34 +184,28 @@ public enum Parity {
 
         // The tensor comparison and the two forward passes read different bytes and share
         // nothing: they run side by side, each matrix product on the thread that asks for it.
-        let jobs = ConcurrentResults<ParityJob>(count: models == nil ? 1 : 3)
         let batch = probeBatch(vocabularySize: models?.source.vocabSize ?? 1)
         let checkpoints = (source: source.checkpoint, converted: converted.checkpoint)
-        let configs = models
-        DispatchQueue.concurrentPerform(iterations: configs == nil ? 1 : 3) { job in
-            switch (job, configs) {
-            case let (1, configs?):
-                jobs.store(
-                    job,
-                    .pass(
-                        sourcePass
-                            ?? Result {
-                                try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
-                            }))
-            case let (2, configs?):
-                jobs.store(
-                    job,
-                    .pass(
-                        Result {
-                            try T5ForwardPass(
-                                checkpoint: checkpoints.converted, config: configs.converted, precision: precision
-                            ).run(batch)
-                        }))
-            default:
-                jobs.store(job, .comparison(CheckpointComparison(pairing)))
+        var jobs: [@Sendable () -> ParityJob] = [{ .comparison(CheckpointComparison(pairing)) }]
+        if let configs = models {
+            jobs.append {
+                .pass(
+                    sourcePass
+                        ?? Result {
+                            try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
+                        })
+            }
+            jobs.append {
+                .pass(
+                    Result {
+                        try T5ForwardPass(
+                            checkpoint: checkpoints.converted, config: configs.converted, precision: precision
+                        )
+                        .run(batch)
+                    })
             }
         }
-        let results = jobs.values()
+        let results = SideBySide.run(jobs)
         guard case let .comparison(tensors) = results[0] else { preconditionFailure("job 0 is the comparison") }
         var logits: LogitComparison?
         var overflow: (count: Int, first: String?) = (0, nil)

@@ -60,22 +60,21 @@ public enum VerifiedConversion {
                 : ChecksumManifest.sidecar(of: staged.destination)
             // The manifest hashes the output's bytes while the parity check reads them and the
             // source's: independent work, side by side on two cores.
-            let jobs = ConcurrentResults<VerificationJob>(count: verify ? 2 : 1)
-            DispatchQueue.concurrentPerform(iterations: verify ? 2 : 1) { job in
-                if job == 0 {
-                    jobs.store(job, .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }))
-                } else {
-                    jobs.store(
-                        job,
-                        .parity(
-                            Result {
-                                try Parity.check(
-                                    try AnalyzedCheckpoint(opening: staged.staging), against: plan.source,
-                                    sourcePass: reference)
-                            }))
+            let convertedOutput = staged.staging
+            var jobs: [@Sendable () -> VerificationJob] = [
+                { .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }) }
+            ]
+            if verify {
+                jobs.append {
+                    .parity(
+                        Result {
+                            try Parity.check(
+                                try AnalyzedCheckpoint(opening: convertedOutput), against: plan.source,
+                                sourcePass: reference)
+                        })
                 }
             }
-            let results = jobs.values()
+            let results = SideBySide.run(jobs)
             clock.lap(verify ? "manifest+parity" : "manifest")
             guard case let .manifest(sidecars) = results[0] else { preconditionFailure("job 0 is the manifest") }
             if results.count == 2, case let .parity(result) = results[1] {
