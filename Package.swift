@@ -45,7 +45,8 @@ let package = Package(
         .target(
             name: "Verify",
             dependencies: [
-                "Convert", "Formats", "CBLAS", "CZooKernels", .product(name: "Crypto", package: "swift-crypto"),
+                "Convert", "Formats", "CBLAS", "CZooKernels", "CZooSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The T5-Efficient family: the registry and its name grammar, mirrors, the model cache,

@@ -22,11 +22,12 @@ public struct CheckpointComparison: Sendable {
         self.init(TensorPairing(byName: converted, against: source))
     }
 
-    /// Compares every pair of `pairing`, on every core (tensors are independent).
+    /// Compares every pair of `pairing`, on every core (tensors are independent), at a lower
+    /// priority than the forward passes beside it (`BackgroundItems`).
     init(_ pairing: TensorPairing) {
         let results = ConcurrentResults<TensorComparison>(count: pairing.pairs.count)
         let work = pairing.pairs
-        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+        BackgroundItems.forEach(work.count) { index in
             results.store(index, work[index].compare())
         }
         self.init(tensors: results.values(), missing: pairing.missing, extra: pairing.extra)

@@ -56,6 +56,32 @@ import Testing
         #expect(!comparison.bitExact)
     }
 
+    /// Every pair of float dtypes, each through its own loop in the comparison kernel (the pairs a
+    /// conversion produces load and widen in registers, fp64 ones go through arrays): the same
+    /// mismatches, first mismatch and largest error, past the kernel's first block of 1024.
+    @Test(arguments: [DType.f32, .f16, .bf16, .f64], [DType.f32, .f16, .bf16, .f64])
+    func everyPairOfFloatDTypesFindsTheSameMismatches(_ actualDType: DType, _ expectedDType: DType) throws {
+        guard actualDType != expectedDType else { return }
+        let directory = TemporaryDirectory()
+        // Halves up to 63.5: exact in every one of the four dtypes, so only the planted errors differ.
+        var expected: [Float] = (0..<2100).map { Float($0 % 255 - 127) * 0.5 }
+        expected[1800] = .infinity
+        expected[1900] = -.infinity
+        var actual = expected
+        actual[1500] += 1
+        actual[1700] = .nan
+        actual[1900] = .infinity
+        let comparison = TensorComparison.compare(
+            try tensor(actual, dtype: actualDType, in: directory, "actual"),
+            with: try tensor(expected, dtype: expectedDType, in: directory, "expected"))
+        #expect(comparison.mismatches == 3)
+        #expect(comparison.firstMismatch == 1500)
+        #expect(comparison.maxAbsoluteError == 1)
+        // Reported in float precision for values of 32 bits or fewer.
+        let relative = 1 / Double(abs(expected[1500]))
+        #expect(abs(comparison.maxRelativeError - relative) <= 1e-6 * relative)
+    }
+
     @Test func castBoundsCatchAValueOffByMoreThanHalfAnULP() throws {
         let directory = TemporaryDirectory()
         let source = try tensor([1.0, 2.0], in: directory, "source")

@@ -12,15 +12,28 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /// Starts writeback of a written file range without waiting for it (sync_file_range with
 /// SYNC_FILE_RANGE_WRITE). Returns 0, or -1 with errno set.
 static inline int CZooSystem_startWriteback(int fd, long long offset, long long length) {
     return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
 }
+
+/// Makes the calling thread `niceness` nicer (on Linux a nice value belongs to a thread, and
+/// setpriority with its id sets it). Returns 0, or -1 with errno set.
+static inline int CZooSystem_lowerThisThreadsPriority(int niceness) {
+    return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
+}
 #else
 static inline int CZooSystem_startWriteback(int fd, long long offset, long long length) {
     (void)fd; (void)offset; (void)length;
+    return 0;
+}
+
+static inline int CZooSystem_lowerThisThreadsPriority(int niceness) {
+    (void)niceness;
     return 0;
 }
 #endif
