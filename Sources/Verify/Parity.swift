@@ -155,11 +155,13 @@ public enum Parity {
     ///
     /// - Throws: reading errors; a checkpoint that is T5 on one side only is reported through the
     ///   tensor comparison (names differ), not thrown.
-    /// - Parameter sourcePass: the source's forward pass on the probe batch, if the caller ran it
-    ///   already (`sourcePass(_:)`: a conversion runs it while it writes); else it runs here.
+    /// - Parameter sourcePass: the source's forward pass on the probe batch (`sourcePass(_:)`), if
+    ///   the caller runs it (a conversion does while it writes): called, on a thread of the check's
+    ///   own, when the logits are to be compared, it waits for the pass and returns it. Without it
+    ///   (or when it returns `nil`) the pass runs here.
     public static func check(
         _ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint,
-        sourcePass: Result<T5ForwardPass.Output, any Error>? = nil
+        sourcePass: (@Sendable () -> Result<T5ForwardPass.Output, any Error>?)? = nil
     ) throws -> ParityReport {
         let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
         // GGUF sides are paired weight by weight too: a zoo GGUF's tied head is no parameter.
@@ -190,7 +192,7 @@ public enum Parity {
         if let configs = models {
             jobs.append {
                 .pass(
-                    sourcePass
+                    sourcePass?()
                         ?? Result {
                             try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
                         })

@@ -51,8 +51,6 @@ public enum VerifiedConversion {
         }
         let conversion = try Converter.run(plan, progress: progress) { staged in
             clock.lap("write")
-            sourcePassDone.wait()
-            let reference = verify ? sourcePass.values()[0] : nil
             onWritten?()
             manifest =
                 plan.writesDirectory
@@ -70,7 +68,12 @@ public enum VerifiedConversion {
                         Result {
                             try Parity.check(
                                 try AnalyzedCheckpoint(opening: convertedOutput), against: plan.source,
-                                sourcePass: reference)
+                                sourcePass: {
+                                    // Waited for only when its logits are compared: until then
+                                    // the pass shares the cores with the check.
+                                    sourcePassDone.wait()
+                                    return sourcePass.values()[0]
+                                })
                         })
                 }
             }
