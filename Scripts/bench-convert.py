@@ -608,16 +608,23 @@ def measure(commands: list, repeat: int, work: Path) -> dict:
     """Warm-up run of every command, then `repeat` rounds over all commands.
 
     Rounds (rather than all runs of one command back to back) spread slow
-    drift -- other load, CPU frequency, disk state -- over every command."""
+    drift -- other load, CPU frequency, disk state -- over every command.
+    A command marked "discard" has its output removed right after each run:
+    left in the page cache, an xl-sized copy (11.4 GB) evicted part of the
+    source before the next command read it, so that command read from disk."""
     results = {c["name"]: {"seconds": [], "rss_kib": [], "inner": []} for c in commands}
     for command in commands:
         print(f"warm-up: {command['name']}", flush=True)
         run_once(command["argv"], command["output"], work, command.get("allowed_status", (0,)))
+        if command.get("discard"):
+            remove(command["output"])
     for round_number in range(1, repeat + 1):
         print(f"round {round_number}/{repeat}", flush=True)
         for command in commands:
             seconds, rss_kib, stdout, status = run_once(command["argv"], command["output"], work,
                                                         command.get("allowed_status", (0,)))
+            if command.get("discard"):
+                remove(command["output"])
             result = results[command["name"]]
             result["seconds"].append(seconds)
             result["rss_kib"].append(rss_kib)
@@ -814,6 +821,8 @@ def verify_scenario(zoo: Path, work: Path, repeat: int, source: Path, shape: str
         zoo_command(names[0], zoo, source, verified, "--dtype", "bf16"),
         zoo_command(names[1], zoo, source, unverified, "--dtype", "bf16", "--no-verify"),
     ]
+    for command in commands:
+        command["discard"] = True  # every command starts from the source alone in the page cache
     results = measure(commands, repeat, work)
     remove(work / "cp-out.safetensors")
     phases = subprocess.run([str(zoo), "convert", str(source), str(verified), "--dtype", "bf16", "--force", "--json"],
