@@ -40,7 +40,7 @@ public final class TransposingTensor: TensorByteSource {
         let columns = source.shape[1]
         let from = inputDType
         let to = outputSpec.dtype
-        // The source is read once, sequentially with `pread` (its checksum checked on the way), into
+        // The source is read once, sequentially chunk by chunk (its checksum checked on the way), into
         // memory of its own: a transpose needs random access, and gathering from the file mapping
         // instead would leave the whole checkpoint resident. Memory: the largest transposed tensor.
         try withUnsafeTemporaryAllocation(byteCount: max(rows * columns * from.byteSize, 1), alignment: 64) { matrix in

@@ -11,8 +11,8 @@
 /// releasing each range's pages after it (`withBytesOnce`, `release`: mapped pages count towards
 /// the resident set, and a fault maps a whole large folio, so the release covers whole 2 MB
 /// windows). The conversion reads through `forEachChunk`, chunk by chunk from the mapping too;
-/// `read` (`pread`) is for small scattered records. A file truncated while mapped raises SIGBUS on the next page touched past its
-/// end: `TruncationGuard` turns that into an error naming the file.
+/// `read` (`pread`) is for small scattered records. A file truncated while mapped raises SIGBUS on
+/// the next page touched past its end: `TruncationGuard` turns that into an error naming the file.
 public final class MappedFile: TensorStorage {
     /// The path the file was opened with, for error messages.
     public let path: String

@@ -45,8 +45,9 @@ public struct TensorRef: Sendable {
         self.expectedChecksum = expectedChecksum
     }
 
-    /// Calls `body` with the tensor's bytes a chunk at a time (read with `pread`, so nothing stays
-    /// resident), checking `expectedChecksum` once all are read.
+    /// Calls `body` with the tensor's bytes a chunk at a time (from the file's mapping, each chunk's
+    /// pages released after it, so nothing stays resident), checking `expectedChecksum` once all
+    /// are read.
     ///
     /// - Throws: `CheckpointError.checksumMismatch` when the bytes fail their stored checksum (after
     ///   `body` has seen them: callers write into staged output that is discarded on error).
