@@ -4,7 +4,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+int CZooSystem_lowerThisThreadsPriority(int niceness) {
+#ifdef __linux__
+    return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
+#else
+    (void)niceness;
+    return 0;
+#endif
+}
 
 // The registered mappings, read lock-free by the signal handler. A slot is free while its start
 // is 0; its end is published after its start and cleared before it, so the handler never sees a

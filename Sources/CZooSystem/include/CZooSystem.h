@@ -12,8 +12,6 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 /// Starts writeback of a written file range without waiting for it (sync_file_range with
 /// SYNC_FILE_RANGE_WRITE). Returns 0, or -1 with errno set.
@@ -21,22 +19,18 @@ static inline int CZooSystem_startWriteback(int fd, long long offset, long long 
     return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
 }
 
-/// Makes the calling thread `niceness` nicer (on Linux a nice value belongs to a thread, and
-/// setpriority with its id sets it). Returns 0, or -1 with errno set.
-static inline int CZooSystem_lowerThisThreadsPriority(int niceness) {
-    return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
-}
 #else
 static inline int CZooSystem_startWriteback(int fd, long long offset, long long length) {
     (void)fd; (void)offset; (void)length;
     return 0;
 }
-
-static inline int CZooSystem_lowerThisThreadsPriority(int niceness) {
-    (void)niceness;
-    return 0;
-}
 #endif
+
+/// Makes the calling thread `niceness` nicer (on Linux a nice value belongs to a thread, and
+/// setpriority with its id sets it; elsewhere nothing happens). Returns 0, or -1 with errno set.
+/// In shim.c: <sys/resource.h> under _GNU_SOURCE declares an enum that clashes with Glibc's
+/// module when included from this header.
+int CZooSystem_lowerThisThreadsPriority(int niceness);
 
 // MARK: - Files truncated while mapped
 
