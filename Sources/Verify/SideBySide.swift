@@ -8,8 +8,8 @@ import Synchronization
 /// Not `DispatchQueue.concurrentPerform`: called from inside another `concurrentPerform` (the
 /// parity check inside a conversion's verification), that runs its iterations one after another
 /// on the calling thread, and a core sat idle for a third of the parity check (measured with
-/// `perf`). Threads of their own are scheduled by the kernel, nested or not; jobs that split
-/// their work further (the tensor comparison) still use `concurrentPerform` inside.
+/// `perf`). Threads of their own are scheduled by the kernel, nested or not; a job that splits
+/// its work further runs the pieces on threads of their own too (`BackgroundItems`).
 enum SideBySide {
     static func run<Value: Sendable>(_ jobs: [@Sendable () -> Value]) -> [Value] {
         guard let first = jobs.first else { return [] }

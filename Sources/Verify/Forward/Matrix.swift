@@ -43,7 +43,7 @@ struct Matrix {
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
                         x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
                 } else if rows <= Self.fewRows && columns >= Self.longRows {
-                    // A few rows of long inputs (the decoder's output projections): in slices small
+                    // A few rows of long inputs (the decoder's projections back to the model width): in slices small
                     // enough for OpenBLAS's small-matrix kernel, which multiplies the weight where it
                     // lies instead of packing it first (2-3x faster at 6-24 rows and 1024-2816
                     // inputs; slower with fewer inputs or 32 rows: measured on OpenBLAS 0.3.21).
@@ -76,7 +76,7 @@ struct Matrix {
 
     /// Where `multiply` slices a weight for OpenBLAS's small-matrix kernel: at most `fewRows` rows
     /// of at least `longRows` inputs, in slices of at most `smallKernelLimit` multiply-adds (the
-    /// largest product OpenBLAS hands that kernel on x86-64).
+    /// largest product OpenBLAS 0.3.21 hands that kernel on AVX-512 machines; measured there only).
     private static let fewRows = 24
     private static let longRows = 512
     private static let smallKernelLimit = 1_000_000
