@@ -43,10 +43,10 @@ struct Matrix {
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
                         x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
                 } else if rows <= Self.fewRows && columns >= Self.longRows {
-                    // A few rows of long inputs (the decoder's projections back to the model width): in slices small
-                    // enough for OpenBLAS's small-matrix kernel, which multiplies the weight where it
-                    // lies instead of packing it first (2-3x faster at 6-24 rows and 1024-2816
-                    // inputs; slower with fewer inputs or 32 rows: measured on OpenBLAS 0.3.21).
+                    // A few rows of long inputs (the decoder's projections back to the model
+                    // width): in slices small enough for OpenBLAS's small-matrix kernel, which
+                    // multiplies the weight where it lies instead of packing it first (2-3x faster
+                    // at 6-24 rows and 1024-2816 inputs; slower with fewer inputs or 32 rows).
                     let slice = max(1, Self.smallKernelLimit / (rows * columns))
                     for start in stride(from: 0, to: block.count, by: slice) {
                         let count = min(slice, block.count - start)
