@@ -146,39 +146,6 @@ static inline float f16BitsToFloat(uint16_t half) {
     return asFloat(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
-/// Widens `count` elements of `type` at `values` (from element `start`) exactly into `out`.
-ZOO_CLONES
-static void widenBlock(const void *values, CZooKernels_FloatType type, size_t start, size_t count, double *out) {
-    const char *bytes = (const char *)values;
-    switch (type) {
-    case CZooKernels_F32:
-        for (size_t i = 0; i < count; i++) {
-            float value;
-            memcpy(&value, bytes + 4 * (start + i), 4);
-            out[i] = value;
-        }
-        break;
-    case CZooKernels_BF16:
-        for (size_t i = 0; i < count; i++) {
-            uint16_t half;
-            memcpy(&half, bytes + 2 * (start + i), 2);
-            out[i] = asFloat((uint32_t)half << 16);
-        }
-        break;
-    case CZooKernels_F16:
-        for (size_t i = 0; i < count; i++) {
-            uint16_t half;
-            memcpy(&half, bytes + 2 * (start + i), 2);
-            out[i] = f16BitsToFloat(half);
-        }
-        break;
-    case CZooKernels_F64:
-    default:
-        memcpy(out, bytes + 8 * start, 8 * count);
-        break;
-    }
-}
-
 static inline size_t byteSize(CZooKernels_FloatType type) {
     switch (type) {
     case CZooKernels_F32: return 4;
@@ -215,6 +182,27 @@ static inline __attribute__((always_inline)) double loadWide(
         memcpy(&value, bytes + 8 * i, 8);
         return value;
     }
+    }
+}
+
+/// Widens `count` elements of `type` at `values` exactly into `out`, one loop per type.
+ZOO_CLONES
+static void widenBlock(const void *values, CZooKernels_FloatType type, size_t count, double *out) {
+    const unsigned char *bytes = values;
+    switch (type) {
+    case CZooKernels_F32:
+        for (size_t i = 0; i < count; i++) out[i] = loadWide(bytes, CZooKernels_F32, i);
+        break;
+    case CZooKernels_BF16:
+        for (size_t i = 0; i < count; i++) out[i] = loadWide(bytes, CZooKernels_BF16, i);
+        break;
+    case CZooKernels_F16:
+        for (size_t i = 0; i < count; i++) out[i] = loadWide(bytes, CZooKernels_F16, i);
+        break;
+    case CZooKernels_F64:
+    default:
+        memcpy(out, bytes, 8 * count);
+        break;
     }
 }
 
@@ -287,8 +275,8 @@ static inline __attribute__((always_inline)) BlockErrors blockErrorsOf(
     ZOO_PAIR(CZooKernels_BF16, CZooKernels_F16)
     ZOO_PAIR(CZooKernels_F16, CZooKernels_BF16)
 #undef ZOO_PAIR
-    widenBlock(actual, actualType, 0, n, widenedActual);
-    widenBlock(expected, expectedType, 0, n, widenedExpected);
+    widenBlock(actual, actualType, n, widenedActual);
+    widenBlock(expected, expectedType, n, widenedExpected);
     const unsigned char *a = (const unsigned char *)widenedActual, *e = (const unsigned char *)widenedExpected;
     int narrow = actualType != CZooKernels_F64 && expectedType != CZooKernels_F64;
     return narrow ? blockErrors(a, CZooKernels_F64, e, CZooKernels_F64, n, absoluteTolerance, relativeTolerance,
@@ -315,8 +303,8 @@ void CZooKernels_compare(
             ulpMantissaBits, minBiased, a, e);
         // The rare pairs that need a second look (non-finite, rejected) are widened for it.
         if (block.nonFinite || block.rejected) {
-            widenBlock(actualBlock, actualType, 0, n, a);
-            widenBlock(expectedBlock, expectedType, 0, n, e);
+            widenBlock(actualBlock, actualType, n, a);
+            widenBlock(expectedBlock, expectedType, n, e);
         }
         maxAbsolute = fmax(maxAbsolute, block.absolute);
         maxRelative = fmax(maxRelative, block.relative);

@@ -89,44 +89,13 @@ public final class MappedFile: TensorStorage {
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
-    /// Calls `body` with consecutive slices of the mapping over `range` (each at most `chunkSize`
-    /// bytes, a multiple of `alignment` except the last), releasing each slice's pages after it
-    /// (`MADV_DONTNEED`; they stay in the page cache).
-    ///
-    /// For passes that look at bytes once (checksums, casts, copies): no copy, and the resident set
-    /// stays at about one chunk whatever the file's size.
-    public func scan<Failure: Error>(
-        in range: Range<Int>, chunkSize: Int = 1 << 23, alignment: Int = 1,
-        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
-    ) throws(Failure) {
-        precondition(
-            range.lowerBound >= 0 && range.upperBound <= size, "range \(range) outside \(path) (\(size) bytes)")
-        let step = max(alignment, chunkSize / alignment * alignment)
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let chunk = start..<min(start + step, range.upperBound)
-            defer { release(chunk) }
-            try withBytes(in: chunk, body)
-            start = chunk.upperBound
-        }
-    }
-
-    /// Calls `body` with the bytes in `range` straight from the mapping, then releases their pages
-    /// (`MADV_DONTNEED`; they stay in the page cache): for a pass that looks at bytes once and
-    /// wants neither a copy nor a resident set that grows with the file.
+    /// Releases the pages of the mapping around `range` (`MADV_DONTNEED`; they stay in the page
+    /// cache) after a pass that looked at them once (`withBytesOnce`, `scan`).
     ///
     /// The release covers whole 2 MB windows around `range`: a fault maps a whole large folio of
     /// the page cache (or a fault-around window) at once, pages beyond `range` included, and those
     /// would stay resident if the range they belong to had been read and released already. A
     /// reader of a neighbouring range faults its pages back in from the page cache.
-    public func withBytesOnce<Result>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result)
-        rethrows -> Result
-    {
-        defer { release(range) }
-        return try withBytes(in: range, body)
-    }
-
-    /// Releases the pages of the mapping around `range` (see `withBytesOnce`).
     public func release(_ range: Range<Int>) {
         guard let base, !range.isEmpty else { return }
         let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
@@ -154,14 +123,5 @@ public final class MappedFile: TensorStorage {
             case let .failure(error): throw .io(path: path, operation: "read", errno: error.code)
             }
         }
-    }
-
-    /// `scan`: the conversion reads the tensors it casts or copies straight from the mapping.
-    /// With `pread` into a buffer, the kernel's copy was a third of the reading and casting thread's
-    /// time (measured with `perf`). A file truncated meanwhile is `TruncationGuard`'s to report.
-    public func forEachChunk(
-        in range: Range<Int>, chunkSize: Int, alignment: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
-    ) throws {
-        try scan(in: range, chunkSize: chunkSize, alignment: alignment, body)
     }
 }
