@@ -27,7 +27,7 @@ struct Zoo: ParsableCommand {
     /// Runs the command, with staged outputs removed on SIGINT, SIGTERM and SIGHUP, and any
     /// Foundation file error turned into one sentence naming the file and errno.
     static func main() {
-        BLAS.useCallingThreadsOnly()
+        BLAS.prepare()
         StagedOutput.removeOnSignals()
         TruncationGuard.install { error in exit(withError: error) }
         do {

@@ -86,6 +86,44 @@ import Testing
         #expect(throws: VerifyError.self) { try pass.run(.init(inputIDs: [[5000]], decoderInputIDs: [[0]])) }
     }
 
+    @Test func weightsCutShortWhileThePassRunsAreAnErrorNamingTheFile() throws {
+        // The pass reads its weights with `pread` as it goes (on its prefetching thread too): a
+        // file truncated after it was opened must come back as the reader's error, not a crash.
+        let temporary = TemporaryDirectory()
+        for name in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: Fixtures.sample.appendingPathComponent(name), to: temporary.path(name))
+        }
+        let model = try AnalyzedCheckpoint(opening: temporary.url)
+        let file = temporary.path("model.safetensors")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.truncate(atOffset: UInt64(size / 2))
+        try handle.close()
+        let pass = T5ForwardPass(checkpoint: model.checkpoint, config: try model.t5.get().config)
+        #expect {
+            try pass.run(.init(inputIDs: [[5, 6, 7]], decoderInputIDs: [[0, 5]]))
+        } throws: { error in
+            guard case let .truncatedWhileReading(path, offset) = error as? CheckpointError else { return false }
+            return path == file.path && offset >= size / 2
+        }
+    }
+
+    @Test func openBLASRunsKernelsThisCPUSupports() throws {
+        // Debian's OpenBLAS 0.3.21 gives a CPU newer than its table (an Emerald Rapids Xeon) its
+        // SSE3 "Prescott" kernels; `BLAS.prepare` must have replaced them wherever AVX2 is there.
+        BLAS.prepare()
+        let flags =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
+        guard let kernels = BLAS.kernels, flags.contains("avx2"), flags.contains("fma"),
+            ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil
+        else { return }
+        #expect(kernels.lowercased() != "prescott", "OpenBLAS kernels \(kernels) on a CPU with AVX2")
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") {
+            #expect(["skylakex", "cooperlake", "sapphirerapids"].contains(kernels.lowercased()), "\(kernels)")
+        }
+    }
+
     /// An I64 tensor as rows of Ints (a 1-D tensor is one row).
     static func integers(_ checkpoint: Checkpoint, _ name: String) throws -> [[Int]] {
         let tensor = try #require(checkpoint.tensor(named: name), "no \(name)")

@@ -110,13 +110,23 @@ func multiply(
         Int32(rowStrideB), 0, c, Int32(rowStrideC))
 }
 
-/// OpenBLAS's own threading, which zoo does not use.
+/// How zoo sets OpenBLAS up: its kernels, and its threading, which zoo does not use.
 public enum BLAS {
-    /// Makes every BLAS call of this process run on its calling thread, and stops OpenBLAS's
-    /// idle workers (they would spin on the cores the passes, the comparison and the writer
-    /// need). Idempotent; the forward pass calls it, and so should a program as it starts, before
-    /// the workers have spun for long.
-    public static func useCallingThreadsOnly() { _ = configured }
+    /// Gives OpenBLAS the kernels this CPU runs when it did not recognise the CPU (see
+    /// `zoo_blas_choose_kernels`), makes every BLAS call of this process run on its calling
+    /// thread, and stops OpenBLAS's idle workers (they would spin on the cores the passes, the
+    /// comparison and the writer need). Idempotent; the forward pass calls it, and so should a
+    /// program as it starts, before other threads read the environment and before the workers
+    /// have spun for long.
+    public static func prepare() { _ = prepared }
 
-    private static let configured: Void = zoo_blas_use_calling_threads_only()
+    /// OpenBLAS's name for the kernels it uses ("SkylakeX", "Haswell"), once `prepare` has run;
+    /// `nil` when the library does not say.
+    public static var kernels: String? { prepared }
+
+    private static let prepared: String? = {
+        let chosen = zoo_blas_choose_kernels().map { String(cString: $0) }
+        zoo_blas_use_calling_threads_only()
+        return chosen
+    }()
 }

@@ -76,7 +76,7 @@ public struct T5ForwardPass {
         try validate(batch)
         // The second core reads and widens the next weights while this one multiplies: each
         // product runs on this thread alone (OpenBLAS's own workers would compete for that core).
-        BLAS.useCallingThreadsOnly()
+        BLAS.prepare()
         weights.startPrefetching()
         return try runPrefetched(batch)
     }

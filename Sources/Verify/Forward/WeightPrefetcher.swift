@@ -24,22 +24,25 @@ final class WeightPrefetcher {
 
     /// Calls `body` with rows `rows` of `parameter` if they are the next block read ahead (waiting
     /// for it if need be); `nil` if not.
-    func withNext<Result>(_ parameter: T5Parameter, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) rethrows
+    ///
+    /// - Throws: the error reading the block ahead met (`CheckpointError`), or `body`'s.
+    func withNext<Result>(_ parameter: T5Parameter, _ rows: Range<Int>, _ body: (WeightView) throws -> Result) throws
         -> Result?
     {
         guard let slot = state.take(parameter, rows) else { return nil }
         defer { state.give(back: slot) }
-        return try body(slot.view)
+        return try body(try slot.view.get())
     }
 
-    /// A buffer of widened weights, and the view of the weight it holds.
+    /// Buffers of widened weights, and the view of the weight they hold (or why it could not be read).
     private final class Slot {
-        let floats = ScratchBuffer()
-        var view = WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0))
+        let buffers = T5Weights.Buffers()
+        var view: Result<WeightView, any Error> = .success(
+            WeightView(rows: 0, columns: 0, transposed: false, values: .init(start: nil, count: 0)))
 
         /// Reads rows `rows` of `weight` into the buffers, widened to `Float`.
         func load(_ weight: StoredWeight, rows: Range<Int>) {
-            view = T5Weights.read(weight, rows: rows, floats: floats)
+            view = Result { try T5Weights.read(weight, rows: rows, into: buffers) }
         }
     }
 

@@ -64,7 +64,9 @@ struct Run: ParsableCommand {
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let median = seconds.sorted()[seconds.count / 2]
-            Terminal.writeError(String(format: "forward pass: median %.4f s over %d runs\n", median, repeatCount))
+            let kernels = BLAS.kernels.map { ", OpenBLAS kernels \($0)" } ?? ""
+            Terminal.writeError(
+                String(format: "forward pass: median %.4f s over %d runs%@\n", median, repeatCount, kernels))
         }
         if json {
             try printJSON(RunJSON(output, top: top))
