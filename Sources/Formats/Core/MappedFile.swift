@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +26,8 @@ public final class MappedFile: TensorStorage {
     private let descriptor: Int32
     /// The mapping's slot in `TruncationGuard` (`nil`: no slot was free).
     private let guardSlot: Int32?
+    /// Released ranges not yet handed back to the kernel (see `release`).
+    private let pendingReleases = Mutex(ReleaseBatch(mergeDistance: MappedFile.releaseWindow))
 
     /// Maps `path` read-only.
     ///
@@ -96,8 +100,17 @@ public final class MappedFile: TensorStorage {
     /// the page cache (or a fault-around window) at once, pages beyond `range` included, and those
     /// would stay resident if the range they belong to had been read and released already. A
     /// reader of a neighbouring range faults its pages back in from the page cache.
+    ///
+    /// Releases are gathered into runs of a few MB first (`ReleaseBatch`): each `madvise` costs
+    /// every core a TLB flush. Whatever is still gathered when the file is closed goes with the
+    /// mapping.
     public func release(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard base != nil, !range.isEmpty else { return }
+        for run in pendingReleases.withLock({ $0.add(range) }) { adviseDontNeed(run) }
+    }
+
+    private func adviseDontNeed(_ range: Range<Int>) {
+        guard let base else { return }
         let first = range.lowerBound / Self.releaseWindow * Self.releaseWindow
         let end = min(size, (range.upperBound + Self.releaseWindow - 1) / Self.releaseWindow * Self.releaseWindow)
         _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
