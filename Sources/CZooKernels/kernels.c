@@ -253,6 +253,77 @@ static inline __attribute__((always_inline)) BlockErrors blockErrors(
     return result;
 }
 
+// Element `i` of a type of 32 bits or fewer at `bytes`, as the float it is exactly.
+static inline __attribute__((always_inline)) float loadNarrow(
+    const unsigned char *bytes, CZooKernels_FloatType type, size_t i) {
+    switch (type) {
+    case CZooKernels_BF16: {
+        uint16_t half;
+        memcpy(&half, bytes + 2 * i, 2);
+        return asFloat((uint32_t)half << 16);
+    }
+    case CZooKernels_F16: {
+        uint16_t half;
+        memcpy(&half, bytes + 2 * i, 2);
+        return f16BitsToFloat(half);
+    }
+    case CZooKernels_F32:
+    default: {
+        float value;
+        memcpy(&value, bytes + 4 * i, 4);
+        return value;
+    }
+    }
+}
+
+// The largest float at most `value` (0 below 2^-100: no float arithmetic here goes subnormal).
+static inline float floatAtMost(double value) {
+    if (!(value >= 0x1p-100)) return 0;
+    float narrowed = (float)value;
+    return (double)narrowed > value ? nextafterf(narrowed, 0) : narrowed;
+}
+
+// `blockErrors` in float lanes (twice as many per vector as doubles), for a pair of types of 32
+// bits or fewer: returns 1 and fills `result` with the same figures the double pass gives, when
+// every pair of the block is one it can settle exactly; else 0, and the caller takes the double
+// pass. It settles a pair when both values are zero or within 2^-100..2^100 in magnitude (so
+// nothing below goes subnormal or overflows) and the error is inside the bound with a margin of
+// 2^-20 of it (the bound's float rounding is far smaller; a correct bf16 or fp16 rounding uses
+// at most 99.6% of its bound). The error is then exact in float (Sterbenz: the two values are
+// within 1% of each other), as are the ULP scaling (a power of two) and the relative error, which
+// the double pass computes in float too.
+static inline __attribute__((always_inline)) int fastBlockErrors(
+    const unsigned char *actual, CZooKernels_FloatType actualType, const unsigned char *expected,
+    CZooKernels_FloatType expectedType, size_t n, float absoluteTolerance, float relativeTolerance,
+    int ulpMantissaBits, int ulpMinExponent, BlockErrors *result) {
+    uint32_t blockAbsolute = 0, blockRelative = 0, blockULP = 0, unsettled = 0;
+    for (size_t i = 0; i < n; i++) {
+        float a = loadNarrow(actual, actualType, i), e = loadNarrow(expected, expectedType, i);
+        float error = fabsf(a - e), magnitude = fabsf(e), size = fabsf(a);
+        uint32_t inRange = (magnitude == 0 || (magnitude >= 0x1p-100f && magnitude <= 0x1p100f)) &
+                           (size == 0 || (size >= 0x1p-100f && size <= 0x1p100f));
+        float bound = absoluteTolerance + relativeTolerance * magnitude;
+        uint32_t inside = error <= bound * (1 - 0x1p-20f);
+        // A zero expected value scales its ULP past float's range: the double pass settles it.
+        uint32_t scalable = magnitude > 0 || error == 0;
+        unsettled |= (inRange & inside & scalable) ^ 1u;
+        float relative = magnitude > 0 ? error / magnitude : 0;
+        int32_t exponent = (int32_t)((asBits(e) >> 23) & 0xFFu) - 127;
+        exponent = exponent < ulpMinExponent ? ulpMinExponent : exponent;
+        float inverseULP = asFloat((uint32_t)(127 + ulpMantissaBits - exponent) << 23);
+        // (A zero error stays +0: for a zero expected value the scale above is not a float.)
+        uint32_t ulpBits = error > 0 ? asBits(error * inverseULP) : 0;
+        uint32_t absoluteBits = asBits(error), relativeBits = asBits(relative);
+        blockAbsolute = absoluteBits > blockAbsolute ? absoluteBits : blockAbsolute;
+        blockRelative = relativeBits > blockRelative ? relativeBits : blockRelative;
+        blockULP = ulpBits > blockULP ? ulpBits : blockULP;
+    }
+    if (unsettled) return 0;
+    BlockErrors errors = {asFloat(blockAbsolute), asFloat(blockRelative), asFloat(blockULP), 0, 0};
+    *result = errors;
+    return 1;
+}
+
 // `blockErrors` of `n` elements from `actual` and `expected` (at their first element), with the
 // pair of types the conversions produce spelled out: each case compiles to one loop that loads
 // and widens in registers (a pass that widened into arrays first was a third of the comparison,
@@ -260,11 +331,17 @@ static inline __attribute__((always_inline)) BlockErrors blockErrors(
 static inline __attribute__((always_inline)) BlockErrors blockErrorsOf(
     const unsigned char *actual, CZooKernels_FloatType actualType, const unsigned char *expected,
     CZooKernels_FloatType expectedType, size_t n, double absoluteTolerance, double relativeTolerance,
-    int ulpMantissaBits, int64_t minBiased, double *widenedActual, double *widenedExpected) {
+    int ulpMantissaBits, int64_t minBiased, float floatAbsolute, float floatRelative, double *widenedActual,
+    double *widenedExpected) {
 #define ZOO_PAIR(A, E)                                                                                     \
-    if (actualType == A && expectedType == E)                                                              \
+    if (actualType == A && expectedType == E) {                                                            \
+        BlockErrors settled;                                                                               \
+        if (fastBlockErrors(actual, A, expected, E, n, floatAbsolute, floatRelative, ulpMantissaBits,      \
+                            (int)(minBiased - 1023), &settled))                                            \
+            return settled;                                                                                \
         return blockErrors(actual, A, expected, E, n, absoluteTolerance, relativeTolerance, ulpMantissaBits, \
-                           minBiased, 1);
+                           minBiased, 1);                                                                  \
+    }
     ZOO_PAIR(CZooKernels_BF16, CZooKernels_F32)
     ZOO_PAIR(CZooKernels_F16, CZooKernels_F32)
     ZOO_PAIR(CZooKernels_F32, CZooKernels_F32)
@@ -294,13 +371,15 @@ void CZooKernels_compare(
     double maxAbsolute = stats->maxAbsolute, maxRelative = stats->maxRelative, maxULP = stats->maxULP;
     int wantULP = ulpMantissaBits >= 0;
     int64_t minBiased = (int64_t)ulpMinExponent + 1023;
+    // The bound in float for `fastBlockErrors`, never above the exact one.
+    float floatAbsolute = floatAtMost(absoluteTolerance), floatRelative = floatAtMost(relativeTolerance);
     for (size_t start = 0; start < count; start += COMPARE_BLOCK) {
         size_t n = count - start < COMPARE_BLOCK ? count - start : COMPARE_BLOCK;
         const unsigned char *actualBlock = (const unsigned char *)actual + start * byteSize(actualType);
         const unsigned char *expectedBlock = (const unsigned char *)expected + start * byteSize(expectedType);
         BlockErrors block = blockErrorsOf(
             actualBlock, actualType, expectedBlock, expectedType, n, absoluteTolerance, relativeTolerance,
-            ulpMantissaBits, minBiased, a, e);
+            ulpMantissaBits, minBiased, floatAbsolute, floatRelative, a, e);
         // The rare pairs that need a second look (non-finite, rejected) are widened for it.
         if (block.nonFinite || block.rejected) {
             widenBlock(actualBlock, actualType, n, a);

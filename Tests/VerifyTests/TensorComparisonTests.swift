@@ -56,6 +56,57 @@ import Testing
         #expect(!comparison.bitExact)
     }
 
+    /// The kernel settles most blocks of a cast in float lanes and the rest (values beyond
+    /// 2^±100, zeros with an error, anything near its bound) in doubles: either way its figures
+    /// must be the ones computed here directly, value by value, in double.
+    @Test(arguments: [DType.bf16, .f16])
+    func castFiguresEqualADirectComputation(_ dtype: DType) throws {
+        let directory = TemporaryDirectory()
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func uniform() -> Double {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) * 0x1p-53
+        }
+        // Blocks of weights, of values over a wide range of exponents, and large ones; zeros in
+        // every block.
+        let values: [Float] = (0..<6000).map { index in
+            let signed = uniform() * 2 - 1
+            guard index % 97 != 0 else { return 0 }
+            switch index / 1024 {
+            case 0, 1, 3: return Float(signed * 0.1)
+            case 2: return Float(signed * pow(2, uniform() * 240 - 120))
+            default: return Float(signed * 60000)
+            }
+        }
+        let source = try tensor(values, in: directory, "source")
+        let cast = try tensor(values, dtype: dtype, in: directory, "cast")
+        let castValues: [Double] = cast.withUnsafeBytes { bytes in
+            (0..<values.count).map { index in
+                let bits = bytes.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)
+                return dtype == .bf16
+                    ? Double(Float(bitPattern: UInt32(bits) << 16)) : Double(Float(Float16(bitPattern: bits)))
+            }
+        }
+        let (mantissaBits, minExponent) = dtype == .bf16 ? (7, -126) : (10, -14)
+        var absolute = 0.0
+        var relative = 0.0
+        var ulp = 0.0
+        for (actual, expected) in zip(castValues, values.map(Double.init)) where actual.isFinite {
+            let error = abs(actual - expected)
+            absolute = max(absolute, error)
+            if expected != 0 { relative = max(relative, Double(Float(error) / Float(abs(expected)))) }
+            let exponent = max(expected == 0 ? minExponent : Int(expected.exponent), minExponent)
+            ulp = max(ulp, error * pow(2, Double(mantissaBits - exponent)))
+        }
+        let comparison = TensorComparison.compare(cast, with: source)
+        #expect(comparison.maxAbsoluteError == absolute)
+        #expect(comparison.maxRelativeError == relative)
+        #expect(comparison.maxULPError == ulp)
+        // fp16 overflows past 65504: those (and only those) are mismatches.
+        #expect(comparison.mismatches == castValues.filter { !$0.isFinite }.count)
+        #expect(dtype == .f16 ? comparison.mismatches > 0 : comparison.passed)
+    }
+
     /// Every pair of float dtypes, each through its own loop in the comparison kernel (the pairs a
     /// conversion produces load and widen in registers, fp64 ones go through arrays): the same
     /// mismatches, first mismatch and largest error, past the kernel's first block of 1024.
