@@ -163,22 +163,15 @@ public struct T5ForwardPass {
     /// `x · Wᵀ` for the weight `parameter` (`x · W` as BLAS reads a Mesh-TF kernel), stored at the
     /// pass's precision.
     private func linear(_ input: Matrix, _ parameter: T5Parameter, label: String? = nil) throws -> Matrix {
-        try linears([(input, parameter)], label: label)[0]
-    }
-
-    /// Independent products of one step at once (an attention's q, k, v), so the weights'
-    /// blocks can be shared between two threads (`T5Weights.products`); each stored at the
-    /// pass's precision. A block of rows of each weight at a time (output features, or a Mesh-TF
-    /// kernel's input features), so memory holds a block, not the matrix.
-    private func linears(_ requests: [(input: Matrix, parameter: T5Parameter)], label: String? = nil) throws
-        -> [Matrix]
-    {
-        var outputs = try weights.products(requests)
-        for index in outputs.indices {
-            let name = try label ?? weights.stored(requests[index].parameter).name
-            rounding.store(&outputs[index], at: name)
-        }
-        return outputs
+        let weight = try weights.stored(parameter)
+        let shape = weight.tensor.shape
+        let outputs = shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1
+        var output = Matrix(zeros: input.rows, outputs)
+        // A block of rows of the weight at a time (output features, or a Mesh-TF kernel's input
+        // features), so memory holds a block, not the matrix.
+        try weights.forEachRowBlock(parameter) { view, block in input.multiply(view, block: block, into: &output) }
+        rounding.store(&output, at: label ?? weight.name)
+        return output
     }
 
     /// `hidden + update`, stored at the pass's precision, then transformers' fp16 clamp.
@@ -232,8 +225,9 @@ public struct T5ForwardPass {
     ) throws -> Matrix {
         func projection(_ which: T5Parameter.Projection) -> T5Parameter { .attention(stack, block: block, kind, which) }
         let prefix = "\(stack.rawValue) block \(block) \(kind == .selfAttention ? "self" : "cross")-attention"
-        let qkv = try linears([(queries, projection(.q)), (keysValues, projection(.k)), (keysValues, projection(.v))])
-        let (q, k, v) = (qkv[0], qkv[1], qkv[2])
+        let q = try linear(queries, projection(.q))
+        let k = try linear(keysValues, projection(.k))
+        let v = try linear(keysValues, projection(.v))
         let inner = config.innerDimension
         let headSize = config.dKV
         let queryCount = queries.rows / sequences
@@ -310,9 +304,8 @@ public struct T5ForwardPass {
             inner = try linear(hidden, matrix(.wi))
             for index in inner.values.indices { inner.values[index] = max(inner.values[index], 0) }
         case .gatedGelu:
-            let inputs = try linears([(hidden, matrix(.wi0)), (hidden, matrix(.wi1))])
-            inner = inputs[0]
-            let gate = inputs[1]
+            inner = try linear(hidden, matrix(.wi0))
+            let gate = try linear(hidden, matrix(.wi1))
             for index in inner.values.indices {
                 inner.values[index] = Self.geluTanh(inner.values[index]) * gate.values[index]
             }

@@ -74,11 +74,9 @@ final class T5Weights {
     /// At most this many bytes of `Float`s per block of a weight the pass multiplies: memory holds
     /// a few blocks, not a few whole matrices, whatever the model's size (an xl model's
     /// feed-forward matrix is 67 MB in fp32). Blocks that fit the second-level cache are read
-    /// into it and packed by BLAS from it (`zoo verify` of the large-dm128 shape took about 10%
-    /// less CPU time with 1 MB blocks than with 4 MB ones), and blocks of 512 KB give the
-    /// prefetching thread more of them to multiply (`zoo run` of that shape: 0.072-0.077 s a
-    /// pass against 0.077-0.080 s with 1 MB blocks and 3 buffers; 256 KB was no faster).
-    static let blockBytes = 512 << 10
+    /// into it and packed by BLAS from it: `zoo verify` of the large-dm128 shape took about 10%
+    /// less CPU time with 1 MB blocks than with 4 MB ones.
+    static let blockBytes = 1 << 20
 
     /// The row ranges `weight` is read in, each at most `blockBytes` of `Float`s (at least one row).
     static func rowBlocks(of weight: StoredWeight) -> [Range<Int>] {
@@ -96,50 +94,6 @@ final class T5Weights {
             if try prefetcher?.withNext(parameter, block, { try body($0, block) }) != nil { continue }
             try withRows(of: weight, block) { try body($0, block) }
         }
-    }
-
-    /// The products `input · Wᵀ` (`input · W` for a Mesh-TF kernel) of independent requests, in
-    /// order. With the prefetcher running and every weight stored `[out, in]`, its thread
-    /// multiplies some of the blocks (`WeightPrefetcher.multiplyAll`); the results are the same
-    /// either way, block for block.
-    func products(_ requests: [(input: Matrix, parameter: T5Parameter)]) throws -> [Matrix] {
-        let weights = try requests.map { try stored($0.parameter) }
-        var outputs = zip(requests, weights).map { request, weight in
-            let shape = weight.tensor.shape
-            return Matrix(zeros: request.input.rows, shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1)
-        }
-        guard let prefetcher, !weights.contains(where: \.transposed) else {
-            for index in requests.indices {
-                try forEachRowBlock(requests[index].parameter) { view, block in
-                    requests[index].input.multiply(view, block: block, into: &outputs[index])
-                }
-            }
-            return outputs
-        }
-        // Buffers of their own for the two threads: the Matrix arrays may not be shared.
-        let inputs = requests.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.input.values.count) }
-        let results = outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.values.count) }
-        defer { (inputs + results).forEach { $0.deallocate() } }
-        for index in requests.indices {
-            _ = inputs[index].initialize(from: requests[index].input.values)
-            results[index].initialize(repeating: 0)
-        }
-        let group = ProductGroup(
-            requests.indices.map { index in
-                ProductGroup.Product(
-                    parameter: requests[index].parameter, input: UnsafeBufferPointer(inputs[index]),
-                    rows: requests[index].input.rows, columns: requests[index].input.columns, output: results[index],
-                    outputs: outputs[index].columns)
-            })
-        let blocks = zip(requests, weights).flatMap { request, weight in
-            Self.rowBlocks(of: weight).map { (parameter: request.parameter, rows: $0) }
-        }
-        try prefetcher.multiplyAll(group, blocks: blocks) { parameter, rows in
-            guard let index = requests.firstIndex(where: { $0.parameter == parameter }) else { return }
-            try withRows(of: weights[index], rows) { view in group.multiply(view, of: parameter, block: rows) }
-        }
-        for index in outputs.indices { outputs[index].values = Array(results[index]) }
-        return outputs
     }
 
     /// Calls `body` with rows `rows` of `parameter`, which must be stored untransposed (embedding
