@@ -145,7 +145,7 @@ public enum Parity {
     public static func sourcePass(_ source: AnalyzedCheckpoint) -> Result<T5ForwardPass.Output, any Error>? {
         guard case let .success(model) = source.t5 else { return nil }
         return Result {
-            try T5ForwardPass(checkpoint: source.checkpoint, config: model.config)
+            try T5ForwardPass(checkpoint: source.checkpoint, config: model.config, cores: .shared)
                 .run(probeBatch(vocabularySize: model.config.vocabSize))
         }
     }
@@ -194,14 +194,16 @@ public enum Parity {
                 .pass(
                     sourcePass?()
                         ?? Result {
-                            try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source).run(batch)
+                            try T5ForwardPass(checkpoint: checkpoints.source, config: configs.source, cores: .shared)
+                                .run(batch)
                         })
             }
             jobs.append {
                 .pass(
                     Result {
                         try T5ForwardPass(
-                            checkpoint: checkpoints.converted, config: configs.converted, precision: precision
+                            checkpoint: checkpoints.converted, config: configs.converted, precision: precision,
+                            cores: .shared
                         )
                         .run(batch)
                     })

@@ -86,6 +86,19 @@ import Testing
         #expect(throws: VerifyError.self) { try pass.run(.init(inputIDs: [[5000]], decoderInputIDs: [[0]])) }
     }
 
+    @Test func passesAreBitIdenticalWhicheverThreadMultipliesABlock() throws {
+        // The prefetching thread multiplies the blocks it reads ahead when its buffers are full;
+        // which blocks it takes varies from run to run, and must change nothing.
+        let model = try AnalyzedCheckpoint(opening: Fixtures.url("t5_gated_untied"))
+        let pass = T5ForwardPass(checkpoint: model.checkpoint, config: try model.t5.get().config)
+        let batch = Parity.probeBatch(vocabularySize: try model.t5.get().config.vocabSize)
+        let first = try pass.run(batch)
+        for _ in 0..<8 {
+            let again = try pass.run(batch)
+            #expect(again.logits == first.logits && again.encoderLastHiddenState == first.encoderLastHiddenState)
+        }
+    }
+
     @Test func weightsCutShortWhileThePassRunsAreAnErrorNamingTheFile() throws {
         // The pass reads its weights with `pread` as it goes (on its prefetching thread too): a
         // file truncated after it was opened must come back as the reader's error, not a crash.

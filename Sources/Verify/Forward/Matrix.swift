@@ -28,48 +28,58 @@ struct Matrix {
     /// `output[:, block] = self · blockᵀ`. For one stored `[in, out]` (a Mesh-TF kernel) it is input
     /// features `block`: `output += self[:, block] · block`. BLAS reads either as it lies.
     func multiply(_ weight: WeightView, block: Range<Int>, into output: inout Matrix) {
-        guard rows > 0, output.columns > 0, !block.isEmpty else { return }
         let outputs = output.columns
+        values.withUnsafeBufferPointer { input in
+            output.values.withUnsafeMutableBufferPointer { result in
+                Self.multiply(input, rows: rows, columns: columns, weight, block: block, into: result, outputs: outputs)
+            }
+        }
+    }
+
+    /// `multiply(_:block:into:)` on borrowed buffers: `input` is `rows` x `columns`, `output`
+    /// `rows` x `outputs`. For a weight stored `[out, in]` it writes only output columns `block`,
+    /// so blocks of one product may run on different threads at once.
+    static func multiply(
+        _ input: UnsafeBufferPointer<Float>, rows: Int, columns: Int, _ weight: WeightView, block: Range<Int>,
+        into output: UnsafeMutableBufferPointer<Float>, outputs: Int
+    ) {
+        guard rows > 0, outputs > 0, !block.isEmpty else { return }
         precondition(
             weight.transposed
                 ? weight.columns == outputs && block.upperBound <= columns
                 : weight.columns == columns && block.upperBound <= outputs,
-            "\(rows)x\(columns) · block \(block) of \(weight.rows)x\(weight.columns) -> \(output.rows)x\(outputs)")
-        values.withUnsafeBufferPointer { a in
-            output.values.withUnsafeMutableBufferPointer { c in
-                guard let x = a.baseAddress, let w = weight.values.baseAddress, let y = c.baseAddress else { return }
-                if weight.transposed {
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
-                        x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
-                } else if rows <= Self.fewRows && columns >= Self.longRows {
-                    // A few rows of long inputs (the decoder's projections back to the model
-                    // width): in slices small enough for OpenBLAS's small-matrix kernel, which
-                    // multiplies the weight where it lies instead of packing it first (2-3x faster
-                    // at 6-24 rows and 1024-2816 inputs; slower with fewer inputs or 32 rows).
-                    let slice = max(1, Self.smallKernelLimit / (rows * columns))
-                    for start in stride(from: 0, to: block.count, by: slice) {
-                        let count = min(slice, block.count - start)
-                        cblas_sgemm(
-                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(columns), 1, x,
-                            Int32(columns), w + start * columns, Int32(columns), 0, y + block.lowerBound + start,
-                            Int32(outputs))
-                    }
-                } else {
-                    // Computed as `blockᵀ`'s product `block · selfᵀ` and transposed into place: with
-                    // the weight as the left operand, OpenBLAS packs it for its kernel more cheaply
-                    // (1.2-1.4x faster for the few rows of a probe batch, measured on OpenBLAS 0.3.21).
-                    let features = block.count
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: features * rows) { transposed in
-                        guard let t = transposed.baseAddress else { return }
-                        cblas_sgemm(
-                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(features), Int32(rows), Int32(columns), 1,
-                            w, Int32(columns), x, Int32(columns), 0, t, Int32(rows))
-                        cblas_somatcopy(
-                            CblasRowMajor, CblasTrans, Int32(features), Int32(rows), 1, t, Int32(rows),
-                            y + block.lowerBound, Int32(outputs))
-                    }
-                }
+            "\(rows)x\(columns) · block \(block) of \(weight.rows)x\(weight.columns) -> \(rows)x\(outputs)")
+        guard let x = input.baseAddress, let w = weight.values.baseAddress, let y = output.baseAddress else { return }
+        if weight.transposed {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
+                x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
+        } else if rows <= fewRows && columns >= longRows {
+            // A few rows of long inputs (the decoder's projections back to the model width): in
+            // slices small enough for OpenBLAS's small-matrix kernel, which multiplies the weight
+            // where it lies instead of packing it first (2-3x faster at 6-24 rows and 1024-2816
+            // inputs; slower with fewer inputs or 32 rows).
+            let slice = max(1, smallKernelLimit / (rows * columns))
+            for start in stride(from: 0, to: block.count, by: slice) {
+                let count = min(slice, block.count - start)
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(columns), 1, x,
+                    Int32(columns), w + start * columns, Int32(columns), 0, y + block.lowerBound + start,
+                    Int32(outputs))
+            }
+        } else {
+            // Computed as `blockᵀ`'s product `block · inputᵀ` and transposed into place: with the
+            // weight as the left operand, OpenBLAS packs it for its kernel more cheaply (1.2-1.4x
+            // faster for the few rows of a probe batch, measured on OpenBLAS 0.3.21).
+            let features = block.count
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: features * rows) { transposed in
+                guard let t = transposed.baseAddress else { return }
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(features), Int32(rows), Int32(columns), 1, w,
+                    Int32(columns), x, Int32(columns), 0, t, Int32(rows))
+                cblas_somatcopy(
+                    CblasRowMajor, CblasTrans, Int32(features), Int32(rows), 1, t, Int32(rows), y + block.lowerBound,
+                    Int32(outputs))
             }
         }
     }

@@ -50,8 +50,21 @@ public struct T5ForwardPass {
         public let firstOverflow: String?
     }
 
+    /// Which cores the pass may count on.
+    public enum Cores: Sendable {
+        /// Both, to itself (`zoo run`, `zoo verify` of one model): the thread that reads the
+        /// weights ahead multiplies too, whenever it is ahead.
+        case own
+        /// Shared with other work (a verification runs both passes beside the tensor comparison
+        /// and SHA-256): that thread only reads. Multiplying there too added 5-9% CPU time to a
+        /// verified conversion of the large-dm128 shape (interleaved A/B, 15 rounds), and the
+        /// cores are busy anyway.
+        case shared
+    }
+
     let weights: T5Weights
     let precision: ComputePrecision
+    let cores: Cores
     private let rounding: ActivationRounding
     var config: T5Config { weights.config }
 
@@ -59,9 +72,11 @@ public struct T5ForwardPass {
     /// Mesh-TF's (see `T5Naming`); nothing is renamed or copied first.
     ///
     /// - Parameter precision: where activations are kept (fp32 by default; see `ComputePrecision`).
-    public init(checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32) {
+    /// - Parameter cores: whether the pass has both cores to itself (`Cores`).
+    public init(checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32, cores: Cores = .own) {
         weights = T5Weights(checkpoint: checkpoint, config: config)
         self.precision = precision
+        self.cores = cores
         rounding = ActivationRounding(precision)
     }
 
@@ -74,10 +89,11 @@ public struct T5ForwardPass {
     /// - Throws: `VerifyError.invalidBatch` for ragged or out-of-vocabulary inputs; reading errors.
     public func run(_ batch: Batch) throws -> Output {
         try validate(batch)
-        // The second core reads and widens the next weights while this one multiplies: each
-        // product runs on this thread alone (OpenBLAS's own workers would compete for that core).
+        // The second core reads and widens the next weights while this one multiplies (and
+        // multiplies too when ahead, `Cores.own`): each BLAS call runs on its calling thread
+        // alone (OpenBLAS's own workers would compete for the cores).
         BLAS.prepare()
-        weights.startPrefetching()
+        weights.startPrefetching(sharingProducts: cores == .own)
         return try runPrefetched(batch)
     }
 
@@ -163,15 +179,22 @@ public struct T5ForwardPass {
     /// `x · Wᵀ` for the weight `parameter` (`x · W` as BLAS reads a Mesh-TF kernel), stored at the
     /// pass's precision.
     private func linear(_ input: Matrix, _ parameter: T5Parameter, label: String? = nil) throws -> Matrix {
-        let weight = try weights.stored(parameter)
-        let shape = weight.tensor.shape
-        let outputs = shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1
-        var output = Matrix(zeros: input.rows, outputs)
-        // A block of rows of the weight at a time (output features, or a Mesh-TF kernel's input
-        // features), so memory holds a block, not the matrix.
-        try weights.forEachRowBlock(parameter) { view, block in input.multiply(view, block: block, into: &output) }
-        rounding.store(&output, at: label ?? weight.name)
-        return output
+        try linears([(input, parameter)], label: label)[0]
+    }
+
+    /// Independent products of one step at once (an attention's q, k, v), so the weights'
+    /// blocks can be shared between two threads (`T5Weights.products`); each stored at the
+    /// pass's precision. A block of rows of each weight at a time (output features, or a Mesh-TF
+    /// kernel's input features), so memory holds a block, not the matrix.
+    private func linears(_ requests: [(input: Matrix, parameter: T5Parameter)], label: String? = nil) throws
+        -> [Matrix]
+    {
+        var outputs = try weights.products(requests)
+        for index in outputs.indices {
+            let name = try label ?? weights.stored(requests[index].parameter).name
+            rounding.store(&outputs[index], at: name)
+        }
+        return outputs
     }
 
     /// `hidden + update`, stored at the pass's precision, then transformers' fp16 clamp.
@@ -225,9 +248,8 @@ public struct T5ForwardPass {
     ) throws -> Matrix {
         func projection(_ which: T5Parameter.Projection) -> T5Parameter { .attention(stack, block: block, kind, which) }
         let prefix = "\(stack.rawValue) block \(block) \(kind == .selfAttention ? "self" : "cross")-attention"
-        let q = try linear(queries, projection(.q))
-        let k = try linear(keysValues, projection(.k))
-        let v = try linear(keysValues, projection(.v))
+        let qkv = try linears([(queries, projection(.q)), (keysValues, projection(.k)), (keysValues, projection(.v))])
+        let (q, k, v) = (qkv[0], qkv[1], qkv[2])
         let inner = config.innerDimension
         let headSize = config.dKV
         let queryCount = queries.rows / sequences
@@ -304,8 +326,9 @@ public struct T5ForwardPass {
             inner = try linear(hidden, matrix(.wi))
             for index in inner.values.indices { inner.values[index] = max(inner.values[index], 0) }
         case .gatedGelu:
-            inner = try linear(hidden, matrix(.wi0))
-            let gate = try linear(hidden, matrix(.wi1))
+            let inputs = try linears([(hidden, matrix(.wi0)), (hidden, matrix(.wi1))])
+            inner = inputs[0]
+            let gate = inputs[1]
             for index in inner.values.indices {
                 inner.values[index] = Self.geluTanh(inner.values[index]) * gate.values[index]
             }

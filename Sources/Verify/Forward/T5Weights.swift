@@ -27,6 +27,8 @@ final class T5Weights {
     private let buffers = Buffers()
     /// Reads the matrices of the pass ahead of it (see `startPrefetching`).
     private var prefetcher: WeightPrefetcher?
+    /// Whether the prefetching thread multiplies blocks too (`startPrefetching`).
+    private var sharingProducts = false
 
     init(checkpoint: Checkpoint, config: T5Config) {
         self.checkpoint = checkpoint
@@ -38,11 +40,16 @@ final class T5Weights {
     /// Starts reading the pass's matrix products' weights ahead of it, block by block, in the
     /// order it multiplies them (`T5Parameter.linearOrder`); a weight that cannot be found is left
     /// to the pass, which then reports it.
-    func startPrefetching() {
+    ///
+    /// - Parameter sharingProducts: whether the prefetching thread multiplies too (see
+    ///   `T5ForwardPass.Cores`); it then reads smaller blocks into more buffers.
+    func startPrefetching(sharingProducts: Bool) {
+        self.sharingProducts = sharingProducts
+        blockBytes = sharingProducts ? 512 << 10 : 1 << 20
         let blocks = T5Parameter.linearOrder(config).flatMap { parameter in
-            (try? stored(parameter)).map { weight in Self.rowBlocks(of: weight).map { (parameter, weight, $0) } } ?? []
+            (try? stored(parameter)).map { weight in rowBlocks(of: weight).map { (parameter, weight, $0) } } ?? []
         }
-        prefetcher = WeightPrefetcher(blocks)
+        prefetcher = WeightPrefetcher(blocks, slots: sharingProducts ? 6 : 3, multiplies: sharingProducts)
     }
 
     /// The tied embedding, or the untied LM head, whichever produces the logits.
@@ -74,12 +81,14 @@ final class T5Weights {
     /// At most this many bytes of `Float`s per block of a weight the pass multiplies: memory holds
     /// a few blocks, not a few whole matrices, whatever the model's size (an xl model's
     /// feed-forward matrix is 67 MB in fp32). Blocks that fit the second-level cache are read
-    /// into it and packed by BLAS from it: `zoo verify` of the large-dm128 shape took about 10%
-    /// less CPU time with 1 MB blocks than with 4 MB ones.
-    static let blockBytes = 1 << 20
+    /// into it and packed by BLAS from it (`zoo verify` of the large-dm128 shape took about 10%
+    /// less CPU time with 1 MB blocks than with 4 MB ones). A pass whose prefetching thread
+    /// multiplies too reads 512 KB blocks, which give that thread more of them to take (`zoo run`
+    /// of that shape: 0.072-0.077 s a pass against 0.077-0.080 s with 1 MB; 256 KB was no faster).
+    private(set) var blockBytes = 1 << 20
 
     /// The row ranges `weight` is read in, each at most `blockBytes` of `Float`s (at least one row).
-    static func rowBlocks(of weight: StoredWeight) -> [Range<Int>] {
+    func rowBlocks(of weight: StoredWeight) -> [Range<Int>] {
         let rows = weight.tensor.shape.count == 2 ? weight.tensor.shape[0] : 1
         let columns = weight.tensor.shape.count == 2 ? weight.tensor.shape[1] : weight.tensor.spec.elementCount
         let step = max(1, blockBytes / max(4 * columns, 1))
@@ -90,9 +99,56 @@ final class T5Weights {
     /// from the prefetcher when it read them ahead, else read here.
     func forEachRowBlock(_ parameter: T5Parameter, _ body: (WeightView, Range<Int>) throws -> Void) throws {
         let weight = try stored(parameter)
-        for block in Self.rowBlocks(of: weight) {
+        for block in rowBlocks(of: weight) {
             if try prefetcher?.withNext(parameter, block, { try body($0, block) }) != nil { continue }
             try withRows(of: weight, block) { try body($0, block) }
+        }
+    }
+
+    /// The products `input · Wᵀ` (`input · W` for a Mesh-TF kernel) of independent requests, in
+    /// order. With the prefetcher running and every weight stored `[out, in]`, its thread
+    /// multiplies some of the blocks (`WeightPrefetcher.multiplyAll`); the results are the same
+    /// either way, block for block.
+    func products(_ requests: [(input: Matrix, parameter: T5Parameter)]) throws -> [Matrix] {
+        let weights = try requests.map { try stored($0.parameter) }
+        let outputCounts = weights.map { weight in
+            let shape = weight.tensor.shape
+            return shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1
+        }
+        guard let prefetcher, sharingProducts, !weights.contains(where: \.transposed) else {
+            // A Mesh-TF kernel's blocks add into the output, which starts at zero.
+            var outputs = zip(requests, outputCounts).map { Matrix(zeros: $0.input.rows, $1) }
+            for index in requests.indices {
+                try forEachRowBlock(requests[index].parameter) { view, block in
+                    requests[index].input.multiply(view, block: block, into: &outputs[index])
+                }
+            }
+            return outputs
+        }
+        // Buffers of their own for the two threads (the Matrix arrays may not be shared), left
+        // uninitialised: the blocks of a weight stored `[out, in]` write every output column.
+        let inputs = requests.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.input.values.count) }
+        let results = zip(requests, outputCounts).map {
+            UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.input.rows * $1)
+        }
+        defer { (inputs + results).forEach { $0.deallocate() } }
+        for index in requests.indices { _ = inputs[index].initialize(from: requests[index].input.values) }
+        let group = ProductGroup(
+            requests.indices.map { index in
+                ProductGroup.Product(
+                    parameter: requests[index].parameter, input: UnsafeBufferPointer(inputs[index]),
+                    rows: requests[index].input.rows, columns: requests[index].input.columns, output: results[index],
+                    outputs: outputCounts[index])
+            })
+        let blocks = zip(requests, weights).flatMap { request, weight in
+            rowBlocks(of: weight).map { (parameter: request.parameter, rows: $0) }
+        }
+        try prefetcher.multiplyAll(group, blocks: blocks) { parameter, rows in
+            guard let index = requests.firstIndex(where: { $0.parameter == parameter }) else { return }
+            try withRows(of: weights[index], rows) { view in group.multiply(view, of: parameter, block: rows) }
+        }
+        return requests.indices.map { index in
+            Matrix(rows: requests[index].input.rows, columns: outputCounts[index], values: Array(results[index]))
         }
     }
 
