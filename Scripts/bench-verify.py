@@ -111,7 +111,7 @@ ENCODER_IDS = list(range(100, 132))  # 32 encoder tokens
 DECODER_IDS = list(range(8))  # 8 decoder tokens
 FORWARD_REPEAT = 11  # passes per timing process (after one untimed pass)
 ATOL = 1e-4
-FORWARD_PATTERN = re.compile(r"forward pass: median ([0-9.]+) s over (\d+) runs")
+FORWARD_PATTERN = re.compile(r"forward pass: median ([0-9.]+) s over (\d+) runs(?:, OpenBLAS kernels (\S+))?")
 # Processes that would skew the timings if they ran alongside.
 BUSY_NAMES = ("swift-build", "swift-frontend", "swift-test", "swift-driver", "xctest", "clang", "ld", "lld")
 
@@ -181,11 +181,14 @@ def check_logits(directory: str, zoo_json: str) -> None:
 
 
 def openblas_info() -> None:
-    """Prints the thread count and build of the OpenBLAS zoo links (loaded here, not in the parent)."""
+    """Prints the thread count, build and kernels of the OpenBLAS zoo links, as OpenBLAS itself
+    picks them (loaded here, not in the parent)."""
     import ctypes
     library = ctypes.CDLL("libopenblas.so.0")
     library.openblas_get_config.restype = ctypes.c_char_p
-    print(f"{library.openblas_get_num_threads()} threads, {library.openblas_get_config().decode()}")
+    library.openblas_get_corename.restype = ctypes.c_char_p
+    print(f"{library.openblas_get_num_threads()} threads, {library.openblas_get_config().decode()}, "
+          f"kernels OpenBLAS picks here: {library.openblas_get_corename().decode()}")
 
 
 CHILD_STEPS = {
@@ -272,7 +275,13 @@ def parse_zoo_forward(_: str, stderr: str) -> dict:
     match = FORWARD_PATTERN.search(stderr)
     if not match or int(match.group(2)) != FORWARD_REPEAT:
         sys.exit(f"zoo run did not print 'forward pass: median ... over {FORWARD_REPEAT} runs' on stderr:\n{stderr}")
+    # zoo names the kernels it runs: OpenBLAS's own choice, or the one zoo made where OpenBLAS did
+    # not recognise the CPU (and fell back to its SSE3 "Prescott" kernels).
+    ZOO_KERNELS.add(match.group(3) or "not reported")
     return {"forward": float(match.group(1))}
+
+
+ZOO_KERNELS: set = set()
 
 
 def parse_transformers(stdout: str, _: str) -> dict:
@@ -347,7 +356,7 @@ def forward_section(zoo: Path, work: Path, repeat: int, source: Path, threads: s
         f"({ratio(tf_once['seconds'], zoo_once['seconds'])}). transformers' process, medians: imports "
         f"{phases['import']:.3f} s, from_pretrained {phases['from_pretrained']:.3f} s, first call "
         f"{phases['first_call']:.3f} s, interpreter start and exit {rest:.3f} s.",
-        f"- Threads: {threads}.",
+        f"- Threads: {threads}. Kernels zoo ran: {', '.join(sorted(ZOO_KERNELS))}.",
         "- Correctness (same run):",
         *[f"  - {line}" for line in check.stdout.splitlines()],
     ]
