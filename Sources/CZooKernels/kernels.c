@@ -156,16 +156,10 @@ static inline size_t byteSize(CZooKernels_FloatType type) {
     }
 }
 
-// Element `i` of `type` at `bytes`, widened exactly to double; with `type` a constant at the call
-// the switch folds away and the load vectorises.
-static inline __attribute__((always_inline)) double loadWide(
+// Element `i` of a type of 32 bits or fewer at `bytes`, as the float it is exactly.
+static inline __attribute__((always_inline)) float loadNarrow(
     const unsigned char *bytes, CZooKernels_FloatType type, size_t i) {
     switch (type) {
-    case CZooKernels_F32: {
-        float value;
-        memcpy(&value, bytes + 4 * i, 4);
-        return value;
-    }
     case CZooKernels_BF16: {
         uint16_t half;
         memcpy(&half, bytes + 2 * i, 2);
@@ -176,13 +170,23 @@ static inline __attribute__((always_inline)) double loadWide(
         memcpy(&half, bytes + 2 * i, 2);
         return f16BitsToFloat(half);
     }
-    case CZooKernels_F64:
+    case CZooKernels_F32:
     default: {
-        double value;
-        memcpy(&value, bytes + 8 * i, 8);
+        float value;
+        memcpy(&value, bytes + 4 * i, 4);
         return value;
     }
     }
+}
+
+// Element `i` of `type` at `bytes`, widened exactly to double; with `type` a constant at the call
+// the branches fold away and the load vectorises.
+static inline __attribute__((always_inline)) double loadWide(
+    const unsigned char *bytes, CZooKernels_FloatType type, size_t i) {
+    if (type != CZooKernels_F64) return loadNarrow(bytes, type, i);
+    double value;
+    memcpy(&value, bytes + 8 * i, 8);
+    return value;
 }
 
 /// Widens `count` elements of `type` at `values` exactly into `out`, one loop per type.
@@ -251,29 +255,6 @@ static inline __attribute__((always_inline)) BlockErrors blockErrors(
     BlockErrors result = {bitsToDouble(blockAbsolute), bitsToDouble(blockRelative), bitsToDouble(blockULP),
                           (uint64_t)blockRejected, (uint64_t)blockNonFinite};
     return result;
-}
-
-// Element `i` of a type of 32 bits or fewer at `bytes`, as the float it is exactly.
-static inline __attribute__((always_inline)) float loadNarrow(
-    const unsigned char *bytes, CZooKernels_FloatType type, size_t i) {
-    switch (type) {
-    case CZooKernels_BF16: {
-        uint16_t half;
-        memcpy(&half, bytes + 2 * i, 2);
-        return asFloat((uint32_t)half << 16);
-    }
-    case CZooKernels_F16: {
-        uint16_t half;
-        memcpy(&half, bytes + 2 * i, 2);
-        return f16BitsToFloat(half);
-    }
-    case CZooKernels_F32:
-    default: {
-        float value;
-        memcpy(&value, bytes + 4 * i, 4);
-        return value;
-    }
-    }
 }
 
 // The largest float at most `value` (0 below 2^-100: no float arithmetic here goes subnormal).
