@@ -12,9 +12,8 @@ import Foundation
 ///
 /// Reading is the smaller of the two jobs (a `pread` copy, against BLAS packing and
 /// multiplying), so for a pass alone on the machine this thread multiplies too (`multiplies`):
-/// while every buffer is full it takes the block
-/// read ahead furthest from the pass among the products the pass is multiplying now
-/// (`multiplyAll`), and both cores stay busy to the end of the pass.
+/// while every buffer is full it takes the block read ahead furthest from the pass among the
+/// products the pass is multiplying now (`multiplyAll`), and both cores stay busy to the end.
 final class WeightPrefetcher {
     private let state: State
 
@@ -107,10 +106,10 @@ final class WeightPrefetcher {
                 condition.lock()
                 while free.isEmpty && !stopped {
                     // Every buffer is full: multiply a block read ahead instead of waiting.
-                    if let (index, slot, group) = takeSharedBlock() {
+                    if let (taken, slot, group) = takeSharedBlock() {
                         condition.unlock()
                         if case let .success(view) = slot.view {
-                            group.multiply(view, of: weights[index].parameter, block: weights[index].rows)
+                            group.multiply(view, of: weights[taken].parameter, block: weights[taken].rows)
                         }
                         condition.lock()
                         multiplyingHere -= 1
