@@ -27,8 +27,6 @@ final class T5Weights {
     private let buffers = Buffers()
     /// Reads the matrices of the pass ahead of it (see `startPrefetching`).
     private var prefetcher: WeightPrefetcher?
-    /// Whether the prefetching thread multiplies blocks too (`startPrefetching`).
-    private var sharingProducts = false
 
     init(checkpoint: Checkpoint, config: T5Config) {
         self.checkpoint = checkpoint
@@ -44,7 +42,6 @@ final class T5Weights {
     /// - Parameter sharingProducts: whether the prefetching thread multiplies too (see
     ///   `T5ForwardPass.Cores`); it then reads smaller blocks into more buffers.
     func startPrefetching(sharingProducts: Bool) {
-        self.sharingProducts = sharingProducts
         blockBytes = sharingProducts ? 512 << 10 : 1 << 20
         let blocks = T5Parameter.linearOrder(config).flatMap { parameter in
             (try? stored(parameter)).map { weight in rowBlocks(of: weight).map { (parameter, weight, $0) } } ?? []
@@ -115,7 +112,7 @@ final class T5Weights {
             let shape = weight.tensor.shape
             return shape.count == 2 ? (weight.transposed ? shape[1] : shape[0]) : 1
         }
-        guard let prefetcher, sharingProducts, !weights.contains(where: \.transposed) else {
+        guard let prefetcher, prefetcher.multiplies, !weights.contains(where: \.transposed) else {
             // A Mesh-TF kernel's blocks add into the output, which starts at zero.
             var outputs = zip(requests, outputCounts).map { Matrix(zeros: $0.input.rows, $1) }
             for index in requests.indices {

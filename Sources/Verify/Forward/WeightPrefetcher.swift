@@ -15,11 +15,14 @@ import Foundation
 /// while every buffer is full it takes the block read ahead furthest from the pass among the
 /// products the pass is multiplying now (`multiplyAll`), and both cores stay busy to the end.
 final class WeightPrefetcher {
+    /// Whether this thread multiplies blocks of the products the pass shares (`multiplyAll`).
+    let multiplies: Bool
     private let state: State
 
     /// Starts reading the row blocks `weights` in order, at most `slots` ahead; `multiplies`: whether
     /// this thread also multiplies blocks of the products the pass shares (`multiplyAll`).
     init(_ weights: [(parameter: T5Parameter, weight: StoredWeight, rows: Range<Int>)], slots: Int, multiplies: Bool) {
+        self.multiplies = multiplies
         state = State(weights, slots: slots, multiplies: multiplies)
         let state = state
         Thread.detachNewThread { state.produce() }
