@@ -137,6 +137,67 @@ import Testing
         }
     }
 
+    /// Every path `Matrix.multiply` takes (OpenBLAS's small-matrix kernel in slices, where the
+    /// kernels have one, and the packing kernels) gives the value a direct computation in `Double`
+    /// gives, for a weight stored `[out, in]` (a block of output columns, written and nothing
+    /// else) and one stored `[in, out]` (a block of inputs, added into every output column).
+    @Test(arguments: [1, 7, 12, 32, 40, 41, 64])
+    func blockProductsEqualADirectComputation(rows: Int) throws {
+        BLAS.prepare()
+        for (inputs, outputs, block) in [(32, 100, 0..<32), (128, 1024, 30..<128), (2816, 128, 5..<77)] {
+            let input = (0..<(rows * inputs)).map { Float(($0 * 37) % 101) / 50 - 1 }
+            for transposed in [false, true] {
+                // weight(output, input): the stored value, [out, in] or [in, out].
+                let stored = (0..<(outputs * inputs)).map { Float(($0 * 53) % 97) / 48 - 1 }
+                let weight = { (o: Int, i: Int) in transposed ? stored[i * outputs + o] : stored[o * inputs + i] }
+                let storedColumns = transposed ? outputs : inputs
+                let weightBlock = transposed ? block : (block.lowerBound * 8)..<min(block.upperBound * 8, outputs)
+                let blockRows = Array(
+                    stored[(weightBlock.lowerBound * storedColumns)..<(weightBlock.upperBound * storedColumns)])
+                var output = [Float](repeating: transposed ? 0 : .nan, count: rows * outputs)
+                input.withUnsafeBufferPointer { x in
+                    blockRows.withUnsafeBufferPointer { w in
+                        output.withUnsafeMutableBufferPointer { y in
+                            let view = WeightView(
+                                rows: weightBlock.count, columns: storedColumns, transposed: transposed, values: w)
+                            Matrix.multiply(
+                                x, rows: rows, columns: inputs, view, block: weightBlock, into: y, outputs: outputs)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for row in 0..<rows {
+                    for feature in 0..<outputs {
+                        let value = output[row * outputs + feature]
+                        guard transposed || weightBlock.contains(feature) else {
+                            #expect(value.isNaN, "column \(feature) outside block \(weightBlock) was written")
+                            continue
+                        }
+                        let summed = transposed ? weightBlock : 0..<inputs
+                        let terms = summed.map { Double(input[row * inputs + $0]) * Double(weight(feature, $0)) }
+                        // Relative to the sum of |terms|, which bounds the error of any summation order.
+                        let error = abs(Double(value) - terms.reduce(0, +))
+                        let relative = error / max(terms.reduce(0) { $0 + abs($1) }, 1)
+                        worst = relative.isNaN ? .infinity : max(worst, relative)  // a column left unwritten: NaN
+                    }
+                }
+                // fp32 sums of at most 2816 terms: a few ulps of the largest partial sum at most.
+                #expect(worst <= 1e-6, "\(rows)x\(inputs) · \(weightBlock) (transposed \(transposed)): \(worst)")
+            }
+        }
+        // The slices OpenBLAS 0.3.21 takes to its small-matrix kernel: rows * slice * inputs
+        // <= 10^6, and rows * slice <= 1200 for a weight it reads transposed.
+        let expected: [Int: Int] = [1: 1200, 7: 171, 12: 100, 32: 37, 40: 30]
+        let small = BLAS.hasSmallMatrixKernels
+        #expect(Matrix.smallKernelSlice(rows: rows, inputs: 128, transposed: false) == (small ? expected[rows] : nil))
+        #expect(
+            Matrix.smallKernelSlice(rows: rows, inputs: 2816, transposed: false)
+                == (small ? expected[rows].map { min($0, 355 / rows) } : nil))
+        #expect(
+            Matrix.smallKernelSlice(rows: rows, inputs: 128, transposed: true)
+                == (small && rows <= 40 ? 7812 / rows : nil))
+    }
+
     /// An I64 tensor as rows of Ints (a 1-D tensor is one row).
     static func integers(_ checkpoint: Checkpoint, _ name: String) throws -> [[Int]] {
         let tensor = try #require(checkpoint.tensor(named: name), "no \(name)")

@@ -51,15 +51,21 @@ struct Matrix {
             "\(rows)x\(columns) · block \(block) of \(weight.rows)x\(weight.columns) -> \(rows)x\(outputs)")
         guard let x = input.baseAddress, let w = weight.values.baseAddress, let y = output.baseAddress else { return }
         if weight.transposed {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(block.count), 1,
-                x + block.lowerBound, Int32(columns), w, Int32(outputs), 1, y, Int32(outputs))
-        } else if rows <= fewRows && columns >= longRows {
-            // A few rows of long inputs (the decoder's projections back to the model width): in
-            // slices small enough for OpenBLAS's small-matrix kernel, which multiplies the weight
-            // where it lies instead of packing it first (2-3x faster at 6-24 rows and 1024-2816
-            // inputs; slower with fewer inputs or 32 rows).
-            let slice = max(1, smallKernelLimit / (rows * columns))
+            // In slices of output columns for OpenBLAS's small-matrix kernel when it has one (see
+            // below; 1.05-1.4x as fast at 32-40 rows, 1.5-2.1x at 8-12).
+            let slice = smallKernelSlice(rows: rows, inputs: block.count, transposed: true) ?? outputs
+            for start in stride(from: 0, to: outputs, by: slice) {
+                let count = min(slice, outputs - start)
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(count), Int32(block.count), 1,
+                    x + block.lowerBound, Int32(columns), w + start, Int32(outputs), 1, y + start, Int32(outputs))
+            }
+        } else if let slice = smallKernelSlice(rows: rows, inputs: columns, transposed: false) {
+            // A few rows (a probe batch's, a decoder's): in slices small enough for OpenBLAS's
+            // small-matrix kernel, which multiplies the weight where it lies instead of packing it
+            // first. Against the product below, on one AVX-512 core with the block in the cache:
+            // 1.1x as fast at 32 rows, 1.7-2.3x at 8-12 rows with 128 inputs (the projections out
+            // of the model width, the LM head), the same at 8-12 rows with 1024-2816 inputs.
             for start in stride(from: 0, to: block.count, by: slice) {
                 let count = min(slice, block.count - start)
                 cblas_sgemm(
@@ -84,12 +90,22 @@ struct Matrix {
         }
     }
 
-    /// Where `multiply` slices a weight for OpenBLAS's small-matrix kernel: at most `fewRows` rows
-    /// of at least `longRows` inputs, in slices of at most `smallKernelLimit` multiply-adds (the
-    /// largest product OpenBLAS 0.3.21 hands that kernel on AVX-512 machines; measured there only).
-    private static let fewRows = 24
-    private static let longRows = 512
-    private static let smallKernelLimit = 1_000_000
+    /// How many output features of a product of `rows` x `inputs` go to OpenBLAS's small-matrix
+    /// kernel at once, or `nil` when it is not worth it; `transposed`: the weight is stored
+    /// `[in, out]` (`WeightView.transposed`), so BLAS reads it untransposed.
+    ///
+    /// OpenBLAS (0.3.21, as Debian ships it, and its later releases) has that kernel in its
+    /// AVX-512 builds only, and hands it a product of `rows` x `count` outputs when
+    /// `rows * count * inputs <= 10^6` and, for a weight it reads transposed (stored `[out, in]`),
+    /// `rows * count <= 1200` and `inputs >= 32` (`sgemm_small_kernel_permit_skylakex.c`). Beyond
+    /// 40 rows the slices get too narrow and the packing kernels are faster again (measured: even
+    /// at 48 rows, 0.8-0.9x at 64).
+    static func smallKernelSlice(rows: Int, inputs: Int, transposed: Bool) -> Int? {
+        guard BLAS.hasSmallMatrixKernels, rows <= 40, transposed || inputs >= 32 else { return nil }
+        let limit = 1_000_000 / (rows * inputs)
+        let slice = transposed ? limit : min(1200 / rows, limit)
+        return slice >= 1 ? slice : nil
+    }
 
     /// Element-wise sum (a residual connection).
     static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
@@ -133,6 +149,14 @@ public enum BLAS {
     /// OpenBLAS's name for the kernels it uses ("SkylakeX", "Haswell"), once `prepare` has run;
     /// `nil` when the library does not say.
     public static var kernels: String? { prepared }
+
+    /// Whether the kernels in use include OpenBLAS's small-matrix ones (`Matrix.smallKernelSlice`):
+    /// its AVX-512 kernels do, the AVX2 and older ones have none (their products are packed
+    /// whatever their size).
+    static let hasSmallMatrixKernels: Bool = {
+        guard let kernels = kernels?.lowercased() else { return false }
+        return ["skylakex", "cooperlake", "sapphirerapids"].contains(kernels)
+    }()
 
     private static let prepared: String? = {
         let chosen = zoo_blas_choose_kernels().map { String(cString: $0) }
