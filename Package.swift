@@ -37,6 +37,8 @@ let package = Package(
             name: "Formats",
             dependencies: [
                 "CZooSystem", "CDeflate", "CZstd", "CISAL", "CTensorBundleProto", "CSentencePieceProto", "CZooKernels",
+                // SHA-256 of the files it writes, as it writes them (`WrittenFileDigests`).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // T5 knowledge: configs, name schemes, casts, conversion plans.

@@ -21,7 +21,8 @@ public enum ChecksumManifest {
         let results = ConcurrentResults<Result<String, any Error>>(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let path = directory.appendingPathComponent(files[index]).path
-            results.store(index, Result { try FileDigest.sha256(path: path) })
+            // A file this process has just written is not read back (`WrittenFileDigests`).
+            results.store(index, Result { try WrittenFileDigests.take(path) ?? FileDigest.sha256(path: path) })
         }
         return try zip(files, results.values()).map { ($0, try $1.get()) }
     }
@@ -65,7 +66,7 @@ public enum ChecksumManifest {
             try write(for: staged.staging)
             return []
         }
-        let digest = try FileDigest.sha256(path: staged.staging.path)
+        let digest = try WrittenFileDigests.take(staged.staging.path) ?? FileDigest.sha256(path: staged.staging.path)
         try writeDurably(
             text([(staged.destination.lastPathComponent, digest)]),
             to: staged.sidecarStaging(suffix: sidecarSuffix).path)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 
@@ -21,12 +22,22 @@ public final class BackgroundFileSink: ByteSink {
     private var currentFill = 0
 
     /// Creates (or truncates) `path` and starts the writer thread.
-    public init(creating path: String) throws(CheckpointError) {
+    ///
+    /// - Parameter digesting: whether a thread of its own hashes the bytes as they are written,
+    ///   for `WrittenFileDigests` (the manifest of a conversion's output then need not read the
+    ///   file back). A file that `close` patches is not recorded; its writer passes `false`.
+    public init(creating path: String, digesting: Bool = true) throws(CheckpointError) {
         channel = WriterChannel(
-            file: try FileSink(creating: path), slotSize: Self.slotSize, slotCount: Self.slotCount)
-        let thread = Thread { [channel] in channel.runWriter() }
-        thread.name = "zoo-writer"
-        thread.start()
+            file: try FileSink(creating: path), slotSize: Self.slotSize, slotCount: Self.slotCount,
+            digesting: digesting)
+        let writer = Thread { [channel] in channel.runWriter() }
+        writer.name = "zoo-writer"
+        writer.start()
+        if digesting {
+            let hasher = Thread { [channel] in channel.runHasher() }
+            hasher.name = "zoo-hasher"
+            hasher.start()
+        }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -63,15 +74,21 @@ public final class BackgroundFileSink: ByteSink {
     /// an offset, such as checksums that follow the data they cover), then `fsync`s and closes.
     public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {
         if currentFill > 0 { try submitCurrentSlot() }
-        channel.stopWriter()
+        channel.stop()
         try channel.throwIfFailed()
         for patch in patches { try channel.file.overwrite(patch.bytes, at: patch.offset) }
+        // The identity before `close` (from the descriptor: this file, whatever its name is by
+        // then); `close`'s fsync changes neither its size nor its modification time.
+        let identity = patches.isEmpty ? try channel.digest.map { _ in try channel.file.identity() } : nil
         try channel.file.close()
+        if let identity, let digest = channel.digest?.finalize() {
+            WrittenFileDigests.record(identity, sha256: Array(digest))
+        }
     }
 
     /// Stops the writer thread after a failure elsewhere; the file is left for the caller to remove.
     public func abandon() {
-        channel.stopWriter()
+        channel.stop()
     }
 
     private func submitCurrentSlot() throws {
@@ -82,31 +99,49 @@ public final class BackgroundFileSink: ByteSink {
     }
 }
 
-/// What the producer and the writer thread share: the buffers, the queue of filled ones, the
-/// first write error, and the semaphores that order them.
+/// What the producer shares with the writer thread and the hashing thread: the buffers, the
+/// queues of filled ones, the first write error, and the semaphores that order them.
+///
+/// The two threads read each filled buffer side by side, in submission order (`write(2)` and
+/// SHA-256 each take about a core's worth of the time a conversion writes); a buffer is free to
+/// fill again once both are done with it.
 private final class WriterChannel: @unchecked Sendable {
     // @unchecked: a slot is written by the producer until it is submitted, then read by the
-    // writer until it is released, the two ordered by `filledSlots` / `freeSlots`; the queue,
-    // the failure and the finished flag are in `state`'s Mutex; `file` is used by the writer
-    // thread while it runs and by the producer only after `stopWriter` has waited for it.
+    // writer and the hasher until both release it, ordered by the queued / `freeSlots`
+    // semaphores; the queues, the readers' counts, the failure and the finished flag are in
+    // `state`'s Mutex; `file` is used by the writer thread and `digest` by the hashing thread
+    // while they run, and by the producer only after `stop` has waited for both.
     struct State {
-        var pending: [(slot: Int, length: Int)] = []
+        var toWrite: [(slot: Int, length: Int)] = []
+        var toHash: [(slot: Int, length: Int)] = []
+        /// Per slot: how many of the two threads have yet to release it.
+        var readers: [Int]
         var failure: (any Error)?
         var finished = false
     }
 
     let file: FileSink
+    /// The SHA-256 of the bytes submitted so far, in file order (when digesting).
+    private(set) var digest: SHA256?
     let slots: UnsafeMutableRawBufferPointer
     private let slotSize: Int
-    private let state = Mutex(State())
-    /// Counts slots the producer may fill next; the writer signals after each slot is written.
+    private let state: Mutex<State>
+    /// Counts slots the producer may fill next; signalled when both threads released one.
     private let freeSlots: DispatchSemaphore
-    private let filledSlots = DispatchSemaphore(value: 0)
-    private let writerDone = DispatchSemaphore(value: 0)
+    private let writeQueued = DispatchSemaphore(value: 0)
+    private let hashQueued = DispatchSemaphore(value: 0)
+    private let threadFinished = DispatchSemaphore(value: 0)
 
-    init(file: FileSink, slotSize: Int, slotCount: Int) {
+    /// Whether a hashing thread runs (fixed at creation, so the producer never reads `digest`
+    /// while that thread updates it).
+    let digesting: Bool
+
+    init(file: FileSink, slotSize: Int, slotCount: Int, digesting: Bool) {
         self.file = file
+        self.digesting = digesting
+        digest = digesting ? SHA256() : nil
         self.slotSize = slotSize
+        state = Mutex(State(readers: [Int](repeating: 0, count: slotCount)))
         slots = UnsafeMutableRawBufferPointer.allocate(byteCount: slotSize * slotCount, alignment: 4096)
         freeSlots = DispatchSemaphore(value: slotCount - 1)
     }
@@ -115,10 +150,15 @@ private final class WriterChannel: @unchecked Sendable {
         slots.deallocate()
     }
 
-    /// Hands a filled slot to the writer, then waits until another slot is free to fill.
+    /// Hands a filled slot to the writer (and the hasher), then waits until another slot is free.
     func submit(slot: Int, length: Int) {
-        state.withLock { $0.pending.append((slot, length)) }
-        filledSlots.signal()
+        state.withLock { state in
+            state.toWrite.append((slot, length))
+            if digesting { state.toHash.append((slot, length)) }
+            state.readers[slot] = digesting ? 2 : 1
+        }
+        writeQueued.signal()
+        if digesting { hashQueued.signal() }
         freeSlots.wait()
     }
 
@@ -126,33 +166,57 @@ private final class WriterChannel: @unchecked Sendable {
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    /// Lets the writer finish what is queued and waits for it to end (once).
-    func stopWriter() {
+    /// Lets the threads finish what is queued and waits for them to end (once).
+    func stop() {
         let alreadyFinished = state.withLock { state in
             defer { state.finished = true }
             return state.finished
         }
         guard !alreadyFinished else { return }
-        filledSlots.signal()
-        writerDone.wait()
+        writeQueued.signal()
+        if digesting { hashQueued.signal() }
+        for _ in 0..<(digesting ? 2 : 1) { threadFinished.wait() }
     }
 
     /// The writer thread: writes slots in submission order until told to finish.
     func runWriter() {
-        while true {
-            filledSlots.wait()
-            let next = state.withLock { $0.pending.isEmpty ? nil : $0.pending.removeFirst() }
-            guard let next else { break }  // no slot: `stopWriter` woke us to finish
+        while let next = next(from: writeQueued, \.toWrite) {
             let alreadyFailed = state.withLock { $0.failure != nil }
-            if !alreadyFailed, let base = slots.baseAddress {
-                do {
-                    try file.write(UnsafeRawBufferPointer(start: base + next.slot * slotSize, count: next.length))
-                } catch {
-                    state.withLock { $0.failure = error }
-                }
+            if !alreadyFailed {
+                do { try file.write(bytes(of: next)) } catch { state.withLock { $0.failure = error } }
             }
-            freeSlots.signal()
+            release(next.slot)
         }
-        writerDone.signal()
+        threadFinished.signal()
+    }
+
+    /// The hashing thread: adds slots to `digest` in submission order until told to finish.
+    func runHasher() {
+        while let next = next(from: hashQueued, \.toHash) {
+            digest?.update(bufferPointer: bytes(of: next))
+            release(next.slot)
+        }
+        threadFinished.signal()
+    }
+
+    /// Waits for the next slot in `queue`; `nil` once `stop` has woken the thread to finish.
+    private func next(
+        from queued: DispatchSemaphore, _ queue: WritableKeyPath<State, [(slot: Int, length: Int)]>
+    ) -> (slot: Int, length: Int)? {
+        queued.wait()
+        return state.withLock { state in state[keyPath: queue].isEmpty ? nil : state[keyPath: queue].removeFirst() }
+    }
+
+    private func bytes(of slot: (slot: Int, length: Int)) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: slots.baseAddress.map { $0 + slot.slot * slotSize }, count: slot.length)
+    }
+
+    /// One thread is done with `slot`; the producer may fill it once both are.
+    private func release(_ slot: Int) {
+        let free = state.withLock { state in
+            state.readers[slot] -= 1
+            return state.readers[slot] == 0
+        }
+        if free { freeSlots.signal() }
     }
 }

@@ -22,11 +22,14 @@ public struct FileIdentity: Sendable, Equatable {
     ///
     /// - Throws: `CheckpointError.io` when the file cannot be stat'ed.
     public init(path: String) throws(CheckpointError) {
-        let status: stat
         switch Syscalls.pathStatus(path) {
-        case let .success(found): status = found
+        case let .success(status): self.init(status: status)
         case let .failure(error): throw .io(path: path, operation: "stat", errno: error.code)
         }
+    }
+
+    /// The identity `status` (what `stat` or `fstat` filled in) describes.
+    init(status: stat) {
         device = UInt64(status.st_dev)
         inode = UInt64(status.st_ino)
         size = Int(status.st_size)

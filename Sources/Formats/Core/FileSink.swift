@@ -69,6 +69,18 @@ public final class FileSink: ByteSink {
         }
     }
 
+    /// The identity of the file being written, as it stands (buffered bytes are written first).
+    ///
+    /// Taken from the descriptor, not the path: it is this file's even if another one has taken
+    /// its name meanwhile.
+    public func identity() throws(CheckpointError) -> FileIdentity {
+        try flush()
+        switch Syscalls.fileStatus(descriptor) {
+        case let .success(status): return FileIdentity(status: status)
+        case let .failure(error): throw .io(path: path, operation: "fstat", errno: error.code)
+        }
+    }
+
     /// Writes out the buffer, `fsync`s and closes. The file is complete and durable afterwards.
     public func close() throws(CheckpointError) {
         try flush()

@@ -34,7 +34,8 @@ public enum TorchZipWriter: CheckpointWriter {
         }
         let pickle = PickleWriter.stateDict(entries)
 
-        let sink = try BackgroundFileSink(creating: path)
+        // Not digested: the zip's CRCs are patched in after the data (`ZipWriter.finish`).
+        let sink = try BackgroundFileSink(creating: path, digesting: false)
         var zip = ZipWriter(sink: sink)
         do {
             try zip.addMember(prefix + "data.pkl", bytes: pickle)
