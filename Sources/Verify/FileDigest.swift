@@ -10,9 +10,6 @@ public enum FileDigest {
         // Straight from the mapping, each chunk's pages released after it: no copy of the bytes,
         // and hashing a 10 GB shard keeps one chunk resident.
         file.scan(in: 0..<file.size, chunkSize: 1 << 22) { hasher.update(bufferPointer: $0) }
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return hasher.finalize().lowercaseHex
     }
 }

@@ -2,14 +2,15 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// A file being written whose `write(2)` calls run on a second thread.
+/// A file being written whose `write(2)` calls run on a second thread, and whose SHA-256 a third
+/// takes from the same buffers (unless `digesting` is off).
 ///
 /// Converting is two jobs of about equal size: reading and casting tensors, and the kernel
 /// copying the result into the page cache. Handing full buffers to a writer thread lets the two
 /// run on two cores. Memory is bounded by `slotCount` buffers of `slotSize` bytes.
 ///
-/// Not `Sendable`: one producer fills the buffers. What it shares with the writer thread lives in
-/// a private `WriterChannel`.
+/// Not `Sendable`: one producer fills the buffers. What it shares with the writer and hashing
+/// threads lives in a private `WriterChannel`.
 public final class BackgroundFileSink: ByteSink {
     public var path: String { channel.file.path }
     /// Bytes accepted so far.
@@ -70,8 +71,9 @@ public final class BackgroundFileSink: ByteSink {
         if currentFill == Self.slotSize { try submitCurrentSlot() }
     }
 
-    /// Writes out what is left, stops the writer thread, applies `patches` (bytes to overwrite at
-    /// an offset, such as checksums that follow the data they cover), then `fsync`s and closes.
+    /// Writes out what is left, stops the writer and hashing threads, applies `patches` (bytes to
+    /// overwrite at an offset, such as checksums that follow the data they cover), then `fsync`s
+    /// and closes; an unpatched file's digest goes to `WrittenFileDigests`.
     public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {
         if currentFill > 0 { try submitCurrentSlot() }
         channel.stop()
@@ -86,7 +88,8 @@ public final class BackgroundFileSink: ByteSink {
         }
     }
 
-    /// Stops the writer thread after a failure elsewhere; the file is left for the caller to remove.
+    /// Stops the threads after a failure elsewhere (nothing is recorded); the file is left for the
+    /// caller to remove.
     public func abandon() {
         channel.stop()
     }

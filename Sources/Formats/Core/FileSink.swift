@@ -73,7 +73,7 @@ public final class FileSink: ByteSink {
     ///
     /// Taken from the descriptor, not the path: it is this file's even if another one has taken
     /// its name meanwhile.
-    public func identity() throws(CheckpointError) -> FileIdentity {
+    func identity() throws(CheckpointError) -> FileIdentity {
         try flush()
         switch Syscalls.fileStatus(descriptor) {
         case let .success(status): return FileIdentity(status: status)

@@ -35,7 +35,14 @@ public enum WrittenFileDigests {
         guard let now = try? FileIdentity(path: path) else { return nil }
         let record = records.withLock { $0.removeValue(forKey: FileKey(device: now.device, inode: now.inode)) }
         guard let record, record.identity.change(to: now) == nil else { return nil }
-        return record.sha256.map { byte in
+        return record.sha256.lowercaseHex
+    }
+}
+
+extension Sequence<UInt8> {
+    /// The bytes as lowercase hex, two digits each (a digest as `sha256sum` prints it).
+    public var lowercaseHex: String {
+        map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

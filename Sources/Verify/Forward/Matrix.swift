@@ -76,7 +76,8 @@ struct Matrix {
         } else {
             // Computed as `blockᵀ`'s product `block · inputᵀ` and transposed into place: with the
             // weight as the left operand, OpenBLAS packs it for its kernel more cheaply (1.2-1.4x
-            // faster for the few rows of a probe batch, measured on OpenBLAS 0.3.21).
+            // faster for the rows of a probe batch with kernels that have no small-matrix one,
+            // or more rows than it takes; measured on OpenBLAS 0.3.21).
             let features = block.count
             withUnsafeTemporaryAllocation(of: Float.self, capacity: features * rows) { transposed in
                 guard let t = transposed.baseAddress else { return }

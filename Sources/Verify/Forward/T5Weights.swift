@@ -78,7 +78,7 @@ final class T5Weights {
     /// At most this many bytes of `Float`s per block of a weight the pass multiplies: memory holds
     /// a few blocks, not a few whole matrices, whatever the model's size (an xl model's
     /// feed-forward matrix is 67 MB in fp32). Blocks that fit the second-level cache are read
-    /// into it and packed by BLAS from it (`zoo verify` of the large-dm128 shape took about 10%
+    /// into it and multiplied (or packed by BLAS) from it (`zoo verify` of the large-dm128 shape took about 10%
     /// less CPU time with 1 MB blocks than with 4 MB ones). A pass whose prefetching thread
     /// multiplies too reads 512 KB blocks, which give that thread more of them to take (`zoo run`
     /// of that shape: 0.072-0.077 s a pass against 0.077-0.080 s with 1 MB; 256 KB was no faster).
