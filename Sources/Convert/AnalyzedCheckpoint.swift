@@ -93,6 +93,31 @@ public struct AnalyzedCheckpoint: Sendable {
         }
     }
 
+    /// The tensors to convert under transformers' names and shapes, as the source's layout maps
+    /// them: a Mesh-TF source's optimizer slots and step counter are left out (and reported), and
+    /// its kernels transposed; a GGUF source's rescaled tied head is not a tensor of the model;
+    /// tied copies of `shared.weight` are folded into it.
+    var plannedInputs: [PlannedInput] {
+        if let meshTF {
+            return meshTF.tensors.map {
+                PlannedInput(source: $0.source, name: $0.name, shape: $0.shape, transposed: $0.transposed)
+            }
+        }
+        if let gguf {
+            return gguf.tensors.map { PlannedInput(source: $0.source, name: $0.name, shape: $0.source.shape) }
+        }
+        let folded = (try? t5.get())?.aliases ?? []
+        return checkpoint.tensors.filter { !folded.contains($0.name) }.map {
+            PlannedInput(source: $0, name: $0.name, shape: $0.shape)
+        }
+    }
+
+    /// The source's string metadata that outputs carry: none of a GGUF file's, whose key-values
+    /// (hyper-parameters and tokenizer) other formats keep elsewhere.
+    var carriedMetadata: [String: String] {
+        checkpoint.format == .gguf ? [:] : checkpoint.metadata
+    }
+
     /// The first file read whose inode, size or modification time is no longer what it was when
     /// the checkpoint was opened, and what changed; `nil` when none changed.
     public func sourceChange() -> (path: String, change: String)? {

@@ -56,31 +56,68 @@ public enum Converter {
         }
     }
 
-    /// The weights through the format's `WeightsWriter`, then what every model directory gets:
-    /// the `operative_config.gin` a TensorFlow output writes, `config.json`, the source's companions.
+    /// The weights through the format's writer, compressed when asked, then what a model directory
+    /// gets: the format's extra files (an index, a TensorFlow `checkpoint` and
+    /// `operative_config.gin`), `config.json`, the source's companions.
     private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
         -> ConversionReport
     {
         let total = plan.outputTensorBytes
         let counter = ProgressCounter(total: total, progress: progress)
         let emitted = plan.tensors.map { $0.emitted() }
-        var files = try plan.format.weightsWriter.write(
-            counter.reporting(emitted.map(\.bytes)), of: plan, into: staged)
-        if plan.writesDirectory {
-            if let gin = plan.operativeConfig {
-                try writeTextFile(gin, to: staged.staging.appendingPathComponent(MeshTFLayout.ginFileName))
-                files.append(MeshTFLayout.ginFileName)
-            }
-            if let config = plan.configText {
-                try writeTextFile(config, to: staged.staging.appendingPathComponent("config.json"))
-                files.append("config.json")
-            }
-            try plan.companions.copy(into: staged.staging)
+        let sources = counter.reporting(emitted.map(\.bytes))
+        // A single-file output is the staged file itself.
+        let directory = plan.writesDirectory ? staged.staging : staged.staging.deletingLastPathComponent()
+        let writerFiles = plan.files.map { file in
+            let names = Set(file.tensorIndices.map { plan.tensors[$0].output.name })
+            return WriterFile(
+                name: plan.writesDirectory ? file.name : staged.staging.lastPathComponent,
+                tensors: file.tensorIndices.map { sources[$0] },
+                aliases: plan.aliases.filter { names.contains($0.target) })
         }
-        return ConversionReport(
-            destination: staged.destination, files: files, tensorCount: plan.tensors.count, tensorBytes: total,
-            casts: castStatistics(emitted), foldedAliases: plan.foldedAliases, wroteConfig: plan.writesModelConfig,
-            companions: plan.companions.files)
+        var files = try plan.format.scheme.writeWeights(writerFiles, header: plan.header, in: directory)
+        if plan.request.compress {
+            try compress(writerFiles.map(\.name), in: directory, keepingNames: !plan.writesDirectory, names: &files)
+        }
+        if !plan.writesDirectory { return report(plan, staged, files: [staged.destination.lastPathComponent], emitted) }
+        for extra in plan.extraFiles {
+            try writeTextFile(extra.text, to: staged.staging.appendingPathComponent(extra.name))
+            files.append(extra.name)
+        }
+        if let config = plan.configText {
+            try writeTextFile(config, to: staged.staging.appendingPathComponent("config.json"))
+            files.append("config.json")
+        }
+        try plan.companions.copy(into: staged.staging)
+        return report(plan, staged, files: files, emitted)
+    }
+
+    /// Compresses the weight files `weights` in `directory` with zstd, after they were written
+    /// plain (a PyTorch zip patches its headers at the end): each becomes `<name>.zst` (renamed so
+    /// in `names`), or keeps its name when `keepingNames` (a single file's staging name).
+    private static func compress(_ weights: [String], in directory: URL, keepingNames: Bool, names: inout [String])
+        throws
+    {
+        for name in weights {
+            let plain = directory.appendingPathComponent(name)
+            let compressed = URL(fileURLWithPath: plain.path + Zstd.suffix)
+            try Zstd.compress(plain, to: compressed)
+            try FileManager.default.removeItem(at: plain)
+            if keepingNames {
+                try FileManager.default.moveItem(at: compressed, to: plain)
+            } else {
+                names = names.map { $0 == name ? name + Zstd.suffix : $0 }
+            }
+        }
+    }
+
+    private static func report(
+        _ plan: ConversionPlan, _ staged: StagedOutput, files: [String], _ emitted: [EmittedTensor]
+    ) -> ConversionReport {
+        ConversionReport(
+            destination: staged.destination, files: files, tensorCount: plan.tensors.count,
+            tensorBytes: plan.outputTensorBytes, casts: castStatistics(emitted), foldedAliases: plan.foldedAliases,
+            wroteConfig: plan.writesModelConfig, companions: plan.companions.files)
     }
 
     /// What each cast did, for the tensors that cast (read once they have been emitted).
@@ -91,6 +128,13 @@ public enum Converter {
             }
         }
     }
+}
+
+/// Writes `text` as a new file at `url`.
+func writeTextFile(_ text: String, to url: URL) throws {
+    var sink = try FileSink(creating: url.path)
+    try sink.write(Array(text.utf8))
+    try sink.close()
 }
 
 /// Adds up the bytes of the tensors emitted so far, for `Progress`.

@@ -14,11 +14,6 @@ public struct MeshTFLayout: Sendable {
 
         /// The shape transformers gives it.
         public var shape: [Int] { transposed ? source.shape.reversed() : source.shape }
-
-        /// The tensor's bytes in transformers' layout, in its own dtype.
-        public func emitted() -> any TensorByteSource {
-            emittedBytes(of: source, as: source.dtype, name: name, transposed: transposed).bytes
-        }
     }
 
     /// A variable that is not part of the model.
@@ -84,8 +79,8 @@ public struct MeshTFLayout: Sendable {
     }
 
     /// The mapped tensors under their transformers names and shapes, for reading the architecture.
-    /// Names and shapes only: a transposed tensor's bytes are still in Mesh-TF order here (read them
-    /// through `MappedTensor.emitted`).
+    /// Names and shapes only: a transposed tensor's bytes are still in Mesh-TF order here (a
+    /// conversion's `TensorRecipe` transposes them).
     func architectureView(of checkpoint: Checkpoint) -> Checkpoint {
         let views = tensors.compactMap { mapped -> TensorRef? in
             guard let spec = TensorSpec(name: mapped.name, dtype: mapped.source.dtype, shape: mapped.shape) else {

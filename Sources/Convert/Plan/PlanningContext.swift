@@ -23,12 +23,13 @@ public struct PlanningContext: Sendable {
     /// The files a directory output carries (none unless the source is a model directory and the
     /// output is a directory).
     public let companions: Companions
-    /// The source directory's `operative_config.gin`, read for a TensorFlow output that keeps it.
+    /// The source directory's `operative_config.gin`, read for an output that keeps it
+    /// (`PlanningNeeds.sourceGin`).
     public let sourceGin: SourceGin?
     /// The source directory's `config.json` text, if it has one.
     public let sourceConfigText: String?
-    /// The SentencePiece model a GGUF output carries: `request.tokenizer`, else the source
-    /// directory's `spiece.model`; `nil` for other outputs, or when there is neither.
+    /// The SentencePiece model an output carries (`PlanningNeeds.tokenizer`): `request.tokenizer`,
+    /// else the source directory's `spiece.model`; `nil` for other outputs, or when there is neither.
     public let tokenizer: SentencePieceModel?
 
     /// Reads what planning `request` for `source` needs.
@@ -43,11 +44,11 @@ public struct PlanningContext: Sendable {
         resolvedInputs = ([checkpoint.location, checkpoint.directory] + checkpoint.files).map(resolved)
         sourceIsModelDirectory = ConversionPlan.isModelDirectory(request.source, checkpoint)
 
-        let format = request.outputFormat
+        let needs = request.outputFormat.scheme.planningNeeds
         companions =
             request.writesDirectory && sourceIsModelDirectory
             ? try Companions(of: checkpoint) : Companions(none: checkpoint.directory)
-        if format == .tensorflow && companions.files.contains(MeshTFLayout.ginFileName) {
+        if needs.contains(.sourceGin) && companions.files.contains(MeshTFLayout.ginFileName) {
             let url = companions.directory.appendingPathComponent(MeshTFLayout.ginFileName)
             sourceGin = SourceGin(config: try MeshTFLayout.readGin(at: url), url: url)
         } else {
@@ -55,7 +56,7 @@ public struct PlanningContext: Sendable {
         }
         sourceConfigText = Self.text(of: checkpoint.directory.appendingPathComponent("config.json"))
         let found = checkpoint.directory.appendingPathComponent("spiece.model")
-        if format == .gguf,
+        if needs.contains(.tokenizer),
             let url = request.tokenizer ?? (FileManager.default.fileExists(atPath: found.path) ? found : nil)
         {
             tokenizer = try SentencePieceModel.read(url)

@@ -10,6 +10,15 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
     case tensorflowBundle = "tensorflow-bundle"
     case gguf = "gguf"
 
+    /// Whether a checkpoint of this format is named by a file inside its model directory (a
+    /// sharded index, a TensorFlow prefix or `.index`), whose other files are the directory's.
+    public var isIndexInModelDirectory: Bool {
+        switch self {
+        case .safetensorsSharded, .pytorchSharded, .tensorflowBundle: true
+        case .safetensors, .pytorchZip, .pytorchLegacy, .gguf: false
+        }
+    }
+
     /// How people call it.
     public var displayName: String {
         switch self {
@@ -99,19 +108,4 @@ extension CheckpointReader {
     public static func open(_ url: URL) throws -> Checkpoint {
         try open(url, checksums: .verifyOnOpen)
     }
-}
-
-/// A format's writer: writes tensors streamed from their sources into one new file.
-public protocol CheckpointWriter {
-    static var format: CheckpointFormat { get }
-    /// Writes `tensors`, in order, into a new file at `path` (which the caller has staged).
-    ///
-    /// - Parameters:
-    ///   - aliases: more names for tensors already in `tensors` (alias -> name), for formats that
-    ///     can store one tensor under several names; formats that cannot ignore them.
-    ///   - metadata: string metadata, for formats that carry it.
-    static func writeFile(
-        _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)], metadata: [String: String],
-        at path: String
-    ) throws
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes GGUF version 3 files, streaming one tensor at a time.
 ///
 /// The header is computed from the tensor specs alone, as gguf-py's `GGUFWriter` lays it out:
@@ -7,6 +9,18 @@
 /// `general.alignment` is written only if the caller gives it; the alignment is 32 otherwise.
 public enum GGUFWriter: CheckpointWriter {
     public static let format = CheckpointFormat.gguf
+
+    /// The key-values, typed and in file order.
+    public typealias Header = [(key: String, value: GGUFValue)]
+
+    /// Writes the one file of `files` with `metadata` (zoo writes no split GGUF files).
+    public static func write(_ files: [WriterFile], header metadata: Header, in directory: URL) throws -> [String] {
+        precondition(files.count == 1, "a GGUF checkpoint is one file")
+        for file in files {
+            try write(file.tensors, metadata: metadata, to: directory.appendingPathComponent(file.name).path)
+        }
+        return files.map(\.name)
+    }
 
     /// The header (everything before the data section, padding included) for `specs` laid out in
     /// order, and the alignment it uses.

@@ -1,9 +1,25 @@
+import Foundation
+
 /// Writes safetensors files, streaming one tensor at a time.
 ///
 /// The header is computed from the tensor specs alone, so the data can follow without holding any
 /// tensor in memory. Tensors are laid out in the order given.
 public enum SafetensorsWriter: CheckpointWriter {
     public static let format = CheckpointFormat.safetensors
+
+    /// Every file's `__metadata__` (string to string).
+    public typealias Header = [String: String]
+
+    /// Writes each of `files` as a safetensors file with `metadata`; aliases are not stored (see
+    /// `writeFile`).
+    public static func write(_ files: [WriterFile], header metadata: [String: String], in directory: URL) throws
+        -> [String]
+    {
+        for file in files {
+            try writeFile(file.tensors, metadata: metadata, at: directory.appendingPathComponent(file.name).path)
+        }
+        return files.map(\.name)
+    }
 
     /// The 8-byte length and JSON header for `specs` laid out in order, padded with spaces to a
     /// multiple of 8 bytes so the data buffer starts aligned.

@@ -10,30 +10,67 @@ extension TensorBundle {
     /// - Returns: the files written, by name.
     @discardableResult
     public static func write(_ tensors: [any TensorByteSource], prefix: URL, shardSize: Int? = nil) throws -> [String] {
-        try tensors.requireElementwiseDTypes(format: .tensorflowBundle, path: prefix.path)
-        let sorted = tensors.sorted {
-            Array($0.outputSpec.name.utf8).lexicographicallyPrecedes(Array($1.outputSpec.name.utf8))
-        }
-        let groups = ShardPlan.groups(byteCounts: sorted.map(\.outputSpec.byteCount), limit: shardSize).map {
-            $0.map { sorted[$0] }
-        }
+        let sorted = tensors.sorted { keyOrder($0.outputSpec.name, $1.outputSpec.name) }
+        let groups = ShardPlan.groups(byteCounts: sorted.map(\.outputSpec.byteCount), limit: shardSize)
         let name = prefix.lastPathComponent
+        let files = groups.enumerated().map { shard, indices in
+            WriterFile(name: shardName(prefix: name, shard, of: groups.count), tensors: indices.map { sorted[$0] })
+        }
         let directory = prefix.deletingLastPathComponent()
+        let written = try TensorBundleWriter.write(files, header: .init(prefix: name), in: directory)
+        try TensorBundleWriter.writeFile(
+            checkpointFileText(prefix: name), to: directory.appendingPathComponent(checkpointFileName))
+        return written + [checkpointFileName]
+    }
+
+    /// Whether `a` sorts before `b` as bundle keys do (bytewise), the order of the index and the shards.
+    public static func keyOrder(_ a: String, _ b: String) -> Bool {
+        Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+    }
+
+    /// The file TensorFlow's `Saver` keeps beside its checkpoints, naming the latest prefix.
+    public static let checkpointFileName = "checkpoint"
+
+    /// The `checkpoint` file naming `prefix` as the latest (and only) checkpoint.
+    public static func checkpointFileText(prefix: String) -> String {
+        "model_checkpoint_path: \"\(prefix)\"\nall_model_checkpoint_paths: \"\(prefix)\"\n"
+    }
+}
+
+/// Writes the data shards and `.index` of a TensorFlow checkpoint (TensorBundle).
+///
+/// The files given are the data shards, in order, each tensor packed without alignment (TensorFlow
+/// writes them in key order across the shards). Each tensor's CRC-32C is computed as it streams.
+public enum TensorBundleWriter: CheckpointWriter {
+    public static let format = CheckpointFormat.tensorflowBundle
+
+    /// The checkpoint's prefix (`model.ckpt`): the index is `<prefix>.index`.
+    public struct Header: Sendable {
+        public let prefix: String
+
+        public init(prefix: String) {
+            self.prefix = prefix
+        }
+    }
+
+    public static func write(_ files: [WriterFile], header: Header, in directory: URL) throws -> [String] {
+        let prefixPath = directory.appendingPathComponent(header.prefix).path
+        let indexURL = URL(fileURLWithPath: prefixPath + ".index")
+        try files.flatMap(\.tensors).requireElementwiseDTypes(format: format, path: prefixPath)
         var entries: [(key: [UInt8], value: [UInt8])] = []
-        var files: [String] = []
-        for (shard, group) in groups.enumerated() {
-            let shardFile = shardName(prefix: name, shard, of: groups.count)
-            let sink = try BackgroundFileSink(creating: directory.appendingPathComponent(shardFile).path)
+        for (shard, file) in files.enumerated() {
+            let url = directory.appendingPathComponent(file.name)
+            let sink = try BackgroundFileSink(creating: url.path)
             do {
-                for tensor in group {
+                for tensor in file.tensors {
                     let start = sink.bytesWritten
                     var checked = ChecksummingSink(base: sink, algorithm: .crc32c)
                     try tensor.emit(into: &checked)
                     let spec = tensor.outputSpec
                     guard let dataType = BundleEntry.dataType(of: spec.dtype) else {
                         throw CheckpointError.unsupportedDType(
-                            path: prefix.path, tensor: spec.name, dtype: spec.dtype.rawValue,
-                            format: CheckpointFormat.tensorflowBundle.displayName)
+                            path: prefixPath, tensor: spec.name, dtype: spec.dtype.rawValue,
+                            format: format.displayName)
                     }
                     let entry = BundleEntry(
                         dataType: dataType, shape: spec.shape.map(Int64.init),
@@ -46,18 +83,19 @@ extension TensorBundle {
                 sink.abandon()
                 throw error
             }
-            files.append(shardFile)
         }
-        let header = BundleProtos.encode(BundleHeader(shardCount: Int32(groups.count)))
-        let table = SSTableWriter.table([([], header)] + entries)
-        try write(table, to: directory.appendingPathComponent(name + ".index"))
-        try write(
-            Array("model_checkpoint_path: \"\(name)\"\nall_model_checkpoint_paths: \"\(name)\"\n".utf8),
-            to: directory.appendingPathComponent("checkpoint"))
-        return files + [name + ".index", "checkpoint"]
+        // The index lists keys in order whatever order the shards hold them in.
+        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        let bundleHeader = BundleProtos.encode(BundleHeader(shardCount: Int32(files.count)))
+        try writeFile(SSTableWriter.table([([], bundleHeader)] + entries), to: indexURL)
+        return files.map(\.name) + [indexURL.lastPathComponent]
     }
 
-    private static func write(_ bytes: [UInt8], to url: URL) throws {
+    static func writeFile(_ text: String, to url: URL) throws {
+        try writeFile(Array(text.utf8), to: url)
+    }
+
+    static func writeFile(_ bytes: [UInt8], to url: URL) throws {
         var sink = try FileSink(creating: url.path)
         try sink.write(bytes)
         try sink.close()

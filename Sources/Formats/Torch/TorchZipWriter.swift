@@ -6,6 +6,16 @@ import Foundation
 public enum TorchZipWriter: CheckpointWriter {
     public static let format = CheckpointFormat.pytorchZip
 
+    /// Writes each of `files` as a `torch.save` file, its aliases on the storage of their target.
+    public static func write(_ files: [WriterFile], header: NoHeader, in directory: URL) throws -> [String] {
+        for file in files {
+            try writeFile(
+                file.tensors, aliases: file.aliases, metadata: [:], at: directory.appendingPathComponent(file.name).path
+            )
+        }
+        return files.map(\.name)
+    }
+
     public static func writeFile(
         _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)], metadata: [String: String],
         at path: String

@@ -144,13 +144,7 @@ private struct StepRunner {
             let parity = try Parity.check(output, against: try AnalyzedCheckpoint(opening: reference))
             let comparison = parity.tensors
             var problems: [String] = []
-            let expectedFormats: Set<CheckpointFormat> =
-                switch format {
-                case .pytorch?: [.pytorchZip, .pytorchSharded]
-                case .tensorflow?: [.tensorflowBundle]
-                case _ where destination.pathExtension == "gguf": [.gguf]
-                default: [.safetensors, .safetensorsSharded]
-                }
+            let expectedFormats = plan.format.writtenFormats
             if !expectedFormats.contains(output.checkpoint.format) {
                 problems.append("output reads back as \(output.checkpoint.format.displayName)")
             }
