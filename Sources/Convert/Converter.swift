@@ -27,28 +27,16 @@ public enum Converter {
     /// Called after each tensor with (bytes written so far, total bytes).
     public typealias Progress = (Int, Int) -> Void
 
-    /// Writes the plan's output.
+    /// Writes the plan's output and renames it into place.
     ///
-    /// - Throws: I/O errors; on any error nothing is left at the destination or the staging path.
-    ///
-    /// - Parameter beforeCommit: runs on the complete output at its staging location before it
-    ///   is renamed into place, and returns the suffixes of the sidecars it staged beside it
-    ///   (`StagedOutput.sidecarStaging`), which are committed with it; throwing keeps the output
-    ///   from ever reaching the destination. `zoo convert` writes the manifest and verifies here.
-    public static func run(
-        _ plan: ConversionPlan, progress: Progress? = nil, beforeCommit: ((StagedOutput) throws -> [String])? = nil
-    ) throws -> ConversionReport {
-        let staged = try StagedOutput(
-            destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
+    /// - Throws: I/O errors, `ConvertError.sourceChanged` when a source file changed meanwhile; on
+    ///   any error nothing is left at the destination or the staging path.
+    public static func run(_ plan: ConversionPlan, progress: Progress? = nil) throws -> ConversionReport {
+        let staged = try stage(plan)
         do {
             let report = try write(plan, into: staged, progress: progress)
-            let sidecars = try beforeCommit?(staged) ?? []
-            // Last, after any verification has read the source again: an output made of a file
-            // that changed underneath it is neither the old model nor the new one.
-            if let (path, change) = plan.source.sourceChange() {
-                throw ConvertError.sourceChanged(path: path, change: change)
-            }
-            try staged.commit(sidecars: sidecars)
+            try checkSourceUnchanged(plan)
+            try staged.commit()
             return report
         } catch {
             staged.discard()
@@ -56,10 +44,31 @@ public enum Converter {
         }
     }
 
+    /// The staging area of `plan`'s output (see `StagedOutput`).
+    ///
+    /// - Throws: `CheckpointError.outputExists` for a non-empty destination without `force`, `.io`
+    ///   when the staging area cannot be made.
+    public static func stage(_ plan: ConversionPlan) throws(CheckpointError) -> StagedOutput {
+        try StagedOutput(
+            destination: plan.request.destination, isDirectory: plan.writesDirectory, force: plan.request.force)
+    }
+
+    /// Refuses to commit an output made of a file that changed underneath it: it would be neither
+    /// the old model nor the new one. Called last, after anything that reads the source again.
+    ///
+    /// - Throws: `ConvertError.sourceChanged` naming the file and what changed.
+    public static func checkSourceUnchanged(_ plan: ConversionPlan) throws(ConvertError) {
+        if let (path, change) = plan.source.sourceChange() {
+            throw .sourceChanged(path: path, change: change)
+        }
+    }
+
     /// The weights through the format's writer, compressed when asked, then what a model directory
     /// gets: the format's extra files (an index, a TensorFlow `checkpoint` and
     /// `operative_config.gin`), `config.json`, the source's companions.
-    private static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress?) throws
+    ///
+    /// - Throws: reading, casting and writing errors; the caller discards `staged`.
+    public static func write(_ plan: ConversionPlan, into staged: StagedOutput, progress: Progress? = nil) throws
         -> ConversionReport
     {
         let total = plan.outputTensorBytes

@@ -142,11 +142,15 @@ public enum Parity {
 
     /// The source's forward pass on the probe batch, as `check` runs it; `nil` when the source is
     /// not a T5 model (the check then compares tensors only).
-    public static func sourcePass(_ source: AnalyzedCheckpoint) -> Result<T5ForwardPass.Output, any Error>? {
+    public static func sourcePass(_ source: AnalyzedCheckpoint, cancellation: CancellationFlag? = nil) -> Result<
+        T5ForwardPass.Output, any Error
+    >? {
         guard case let .success(model) = source.t5 else { return nil }
         return Result {
-            try T5ForwardPass(checkpoint: source.checkpoint, config: model.config, cores: .shared)
-                .run(probeBatch(vocabularySize: model.config.vocabSize))
+            try T5ForwardPass(
+                checkpoint: source.checkpoint, config: model.config, cores: .shared, cancellation: cancellation
+            )
+            .run(probeBatch(vocabularySize: model.config.vocabSize))
         }
     }
 

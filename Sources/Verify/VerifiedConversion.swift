@@ -23,7 +23,7 @@ public enum VerifiedConversion {
         public let timings: [(phase: String, seconds: Double)]
     }
 
-    /// Plans and runs `request`.
+    /// Plans and runs `request`: plan -> write -> (manifest || parity) -> commit.
     ///
     /// - Parameters:
     ///   - verify: `false` skips the parity check (the manifest is written all the same).
@@ -31,7 +31,8 @@ public enum VerifiedConversion {
     ///   - onWritten: called once the output is complete, before it is verified.
     /// - Throws: `ParityFailure` when the output does not match its source (nothing reaches the
     ///   destination), `ConvertError.sourceChanged` when a source file changed meanwhile, and the
-    ///   planning, reading and writing errors of the conversion.
+    ///   planning, reading and writing errors of the conversion. No job it started is still running
+    ///   when it returns or throws.
     public static func run(
         _ request: ConversionPlan.Request, verify: Bool = true, progress: Converter.Progress? = nil,
         onWritten: (() -> Void)? = nil
@@ -39,57 +40,73 @@ public enum VerifiedConversion {
         var clock = PhaseClock()
         let plan = try ConversionPlan(request)
         clock.lap("plan")
-        var parity: ParityReport?
-        var manifest: URL?
         // The source's forward pass does not depend on the output: it runs on the second core
-        // while the conversion streams (the source is in the page cache anyway).
-        let sourcePass = ConcurrentResults<Result<T5ForwardPass.Output, any Error>?>(count: 1)
-        let sourcePassDone = DispatchGroup()
-        if verify {
-            let source = plan.source
-            DispatchQueue.global().async(group: sourcePassDone) { sourcePass.store(0, Parity.sourcePass(source)) }
-        }
-        let conversion = try Converter.run(plan, progress: progress) { staged in
+        // while the conversion streams (the source is in the page cache anyway). Cancelled and
+        // joined on every way out.
+        let source = plan.source
+        let sourcePass =
+            verify
+            ? BackgroundJob(name: "zoo-source-pass") { cancellation in
+                Parity.sourcePass(source, cancellation: cancellation)
+            }
+            : nil
+        defer { sourcePass?.cancelAndWait() }
+
+        let staged = try Converter.stage(plan)
+        do {
+            let conversion = try Converter.write(plan, into: staged, progress: progress)
             clock.lap("write")
             onWritten?()
-            manifest =
+            let (sidecars, parity) = try manifestAndParity(of: staged, plan: plan, sourcePass: sourcePass)
+            clock.lap(verify ? "manifest+parity" : "manifest")
+            try Converter.checkSourceUnchanged(plan)
+            try staged.commit(sidecars: sidecars)
+            clock.lap("commit")
+            let manifest =
                 plan.writesDirectory
                 ? staged.destination.appendingPathComponent(ChecksumManifest.fileName)
                 : ChecksumManifest.sidecar(of: staged.destination)
-            // The manifest hashes the output's bytes while the parity check reads them and the
-            // source's: independent work, side by side on two cores.
-            let convertedOutput = staged.staging
-            var jobs: [@Sendable () -> VerificationJob] = [
-                { .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }) }
-            ]
-            if verify {
-                jobs.append {
-                    .parity(
-                        Result {
-                            try Parity.check(
-                                try AnalyzedCheckpoint(opening: convertedOutput), against: plan.source,
-                                sourcePass: {
-                                    // Waited for only when its logits are compared: until then
-                                    // the pass shares the cores with the check.
-                                    sourcePassDone.wait()
-                                    return sourcePass.values()[0]
-                                })
-                        })
-                }
-            }
-            let results = SideBySide.run(jobs)
-            clock.lap(verify ? "manifest+parity" : "manifest")
-            guard case let .manifest(sidecars) = results[0] else { preconditionFailure("job 0 is the manifest") }
-            if results.count == 2, case let .parity(result) = results[1] {
-                let report = try result.get()
-                parity = report
-                guard report.passed else { throw ParityFailure(destination: staged.destination, report: report) }
-            }
-            return try sidecars.get()
+            return Report(plan: plan, conversion: conversion, manifest: manifest, parity: parity, timings: clock.laps)
+        } catch {
+            staged.discard()
+            throw error
         }
-        clock.lap("commit")
-        guard let manifest else { preconditionFailure("the conversion committed without staging its manifest") }
-        return Report(plan: plan, conversion: conversion, manifest: manifest, parity: parity, timings: clock.laps)
+    }
+
+    /// The manifest staged with the output, and (when `sourcePass` is running) the parity check of
+    /// the staged output against the source: independent work, side by side on two cores.
+    ///
+    /// - Returns: the sidecar suffixes to commit, and the parity report.
+    /// - Throws: `ParityFailure` for an output that does not compute what its source computes.
+    private static func manifestAndParity(
+        of staged: StagedOutput, plan: ConversionPlan,
+        sourcePass: BackgroundJob<Result<T5ForwardPass.Output, any Error>?>?
+    ) throws -> (sidecars: [String], parity: ParityReport?) {
+        let output = staged.staging
+        let source = plan.source
+        var jobs: [@Sendable () -> VerificationJob] = [
+            { .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }) }
+        ]
+        if let sourcePass {
+            jobs.append {
+                .parity(
+                    Result {
+                        // The source's pass is waited for only when its logits are compared: until
+                        // then it shares the cores with the check.
+                        try Parity.check(
+                            try AnalyzedCheckpoint(opening: output), against: source, sourcePass: { sourcePass.wait() })
+                    })
+            }
+        }
+        let results = SideBySide.run(jobs)
+        guard case let .manifest(sidecars) = results[0] else { preconditionFailure("job 0 is the manifest") }
+        var parity: ParityReport?
+        if results.count == 2, case let .parity(result) = results[1] {
+            let report = try result.get()
+            guard report.passed else { throw ParityFailure(destination: staged.destination, report: report) }
+            parity = report
+        }
+        return (try sidecars.get(), parity)
     }
 }
 

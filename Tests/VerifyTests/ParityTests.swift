@@ -39,6 +39,22 @@ import Testing
         return try AnalyzedCheckpoint(opening: directory)
     }
 
+    /// A verified conversion that fails after planning (the destination's parent is a file) has
+    /// cancelled and joined the source's forward pass it started before it throws.
+    @Test func aFailedConversionLeavesNoJobRunning() throws {
+        let directory = TemporaryDirectory()
+        let model = directory.path("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        try SyntheticT5.write(into: model)
+        try Data().write(to: directory.path("file"))
+        for _ in 0..<5 {
+            #expect(throws: CheckpointError.self) {
+                try VerifiedConversion.run(.init(source: model, destination: directory.path("file/out")))
+            }
+            #expect(BackgroundJobs.running == 0)
+        }
+    }
+
     @Test func anIdenticalCopyPassesBitForBit() throws {
         let report = try Parity.check(try brokenCopy("same"), against: sample)
         #expect(report.passed)

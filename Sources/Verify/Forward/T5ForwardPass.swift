@@ -65,6 +65,8 @@ public struct T5ForwardPass {
     let weights: T5Weights
     let precision: ComputePrecision
     let cores: Cores
+    /// Checked before each block: a pass nobody needs any more (its conversion failed) stops.
+    let cancellation: CancellationFlag?
     private let rounding: ActivationRounding
     var config: T5Config { weights.config }
 
@@ -73,10 +75,15 @@ public struct T5ForwardPass {
     ///
     /// - Parameter precision: where activations are kept (fp32 by default; see `ComputePrecision`).
     /// - Parameter cores: whether the pass has both cores to itself (`Cores`).
-    public init(checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32, cores: Cores = .own) {
+    /// - Parameter cancellation: when set, `run` throws `CancellationError` at the next block.
+    public init(
+        checkpoint: Checkpoint, config: T5Config, precision: ComputePrecision = .fp32, cores: Cores = .own,
+        cancellation: CancellationFlag? = nil
+    ) {
         weights = T5Weights(checkpoint: checkpoint, config: config)
         self.precision = precision
         self.cores = cores
+        self.cancellation = cancellation
         rounding = ActivationRounding(precision)
     }
 
@@ -123,6 +130,7 @@ public struct T5ForwardPass {
         let bias = try positionBias(.encoder, length: ids[0].count)
         let keyMasks = masks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
         for block in 0..<config.numLayers {
+            try cancellation?.check()
             let normed = try rmsNorm(hidden, .layerNorm(.encoder, block: block, sublayer: 0))
             let attended = try attention(
                 normed, keysValues: normed, sequences: ids.count, .encoder, block: block, .selfAttention, bias: bias
@@ -143,6 +151,7 @@ public struct T5ForwardPass {
         let bias = try positionBias(.decoder, length: ids[0].count)
         let crossMasks = encoderMasks.map { $0.map { $0 == 0 ? Self.maskedScore : 0 } }
         for block in 0..<config.numDecoderLayers {
+            try cancellation?.check()
             let normed = try rmsNorm(hidden, .layerNorm(.decoder, block: block, sublayer: 0))
             let attended = try attention(
                 normed, keysValues: normed, sequences: ids.count, .decoder, block: block, .selfAttention, bias: bias
