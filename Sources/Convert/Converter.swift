@@ -14,6 +14,9 @@ public struct ConversionReport: Sendable {
     public let wroteConfig: Bool
     /// The source directory's files carried into the output, byte for byte (see `Companions`).
     public let companions: [String]
+    /// The digests of the weight files, taken as they were written (at their staged paths): the
+    /// manifest uses them instead of reading the files back.
+    public let digests: WrittenFileDigests
 
     /// Totals over all cast tensors.
     public var castTotals: CastStatistics {
@@ -84,11 +87,16 @@ public enum Converter {
                 tensors: file.tensorIndices.map { sources[$0] },
                 aliases: plan.aliases.filter { names.contains($0.target) })
         }
-        var files = try plan.format.scheme.writeWeights(writerFiles, header: plan.header, in: directory)
+        let written = try plan.format.scheme.writeWeights(writerFiles, header: plan.header, in: directory)
+        var digests = WrittenFileDigests()
+        for digest in written.compactMap(\.digest) { digests.record(digest) }
+        var files = written.map(\.name)
         if plan.request.compress {
             try compress(writerFiles.map(\.name), in: directory, keepingNames: !plan.writesDirectory, names: &files)
         }
-        if !plan.writesDirectory { return report(plan, staged, files: [staged.destination.lastPathComponent], emitted) }
+        if !plan.writesDirectory {
+            return report(plan, staged, files: [staged.destination.lastPathComponent], digests, emitted)
+        }
         for extra in plan.extraFiles {
             try writeTextFile(extra.text, to: staged.staging.appendingPathComponent(extra.name))
             files.append(extra.name)
@@ -98,7 +106,7 @@ public enum Converter {
             files.append("config.json")
         }
         try plan.companions.copy(into: staged.staging)
-        return report(plan, staged, files: files, emitted)
+        return report(plan, staged, files: files, digests, emitted)
     }
 
     /// Compresses the weight files `weights` in `directory` with zstd, after they were written
@@ -121,12 +129,13 @@ public enum Converter {
     }
 
     private static func report(
-        _ plan: ConversionPlan, _ staged: StagedOutput, files: [String], _ emitted: [EmittedTensor]
+        _ plan: ConversionPlan, _ staged: StagedOutput, files: [String], _ digests: WrittenFileDigests,
+        _ emitted: [EmittedTensor]
     ) -> ConversionReport {
         ConversionReport(
             destination: staged.destination, files: files, tensorCount: plan.tensors.count,
             tensorBytes: plan.outputTensorBytes, casts: castStatistics(emitted), foldedAliases: plan.foldedAliases,
-            wroteConfig: plan.writesModelConfig, companions: plan.companions.files)
+            wroteConfig: plan.writesModelConfig, companions: plan.companions.files, digests: digests)
     }
 
     /// What each cast did, for the tensors that cast (read once they have been emitted).

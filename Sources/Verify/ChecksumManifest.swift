@@ -17,12 +17,16 @@ public enum ChecksumManifest {
     }
 
     /// Hashes `files` (paths relative to `directory`), two at a time on two cores, in order.
-    public static func hash(_ files: [String], in directory: URL) throws -> [(path: String, digest: String)] {
+    ///
+    /// - Parameter written: digests taken as the files were written: a file still as it was written
+    ///   is not read back.
+    public static func hash(_ files: [String], in directory: URL, written: WrittenFileDigests = .init()) throws
+        -> [(path: String, digest: String)]
+    {
         let results = ConcurrentResults<Result<String, any Error>>(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let path = directory.appendingPathComponent(files[index]).path
-            // A file this process has just written is not read back (`WrittenFileDigests`).
-            results.store(index, Result { try WrittenFileDigests.take(path) ?? FileDigest.sha256(path: path) })
+            results.store(index, Result { try written.digest(of: path) ?? FileDigest.sha256(path: path) })
         }
         return try zip(files, results.values()).map { ($0, try $1.get()) }
     }
@@ -39,12 +43,14 @@ public enum ChecksumManifest {
     ///
     /// - Throws: `CheckpointError.io` naming the file and errno.
     @discardableResult
-    public static func write(for directory: URL) throws -> [(path: String, digest: String)] {
+    public static func write(for directory: URL, written: WrittenFileDigests = .init()) throws -> [(
+        path: String, digest: String
+    )] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0 != fileName && !$0.hasPrefix(".") }
             .filter { name in (try? FileKind.of(directory.appendingPathComponent(name).path)) == .regularFile }
             .sorted()
-        let entries = try hash(files, in: directory)
+        let entries = try hash(files, in: directory, written: written)
         let staged = try StagedOutput(
             destination: directory.appendingPathComponent(fileName), isDirectory: false, force: true)
         do {
@@ -60,13 +66,14 @@ public enum ChecksumManifest {
     /// Writes the manifest of a staged output inside its staging area: `SHA256SUMS` in a staged
     /// directory, or the staged `<file>.sha256` sidecar of a staged single file.
     ///
+    /// - Parameter written: digests taken as the files were written (`ConversionReport.digests`).
     /// - Returns: the sidecar suffixes to commit with the output (`[".sha256"]` for a file).
-    public static func writeStaged(for staged: StagedOutput) throws -> [String] {
+    public static func writeStaged(for staged: StagedOutput, written: WrittenFileDigests = .init()) throws -> [String] {
         if staged.isDirectory {
-            try write(for: staged.staging)
+            try write(for: staged.staging, written: written)
             return []
         }
-        let digest = try WrittenFileDigests.take(staged.staging.path) ?? FileDigest.sha256(path: staged.staging.path)
+        let digest = try written.digest(of: staged.staging.path) ?? FileDigest.sha256(path: staged.staging.path)
         try writeDurably(
             text([(staged.destination.lastPathComponent, digest)]),
             to: staged.sidecarStaging(suffix: sidecarSuffix).path)

@@ -167,9 +167,10 @@ public enum Parity {
         _ converted: AnalyzedCheckpoint, against source: AnalyzedCheckpoint,
         sourcePass: (@Sendable () -> Result<T5ForwardPass.Output, any Error>?)? = nil
     ) throws -> ParityReport {
-        let layoutsDiffer = T5Naming.of(converted.checkpoint) != T5Naming.of(source.checkpoint)
+        let namings = (T5Naming.of(converted.checkpoint), T5Naming.of(source.checkpoint))
+        let layoutsDiffer = namings.0 != namings.1
         // GGUF sides are paired weight by weight too: a zoo GGUF's tied head is no parameter.
-        let byParameter = layoutsDiffer || converted.checkpoint.format == .gguf || source.checkpoint.format == .gguf
+        let byParameter = layoutsDiffer || namings.0.pairsByParameter || namings.1.pairsByParameter
         let pairing: TensorPairing
         if byParameter, let model = (try? source.t5.get()) ?? (try? converted.t5.get()) {
             // A Mesh-TF side: each checkpoint is read under its own names, weight by weight.

@@ -57,7 +57,8 @@ public enum VerifiedConversion {
             let conversion = try Converter.write(plan, into: staged, progress: progress)
             clock.lap("write")
             onWritten?()
-            let (sidecars, parity) = try manifestAndParity(of: staged, plan: plan, sourcePass: sourcePass)
+            let (sidecars, parity) = try manifestAndParity(
+                of: staged, written: conversion.digests, plan: plan, sourcePass: sourcePass)
             clock.lap(verify ? "manifest+parity" : "manifest")
             try Converter.checkSourceUnchanged(plan)
             try staged.commit(sidecars: sidecars)
@@ -73,19 +74,19 @@ public enum VerifiedConversion {
         }
     }
 
-    /// The manifest staged with the output, and (when `sourcePass` is running) the parity check of
+    /// The manifest staged with the output (from the digests taken as it was `written`), and (when `sourcePass` is running) the parity check of
     /// the staged output against the source: independent work, side by side on two cores.
     ///
     /// - Returns: the sidecar suffixes to commit, and the parity report.
     /// - Throws: `ParityFailure` for an output that does not compute what its source computes.
     private static func manifestAndParity(
-        of staged: StagedOutput, plan: ConversionPlan,
+        of staged: StagedOutput, written: WrittenFileDigests, plan: ConversionPlan,
         sourcePass: BackgroundJob<Result<T5ForwardPass.Output, any Error>?>?
     ) throws -> (sidecars: [String], parity: ParityReport?) {
         let output = staged.staging
         let source = plan.source
         var jobs: [@Sendable () -> VerificationJob] = [
-            { .manifest(Result { try ChecksumManifest.writeStaged(for: staged) }) }
+            { .manifest(Result { try ChecksumManifest.writeStaged(for: staged, written: written) }) }
         ]
         if let sourcePass {
             jobs.append {

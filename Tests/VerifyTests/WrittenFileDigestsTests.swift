@@ -11,7 +11,10 @@ import Testing
 @Suite struct WrittenFileDigestsTests {
     /// Writes `count` bytes of a fixed pattern through a sink, in writes of awkward sizes (some
     /// straight into its buffers) that cross several of its 4 MB buffers.
-    static func write(_ path: String, count: Int, digesting: Bool = true, patches: [(Int, [UInt8])] = []) throws {
+    @discardableResult
+    static func write(_ path: String, count: Int, digesting: Bool = true, patches: [(Int, [UInt8])] = []) throws
+        -> WrittenDigest?
+    {
         let sink = try BackgroundFileSink(creating: path, digesting: digesting)
         var output = sink
         var written = 0
@@ -31,30 +34,31 @@ import Testing
             }
             written += size
         }
-        try sink.close(patches: patches.map { (offset: $0.0, bytes: $0.1) })
+        return try sink.close(patches: patches.map { (offset: $0.0, bytes: $0.1) })
     }
 
-    @Test func theRecordedDigestIsTheFilesAndIsTakenOnce() throws {
+    @Test func theRecordedDigestIsTheFiles() throws {
         let temporary = TemporaryDirectory()
+        var digests = WrittenFileDigests()
         for count in [0, 1, 4 << 20, 9_876_543] {
             let path = temporary.path("file-\(count)").path
-            try Self.write(path, count: count)
-            let recorded = WrittenFileDigests.take(path)
-            #expect(recorded == (try FileDigest.sha256(path: path)), "\(count) bytes")
-            #expect(WrittenFileDigests.take(path) == nil, "a digest is taken once")
+            digests.record(try #require(try Self.write(path, count: count)))
+            #expect(digests.digest(of: path) == (try FileDigest.sha256(path: path)), "\(count) bytes")
         }
+        #expect(WrittenFileDigests().digest(of: temporary.path("file-1").path) == nil, "digests are values")
     }
 
     @Test func aFileChangedAfterItWasWrittenIsHashedAgain() throws {
         let temporary = TemporaryDirectory()
+        var digests = WrittenFileDigests()
         let appended = temporary.path("model.safetensors").path
-        try Self.write(appended, count: 5_000_000)
+        digests.record(try #require(try Self.write(appended, count: 5_000_000)))
         let handle = try #require(FileHandle(forWritingAtPath: appended))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data([1]))
         try handle.close()
         let touched = temporary.path("other.safetensors").path
-        try Self.write(touched, count: 5_000_000)
+        digests.record(try #require(try Self.write(touched, count: 5_000_000)))
         // Same size, same inode: one byte rewritten in place, and a new modification time.
         let rewrite = try #require(FileHandle(forWritingAtPath: touched))
         try rewrite.write(contentsOf: Data([0xFF]))
@@ -62,12 +66,12 @@ import Testing
         try FileManager.default.setAttributes(
             [.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: touched)
 
-        #expect(WrittenFileDigests.take(appended) == nil)
-        #expect(WrittenFileDigests.take(touched) == nil)
+        #expect(digests.digest(of: appended) == nil)
+        #expect(digests.digest(of: touched) == nil)
         // And the manifest of the directory is the one of the bytes now there.
-        try Self.write(temporary.path("unchanged.bin").path, count: 3_000_000)
+        digests.record(try #require(try Self.write(temporary.path("unchanged.bin").path, count: 3_000_000)))
         let entries = try ChecksumManifest.hash(
-            ["model.safetensors", "other.safetensors", "unchanged.bin"], in: temporary.url)
+            ["model.safetensors", "other.safetensors", "unchanged.bin"], in: temporary.url, written: digests)
         for entry in entries {
             #expect(entry.digest == (try FileDigest.sha256(path: temporary.path(entry.path).path)), "\(entry.path)")
         }
@@ -76,10 +80,8 @@ import Testing
     @Test func aPatchedOrUndigestedFileIsNotRecorded() throws {
         let temporary = TemporaryDirectory()
         let patched = temporary.path("patched.bin").path
-        try Self.write(patched, count: 2_000_000, patches: [(100, [9, 9, 9, 9])])
-        #expect(WrittenFileDigests.take(patched) == nil)
+        #expect(try Self.write(patched, count: 2_000_000, patches: [(100, [9, 9, 9, 9])]) == nil)
         let undigested = temporary.path("undigested.bin").path
-        try Self.write(undigested, count: 2_000_000, digesting: false)
-        #expect(WrittenFileDigests.take(undigested) == nil)
+        #expect(try Self.write(undigested, count: 2_000_000, digesting: false) == nil)
     }
 }

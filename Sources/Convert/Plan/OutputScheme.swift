@@ -155,7 +155,7 @@ extension OutputScheme {
     }
 
     /// Writes `files` with `plan`'s header through `Writer`.
-    static func writeWeights(_ files: [WriterFile], header: any Sendable, in directory: URL) throws -> [String] {
+    static func writeWeights(_ files: [WriterFile], header: any Sendable, in directory: URL) throws -> [WrittenFile] {
         guard let header = header as? Writer.Header else { preconditionFailure("\(name): the header is its own") }
         return try Writer.write(files, header: header, in: directory)
     }

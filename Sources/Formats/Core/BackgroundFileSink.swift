@@ -25,8 +25,8 @@ public final class BackgroundFileSink: ByteSink {
     /// Creates (or truncates) `path` and starts the writer thread.
     ///
     /// - Parameter digesting: whether a thread of its own hashes the bytes as they are written,
-    ///   for `WrittenFileDigests` (the manifest of a conversion's output then need not read the
-    ///   file back). A file that `close` patches is not recorded; its writer passes `false`.
+    ///   for the `WrittenDigest` that `close` returns (the manifest of a conversion's output then
+    ///   need not read the file back). A file that `close` patches has none; its writer passes `false`.
     public init(creating path: String, digesting: Bool = true) throws(CheckpointError) {
         channel = WriterChannel(
             file: try FileSink(creating: path), slotSize: Self.slotSize, slotCount: Self.slotCount,
@@ -73,8 +73,12 @@ public final class BackgroundFileSink: ByteSink {
 
     /// Writes out what is left, stops the writer and hashing threads, applies `patches` (bytes to
     /// overwrite at an offset, such as checksums that follow the data they cover), then `fsync`s
-    /// and closes; an unpatched file's digest goes to `WrittenFileDigests`.
-    public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws {
+    /// and closes.
+    ///
+    /// - Returns: the digest of the bytes written, unless the sink was not digesting or `patches`
+    ///   changed them.
+    @discardableResult
+    public func close(patches: [(offset: Int, bytes: [UInt8])] = []) throws -> WrittenDigest? {
         if currentFill > 0 { try submitCurrentSlot() }
         channel.stop()
         try channel.throwIfFailed()
@@ -83,9 +87,8 @@ public final class BackgroundFileSink: ByteSink {
         // then); `close`'s fsync changes neither its size nor its modification time.
         let identity = patches.isEmpty ? try channel.digest.map { _ in try channel.file.identity() } : nil
         try channel.file.close()
-        if let identity, let digest = channel.digest?.finalize() {
-            WrittenFileDigests.record(identity, sha256: Array(digest))
-        }
+        guard let identity, let digest = channel.digest?.finalize() else { return nil }
+        return WrittenDigest(identity: identity, sha256: Array(digest))
     }
 
     /// Stops the threads after a failure elsewhere (nothing is recorded); the file is left for the

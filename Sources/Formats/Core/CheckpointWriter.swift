@@ -27,11 +27,23 @@ public protocol CheckpointWriter {
 
     /// Writes `files`, in order, as new files in `directory` (which the caller has staged).
     ///
-    /// - Returns: the names of the files written, in order: `files`' own, then the format's
-    ///   bookkeeping (a TensorFlow bundle's `.index`).
+    /// - Returns: the files written, in order: `files`' own, then the format's bookkeeping (a
+    ///   TensorFlow bundle's `.index`), each with the digest taken as it was written where there is one.
     /// - Throws: `CheckpointError.unsupportedDType` (or the format's error) for a tensor the format
     ///   cannot store, before its file is created; the sources' and the files' errors.
-    static func write(_ files: [WriterFile], header: Header, in directory: URL) throws -> [String]
+    static func write(_ files: [WriterFile], header: Header, in directory: URL) throws -> [WrittenFile]
+}
+
+/// A file a writer wrote: its name in the output directory, and the digest of its bytes taken as
+/// they were written (`nil` when the writer did not take one).
+public struct WrittenFile: Sendable {
+    public let name: String
+    public let digest: WrittenDigest?
+
+    public init(name: String, digest: WrittenDigest?) {
+        self.name = name
+        self.digest = digest
+    }
 }
 
 /// The header of a format that keeps nothing besides its tensors and their names.

@@ -14,12 +14,15 @@ public enum GGUFWriter: CheckpointWriter {
     public typealias Header = [(key: String, value: GGUFValue)]
 
     /// Writes the one file of `files` with `metadata` (zoo writes no split GGUF files).
-    public static func write(_ files: [WriterFile], header metadata: Header, in directory: URL) throws -> [String] {
+    public static func write(_ files: [WriterFile], header metadata: Header, in directory: URL) throws
+        -> [WrittenFile]
+    {
         precondition(files.count == 1, "a GGUF checkpoint is one file")
-        for file in files {
-            try write(file.tensors, metadata: metadata, to: directory.appendingPathComponent(file.name).path)
+        return try files.map { file in
+            let digest = try write(
+                file.tensors, metadata: metadata, to: directory.appendingPathComponent(file.name).path)
+            return WrittenFile(name: file.name, digest: digest)
         }
-        return files.map(\.name)
     }
 
     /// The header (everything before the data section, padding included) for `specs` laid out in
@@ -67,11 +70,13 @@ public enum GGUFWriter: CheckpointWriter {
 
     /// Writes `tensors`, in order, with `metadata`, into a new GGUF file at `path`.
     ///
+    /// - Returns: the digest of the file's bytes, taken as they were written.
     /// - Throws: what `header` throws (before the file is created), or the sources' and the
     ///   file's errors.
+    @discardableResult
     public static func write(
         _ tensors: [any TensorByteSource], metadata: [(key: String, value: GGUFValue)], to path: String
-    ) throws {
+    ) throws -> WrittenDigest? {
         let (header, alignment) = try header(metadata: metadata, tensors: tensors.map(\.outputSpec), path: path)
         let sink = try BackgroundFileSink(creating: path)
         var output = sink
@@ -87,7 +92,7 @@ public enum GGUFWriter: CheckpointWriter {
                 let padding = padded(byteCount, to: alignment) - byteCount
                 if padding > 0 { try output.write([UInt8](repeating: 0, count: padding)) }
             }
-            try sink.close()
+            return try sink.close()
         } catch {
             sink.abandon()
             throw error

@@ -13,12 +13,13 @@ public enum SafetensorsWriter: CheckpointWriter {
     /// Writes each of `files` as a safetensors file with `metadata`; aliases are not stored (see
     /// `writeFile`).
     public static func write(_ files: [WriterFile], header metadata: [String: String], in directory: URL) throws
-        -> [String]
+        -> [WrittenFile]
     {
-        for file in files {
-            try writeFile(file.tensors, metadata: metadata, at: directory.appendingPathComponent(file.name).path)
+        try files.map { file in
+            let digest = try writeFile(
+                file.tensors, metadata: metadata, at: directory.appendingPathComponent(file.name).path)
+            return WrittenFile(name: file.name, digest: digest)
         }
-        return files.map(\.name)
     }
 
     /// The 8-byte length and JSON header for `specs` laid out in order, padded with spaces to a
@@ -53,10 +54,13 @@ public enum SafetensorsWriter: CheckpointWriter {
     ///
     /// safetensors cannot store one tensor under two names, so `aliases` are not written here:
     /// callers record them in `metadata`.
+    ///
+    /// - Returns: the digest of the file's bytes, taken as they were written.
+    @discardableResult
     public static func writeFile(
         _ tensors: [any TensorByteSource], aliases: [(alias: String, target: String)] = [], metadata: [String: String],
         at path: String
-    ) throws {
+    ) throws -> WrittenDigest? {
         try tensors.requireElementwiseDTypes(format: format, path: path)
         let sink = try BackgroundFileSink(creating: path)
         var output = sink
@@ -70,7 +74,7 @@ public enum SafetensorsWriter: CheckpointWriter {
                 precondition(
                     emitted == tensor.outputSpec.byteCount, "\(tensor.outputSpec.name) emitted \(emitted) bytes")
             }
-            try sink.close()
+            return try sink.close()
         } catch {
             sink.abandon()
             throw error

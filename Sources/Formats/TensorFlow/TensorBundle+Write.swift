@@ -20,7 +20,7 @@ extension TensorBundle {
         let written = try TensorBundleWriter.write(files, header: .init(prefix: name), in: directory)
         try TensorBundleWriter.writeFile(
             checkpointFileText(prefix: name), to: directory.appendingPathComponent(checkpointFileName))
-        return written + [checkpointFileName]
+        return written.map(\.name) + [checkpointFileName]
     }
 
     /// Whether `a` sorts before `b` as bundle keys do (bytewise), the order of the index and the shards.
@@ -53,11 +53,12 @@ public enum TensorBundleWriter: CheckpointWriter {
         }
     }
 
-    public static func write(_ files: [WriterFile], header: Header, in directory: URL) throws -> [String] {
+    public static func write(_ files: [WriterFile], header: Header, in directory: URL) throws -> [WrittenFile] {
         let prefixPath = directory.appendingPathComponent(header.prefix).path
         let indexURL = URL(fileURLWithPath: prefixPath + ".index")
         try files.flatMap(\.tensors).requireElementwiseDTypes(format: format, path: prefixPath)
         var entries: [(key: [UInt8], value: [UInt8])] = []
+        var written: [WrittenFile] = []
         for (shard, file) in files.enumerated() {
             let url = directory.appendingPathComponent(file.name)
             let sink = try BackgroundFileSink(creating: url.path)
@@ -78,7 +79,7 @@ public enum TensorBundleWriter: CheckpointWriter {
                         maskedCRC32C: CRC32C.mask(checked.crc))
                     entries.append((Array(spec.name.utf8), BundleProtos.encode(entry)))
                 }
-                try sink.close()
+                written.append(WrittenFile(name: file.name, digest: try sink.close()))
             } catch {
                 sink.abandon()
                 throw error
@@ -88,7 +89,7 @@ public enum TensorBundleWriter: CheckpointWriter {
         entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
         let bundleHeader = BundleProtos.encode(BundleHeader(shardCount: Int32(files.count)))
         try writeFile(SSTableWriter.table([([], bundleHeader)] + entries), to: indexURL)
-        return files.map(\.name) + [indexURL.lastPathComponent]
+        return written + [WrittenFile(name: indexURL.lastPathComponent, digest: nil)]
     }
 
     static func writeFile(_ text: String, to url: URL) throws {

@@ -7,13 +7,14 @@ public enum TorchZipWriter: CheckpointWriter {
     public static let format = CheckpointFormat.pytorchZip
 
     /// Writes each of `files` as a `torch.save` file, its aliases on the storage of their target.
-    public static func write(_ files: [WriterFile], header: NoHeader, in directory: URL) throws -> [String] {
-        for file in files {
+    /// No digests: the zip's CRCs are patched in after the data (`ZipWriter.finish`).
+    public static func write(_ files: [WriterFile], header: NoHeader, in directory: URL) throws -> [WrittenFile] {
+        try files.map { file in
             try writeFile(
                 file.tensors, aliases: file.aliases, metadata: [:], at: directory.appendingPathComponent(file.name).path
             )
+            return WrittenFile(name: file.name, digest: nil)
         }
-        return files.map(\.name)
     }
 
     public static func writeFile(

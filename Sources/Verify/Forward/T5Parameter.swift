@@ -111,12 +111,16 @@ enum T5Naming: Sendable {
     /// transformers, `[buckets, heads]` bias tables, one `token_embd` for both stacks.
     case gguf
 
-    /// The scheme of `checkpoint`'s names: GGUF for a GGUF file, Mesh-TF when it holds
-    /// `shared/embedding`.
+    /// The scheme of `checkpoint`'s names, told from the names themselves: llama.cpp's when it
+    /// holds `token_embd.weight`, Mesh-TF's when it holds `shared/embedding`.
     static func of(_ checkpoint: Checkpoint) -> T5Naming {
-        if checkpoint.format == .gguf { return .gguf }
+        if checkpoint.tensor(named: "token_embd.weight") != nil { return .gguf }
         return checkpoint.tensor(named: "shared/embedding") != nil ? .meshTF : .transformers
     }
+
+    /// Whether a checkpoint of these names is compared weight by weight even against one of the
+    /// same names: llama.cpp's files may hold a derived head that is no parameter of the model.
+    var pairsByParameter: Bool { self == .gguf }
 
     /// The name `parameter` has under this scheme, and whether it is stored transposed.
     ///
