@@ -56,7 +56,9 @@ public struct AnalyzedCheckpoint: Sendable {
         } else {
             meshTF = nil
             gguf = nil
-            t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
+            t5 = Result { () throws(ConvertError) in
+                try T5Model(checkpoint, config: configJSON, configPath: configURL.path)
+            }
         }
     }
 
