@@ -41,6 +41,9 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case outputOverlapsInput(output: String, input: String)
     /// A GGUF output needs a tokenizer and none was given or found.
     case missingTokenizer(directory: String)
+    /// A "scaled fp8" checkpoint (per-weight scales or the `scaled_fp8` marker), which zoo cannot
+    /// read correctly yet; `tensor` is the scale or marker found.
+    case scaledFP8(path: String, tensor: String)
 
     public var description: String {
         switch self {
@@ -88,6 +91,10 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(directory) has no spiece.model, and llama.cpp reads a T5 model's vocabulary from its GGUF file: "
                 + "give the model's SentencePiece tokenizer (T5-Efficient checkpoints use T5's own, the "
                 + "spiece.model of google-t5/t5-base)"
+        case let .scaledFP8(path, tensor):
+            "\(path): tensor '\(tensor)' marks a scaled fp8 checkpoint (fp8 weights with per-weight scales); "
+                + "zoo does not read scaled fp8 yet, and converting the fp8 values without their scales would "
+                + "be wrong"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }
