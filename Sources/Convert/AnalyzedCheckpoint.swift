@@ -22,10 +22,12 @@ public struct AnalyzedCheckpoint: Sendable {
     /// Opens `url` (file, index or directory) and analyses it.
     ///
     /// - Parameter checksums: when stored checksums are checked (see `ChecksumPolicy`).
-    /// - Throws: the format reader's error, or `ConvertError.invalidConfig` for an unreadable
-    ///   `config.json`.
+    /// - Throws: the format reader's error, `ConvertError.invalidConfig` for an unreadable
+    ///   `config.json`, or `.scaledFP8` for a scaled fp8 checkpoint.
     public init(opening url: URL, checksums: ChecksumPolicy = .verifyOnOpen) throws {
         let checkpoint = try Checkpoint.open(url, checksums: checksums)
+        // Every command opens its checkpoints here: refusing scaled fp8 here refuses it everywhere.
+        try ScaledFP8.refuse(checkpoint)
         let configURL = checkpoint.directory.appendingPathComponent("config.json")
         var configJSON: JSONValue?
         let hasConfig = FileManager.default.fileExists(atPath: configURL.path)
@@ -56,7 +58,9 @@ public struct AnalyzedCheckpoint: Sendable {
         } else {
             meshTF = nil
             gguf = nil
-            t5 = Result { () throws(ConvertError) in try T5Model(checkpoint, config: configJSON) }
+            t5 = Result { () throws(ConvertError) in
+                try T5Model(checkpoint, config: configJSON, configPath: configURL.path)
+            }
         }
     }
 

@@ -12,8 +12,10 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case missingTensor(path: String, tensor: String)
     case unexpectedTensor(path: String, tensor: String)
     case shapeMismatch(path: String, tensor: String, expected: [Int], actual: [Int])
-    /// `config.json` says one thing and the tensors another.
+    /// `config.json` (at `path`) says one thing and the tensors another.
     case configMismatch(path: String, field: String, config: String, tensors: String)
+    /// The configuration file at `path` (`config.json`, `operative_config.gin`) cannot be read;
+    /// the message names that file, whichever kind it is.
     case invalidConfig(path: String, reason: String)
     /// A tensor that T5 ties to `shared.weight` holds different values.
     case tiedTensorDiffers(path: String, tensor: String, canonical: String, byteOffset: Int)
@@ -39,6 +41,9 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
     case outputOverlapsInput(output: String, input: String)
     /// A GGUF output needs a tokenizer and none was given or found.
     case missingTokenizer(directory: String)
+    /// A "scaled fp8" checkpoint (per-weight scales or the `scaled_fp8` marker), which zoo cannot
+    /// read correctly yet; `tensor` is the scale or marker found.
+    case scaledFP8(path: String, tensor: String)
 
     public var description: String {
         switch self {
@@ -51,9 +56,9 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .shapeMismatch(path, tensor, expected, actual):
             "\(path): tensor '\(tensor)' has shape \(actual) but the model needs \(expected)"
         case let .configMismatch(path, field, config, tensors):
-            "\(path): config.json says \(field) = \(config) but the tensors say \(tensors)"
+            "\(path) says \(field) = \(config) but the tensors say \(tensors)"
         case let .invalidConfig(path, reason):
-            "\(path): invalid config.json: \(reason)"
+            "\(path): invalid \(Self.fileName(path)): \(reason)"
         case let .tiedTensorDiffers(path, tensor, canonical, byteOffset):
             "\(path): tensor '\(tensor)' should equal '\(canonical)' (T5 ties them) but differs from byte offset "
                 + "\(byteOffset) of the tensor"
@@ -86,8 +91,17 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(directory) has no spiece.model, and llama.cpp reads a T5 model's vocabulary from its GGUF file: "
                 + "give the model's SentencePiece tokenizer (T5-Efficient checkpoints use T5's own, the "
                 + "spiece.model of google-t5/t5-base)"
+        case let .scaledFP8(path, tensor):
+            "\(path): tensor '\(tensor)' marks a scaled fp8 checkpoint (fp8 weights with per-weight scales); "
+                + "zoo does not read scaled fp8 yet, and converting the fp8 values without their scales would "
+                + "be wrong"
         case let .ginMismatch(path, field, gin, tensors):
             "\(path) says \(field) = \(gin) but the tensors say \(tensors)"
         }
+    }
+
+    /// The last component of `path`: what kind of file an error is about, as the user sees it.
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
     }
 }

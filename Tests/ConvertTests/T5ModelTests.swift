@@ -110,10 +110,9 @@ import Testing
         _ = try T5Model(sample, config: config)
         let wrong = config.setting("num_heads", to: .number("8"))
         #expect(
-            throws: ConvertError.configMismatch(
-                path: sample.location.path, field: "num_heads", config: "8", tensors: "4")
+            throws: ConvertError.configMismatch(path: "/m/config.json", field: "num_heads", config: "8", tensors: "4")
         ) {
-            try T5Model(sample, config: wrong)
+            try T5Model(sample, config: wrong, configPath: "/m/config.json")
         }
         let gated = config.setting("feed_forward_proj", to: .string("gated-gelu"))
         #expect(throws: ConvertError.self) { try T5Model(sample, config: gated) }

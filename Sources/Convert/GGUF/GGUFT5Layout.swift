@@ -113,6 +113,7 @@ public struct GGUFT5Layout: Sendable {
         guard let layerNormEpsilon, layerNormEpsilon != model.config.layerNormEpsilon else { return model }
         var config = model.config
         config.layerNormEpsilon = layerNormEpsilon
-        return try T5Model(view, config: config.configJSON(torchDType: "float32"), tiedHead: tiedHead)
+        return try T5Model(
+            view, config: config.configJSON(torchDType: "float32"), configPath: path, tiedHead: tiedHead)
     }
 }

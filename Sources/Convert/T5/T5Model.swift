@@ -20,16 +20,19 @@ public struct T5Model: Sendable {
     /// - Parameter tiedHead: whether the head is tied, when the format itself says so (a Mesh-TF
     ///   checkpoint has an untied head exactly when it stores `decoder/logits/kernel`); otherwise a
     ///   head equal to the embedding is taken as tied.
-    public init(_ checkpoint: Checkpoint, config configJSON: JSONValue? = nil, tiedHead: Bool? = nil)
-        throws(ConvertError)
-    {
+    /// - Parameter configPath: the file `config` was read from, named by its errors (they are
+    ///   about that file, not the weights).
+    public init(
+        _ checkpoint: Checkpoint, config configJSON: JSONValue? = nil, configPath: String = "config.json",
+        tiedHead: Bool? = nil
+    ) throws(ConvertError) {
         let path = checkpoint.location.path
         let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         guard let shared = byName[TiedEmbeddings.canonical] else {
             throw .notT5(path: path, reason: "there is no \(TiedEmbeddings.canonical)")
         }
 
-        let declared = try configJSON.map { json throws(ConvertError) in try T5Config(json: json, path: path) }
+        let declared = try configJSON.map { json throws(ConvertError) in try T5Config(json: json, path: configPath) }
         // An input embedding equal to `shared.weight` is a tied copy. One that differs is an error,
         // unless the config unties the embeddings: transformers 5 then loads it as its own matrix.
         var aliases: [String] = []
@@ -64,7 +67,7 @@ public struct T5Model: Sendable {
         if inferred.tieWordEmbeddings && lmHead != nil { aliases.append(TiedEmbeddings.lmHead) }
 
         if let declared {
-            try Self.crossCheck(declared: declared, inferred: inferred, path: path)
+            try Self.crossCheck(declared: declared, inferred: inferred, path: configPath)
             inferred.relativeAttentionMaxDistance = declared.relativeAttentionMaxDistance
             inferred.layerNormEpsilon = declared.layerNormEpsilon
         }

@@ -22,7 +22,15 @@ public struct JSONParser {
 
     /// Parses `bytes` as one JSON value.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        var examined = 0
+        return try parse(bytes, examined: &examined)
+    }
+
+    /// Parses `bytes`, counting in `examined` every look at a byte: tests assert it stays within
+    /// a small multiple of the length, so no change can make the parser rescan what it has read.
+    static func parse(_ bytes: UnsafeRawBufferPointer, examined: inout Int) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
+        defer { examined += parser.examined }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -43,6 +51,8 @@ public struct JSONParser {
 
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
+    /// Reads of `current`, the parser's only way to look at a byte.
+    private var examined = 0
 
     private init(bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -52,7 +62,12 @@ public struct JSONParser {
         JSONParseError(reason: reason, offset: offset ?? position)
     }
 
-    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+    private var current: UInt8? {
+        mutating get {
+            examined += 1
+            return position < bytes.count ? bytes[position] : nil
+        }
+    }
 
     private mutating func skipWhitespace() {
         while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
@@ -135,6 +150,7 @@ public struct JSONParser {
     private mutating func parseLiteral(_ literal: StaticString) throws(JSONParseError) {
         let count = literal.utf8CodeUnitCount
         guard bytes.count - position >= count else { throw error(.syntax("unexpected end of text")) }
+        examined += count
         for index in 0..<count where bytes[position + index] != literal.utf8Start[index] {
             throw error(.syntax("invalid literal"))
         }

@@ -129,7 +129,7 @@ enum T5Naming: Sendable {
     func location(of parameter: T5Parameter, has: (String) -> Bool) -> (name: String, transposed: Bool) {
         switch self {
         case .transformers: Self.transformersLocation(parameter, has: has)
-        case .meshTF: Self.meshTFLocation(parameter)
+        case .meshTF: Self.meshTFLocation(parameter, has: has)
         case .gguf: (Self.ggufName(parameter), false)
         }
     }
@@ -198,7 +198,8 @@ enum T5Naming: Sendable {
         }
     }
 
-    private static func meshTFLocation(_ parameter: T5Parameter) -> (String, Bool) {
+    /// The Mesh-TF name in its original spelling; `meshTFLocation(_:has:)` also knows the newer ones.
+    static func meshTFLocation(_ parameter: T5Parameter) -> (String, Bool) {
         func layer(_ stack: T5Parameter.Stack, _ block: Int, _ sublayer: Int) -> String {
             "\(stack.rawValue)/block_\(threeDigits(block))/layer_\(threeDigits(sublayer))"
         }
