@@ -53,7 +53,7 @@ Scenarios (--scenario; `all` runs every one, and --markdown then holds every tab
                          WORK/large-dm128-meshtf/: model.ckpt-524288.index + 4 data shards
                          (+ `checkpoint`, operative_config.gin for the model: relu, tied
                          embeddings, so no decoder/logits/kernel), written by real
-                         TensorFlow with Scripts/make-fixtures.py's Mesh-TF writers
+                         TensorFlow with Scripts/fixtures/tf_checkpoints.py's Mesh-TF writers
                          (imported, not copied): bf16 weights with [in, out] kernels,
                          float32 Adafactor slots (_slot_vr/_slot_vc for factored
                          variables, _slot_v otherwise; min_dim_size_to_factor 128 as
