@@ -10,7 +10,7 @@
 #
 # torch is pinned to the CPU build the fixtures were written with, torch==2.13.0+cpu. PyPI has
 # no "+cpu" builds, so pip must be told where that wheel is, with one of pip's own variables:
-#   PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu Scripts/python-env.sh
+#   PIP_EXTRA_INDEX_URL=URL Scripts/python-env.sh   # URL: PyTorch's CPU wheel index
 #   PIP_FIND_LINKS=DIR Scripts/python-env.sh        # DIR: a folder holding the wheel
 # ZOO_TORCH overrides the requirement (e.g. ZOO_TORCH=torch==2.13.0, PyPI's CUDA build: the same
 # CPU kernels and results, a few GB more to download). PYTHON picks the interpreter (default
