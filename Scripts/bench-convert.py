@@ -10,11 +10,10 @@ google/t5-efficient-large-dm128 (92,209,408 parameters, ~369 MB), built the
 way transformers builds it (random init, fixed seed) and cached in the work
 directory, so no download is needed and every run sees the same file.
 
-Setup (once; needs CPython 3.11, because the torch wheel in /opt/wheels is cp311):
+Setup (once): the repository's venv, .venv/ (torch 2.13.0+cpu, safetensors,
+transformers 4.57.6, numpy; tensorflow-cpu for the tf scenario):
 
-    python3 -m venv /work/pyenv
-    /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
-    /work/pyenv/bin/pip install tensorflow-cpu   # the tf scenario only
+    Scripts/python-env.sh
 
 and a release build of zoo:
 
@@ -22,9 +21,9 @@ and a release build of zoo:
 
 Run (from any directory):
 
-    /work/pyenv/bin/python Scripts/bench-convert.py [--scenario safetensors|pytorch|tf|all]
-                                                    [--zoo .build/release/zoo] [--work /tmp/zoo-bench]
-                                                    [--repeat 5] [--markdown FILE]
+    .venv/bin/python Scripts/bench-convert.py [--scenario safetensors|pytorch|tf|all]
+                                              [--zoo .build/release/zoo] [--work /tmp/zoo-bench]
+                                              [--repeat 5] [--markdown FILE]
 
 Scenarios (--scenario; `all` runs every one, and --markdown then holds every table):
 
@@ -54,7 +53,7 @@ Scenarios (--scenario; `all` runs every one, and --markdown then holds every tab
                          WORK/large-dm128-meshtf/: model.ckpt-524288.index + 4 data shards
                          (+ `checkpoint`, operative_config.gin for the model: relu, tied
                          embeddings, so no decoder/logits/kernel), written by real
-                         TensorFlow with Scripts/make-fixtures.py's Mesh-TF writers
+                         TensorFlow with Scripts/fixtures/tf_checkpoints.py's Mesh-TF writers
                          (imported, not copied): bf16 weights with [in, out] kernels,
                          float32 Adafactor slots (_slot_vr/_slot_vc for factored
                          variables, _slot_v otherwise; min_dim_size_to_factor 128 as
@@ -298,14 +297,15 @@ def generate_pytorch_checkpoint(source: str, directory: str) -> None:
 
 
 def make_fixtures_module():
-    """Scripts/make-fixtures.py, imported as a module (its Mesh-TF writers are
-    reused, not copied).  Importing it imports torch and transformers and sets
-    USE_TF=0 and ATEN_CPU_CAPABILITY=default; its main() does not run."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("make_fixtures", ROOT / "Scripts" / "make-fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The fixture generator's Mesh-TF group, Scripts/fixtures/tf_checkpoints.py, imported as a
+    module (its Mesh-TF writers are reused, not copied; it also holds the bundle reader and
+    TF_DTYPES it imports).  Importing the fixtures package imports torch and transformers and
+    sets USE_TF=0 and ATEN_CPU_CAPABILITY=default."""
+    import importlib
+    scripts = str(ROOT / "Scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    return importlib.import_module("fixtures.tf_checkpoints")
 
 
 def generate_meshtf_checkpoint(source: str, directory: str) -> None:

@@ -12,14 +12,14 @@ google/t5-efficient-large-dm128 (92,209,408 parameters, 368.9 MB) that
 Scripts/bench-convert.py generates and caches in WORK/large-dm128-fp32/; this
 script imports bench-convert.py for it (and for its timing conventions), so
 both benchmarks always see the same file.  Setup as in bench-convert.py: the
-/work/pyenv venv (torch, safetensors, transformers, numpy) and
+repository's venv, .venv/ (Scripts/python-env.sh: torch, safetensors, transformers, numpy) and
 
     swift build -c release --product zoo
 
 Run (from any directory):
 
-    /work/pyenv/bin/python Scripts/bench-verify.py [--zoo .build/release/zoo] [--work /tmp/zoo-bench]
-                                                   [--repeat 5] [--markdown FILE]
+    .venv/bin/python Scripts/bench-verify.py [--zoo .build/release/zoo] [--work /tmp/zoo-bench]
+                                             [--repeat 5] [--markdown FILE]
 
 Every command below is timed the bench-convert way: one untimed warm-up run
 of every command of a section (so every file is in the page cache), then

@@ -43,15 +43,15 @@ every metadata value and tensor must equal its source (Q8_0 bytes equal to
 gguf.quants.quantize of the same floats). It needs no zoo binary:
 `check-interop.py --gguf-only` runs it alone.
 
-Setup: the same venv as Scripts/make-fixtures.py:
+Setup: the same venv as Scripts/make-fixtures.py, the repository's .venv/ (torch 2.13.0+cpu,
+safetensors, transformers 4.57.6, numpy; tensorflow-cpu 2.21.0 for the TensorFlow section;
+Scripts/python-env.sh --llama adds llama-cpp-python for the llama.cpp section):
 
-    python3 -m venv /work/pyenv
-    /work/pyenv/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu safetensors transformers==4.57.6 numpy
-    /work/pyenv/bin/pip install tensorflow-cpu==2.21.0   # the TensorFlow section only
+    Scripts/python-env.sh
 
 Run (from any directory):
 
-    /work/pyenv/bin/python Scripts/check-interop.py .build/debug/zoo [--keep]
+    .venv/bin/python Scripts/check-interop.py .build/debug/zoo [--keep]
 
 Prints one PASS/FAIL/SKIP line per check and exits 1 if any check failed.
 --keep leaves the temporary output directory in place and prints its path.
@@ -385,14 +385,16 @@ def import_tensorflow():
 
 def meshtf_name(hf_name: str) -> tuple:
     """(Mesh-TF variable name, stored transposed?) of an HF T5 tensor name: the
-    table of shared/FORMATS.md as Scripts/make-fixtures.py implements it (whose
-    fixtures are checked against transformers' own load_tf_weights_in_t5)."""
-    import importlib.util
+    table of Documentation/TensorFlow.md as the fixture generator implements it
+    (Scripts/fixtures/tf_checkpoints.py, whose fixtures are checked against transformers' own
+    load_tf_weights_in_t5)."""
+    import importlib
     global _MAKE_FIXTURES
     if _MAKE_FIXTURES is None:
-        spec = importlib.util.spec_from_file_location("make_fixtures", ROOT / "Scripts" / "make-fixtures.py")
-        _MAKE_FIXTURES = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(_MAKE_FIXTURES)
+        scripts = str(ROOT / "Scripts")
+        if scripts not in sys.path:
+            sys.path.insert(0, scripts)
+        _MAKE_FIXTURES = importlib.import_module("fixtures.tf_checkpoints")
     return _MAKE_FIXTURES.meshtf_name(hf_name)
 
 

@@ -9,7 +9,7 @@
 # executions of each harness and exits non-zero if any found a crash, timeout or leak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH=/opt/swift/usr/bin:$PATH
+source Scripts/find-swift.sh
 
 all=(safetensors torchzip pickle legacy tensorflow json gguf)
 harnesses=()

@@ -3,8 +3,10 @@
 
 What it does
     Reads the census of Google's T5-Efficient checkpoints
-        /work/shared/reference/t5_efficient_variants.json   (data, one entry per name)
-        /work/shared/reference/t5_efficient_census.md       (explains the data; not parsed)
+        Scripts/data/t5_efficient_variants.json   (data, one entry per name)
+        Scripts/data/t5_efficient_census.md       (explains the data; not parsed)
+    (copies of the project's reference census, committed so the registry can be rebuilt from a
+    clone alone)
     and writes
         Sources/ModelZoo/Resources/registry.json     (bundled with zoo; the top-level registry.json links to it)
         Tests/Fixtures/registry/name_cases.json     (what the pure naming rule gives for a set of names,
@@ -95,7 +97,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CENSUS = ROOT.parent / "shared" / "reference" / "t5_efficient_variants.json"
+DEFAULT_CENSUS = ROOT / "Scripts" / "data" / "t5_efficient_variants.json"
+# Provenance recorded in registry.json: the census's name in the project's reference folder, which
+# Scripts/data/ copies.  Left as it was so the committed registry.json stays byte-identical
+# (--check); changing it means regenerating Sources/ModelZoo/Resources/registry.json.
 GENERATED_FROM = "shared/reference/t5_efficient_variants.json"
 REGISTRY_PATH = ROOT / "Sources" / "ModelZoo" / "Resources" / "registry.json"
 CASES_PATH = ROOT / "Tests" / "Fixtures" / "registry" / "name_cases.json"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build zoo: the system packages below (apt), after
-# checking that the Swift toolchain is on PATH. Safe to run again: it installs only what is missing.
+# putting the Swift toolchain on PATH (Scripts/find-swift.sh says where it looks). Safe to run
+# again: it installs only what is missing.
 set -euo pipefail
 
 # System libraries zoo links: libdeflate (CRC-32 of zip members), ISA-L (CRC-32C of TensorFlow
@@ -9,14 +10,7 @@ set -euo pipefail
 # the tests' local HTTP mirror.
 APT_PACKAGES=(libdeflate-dev libopenblas-dev libzstd-dev libisal-dev libprotobuf-c-dev libcurl4 python3)
 
-if ! command -v swift >/dev/null 2>&1; then
-    if [ -x /opt/swift/usr/bin/swift ]; then
-        export PATH="/opt/swift/usr/bin:$PATH"
-    else
-        echo "setup: swift is not on PATH; install the Swift 6 toolchain first (https://www.swift.org/install/)" >&2
-        exit 1
-    fi
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/find-swift.sh"
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
