@@ -15,7 +15,7 @@ public enum MeshTFSkipReason: String, Sendable, CaseIterable {
     case globalStep = "training step counter"
 }
 
-/// The Mesh-TF <-> transformers name table for T5 (`../shared/FORMATS.md`).
+/// The Mesh-TF <-> transformers name table for T5 (`Documentation/TensorFlow.md`, "The name table").
 ///
 /// Mesh-TF names look like `encoder/block_003/layer_001/DenseReluDense/wi/kernel`; the newer
 /// spellings transformers' own loader accepts (`rms_norm` for `layer_norm`, and the layer aliases
