@@ -87,45 +87,49 @@ public enum Converter {
                 tensors: file.tensorIndices.map { sources[$0] },
                 aliases: plan.aliases.filter { names.contains($0.target) })
         }
-        let written = try plan.format.scheme.writeWeights(writerFiles, header: plan.header, in: directory)
+        var files: [String] = []
         var digests = WrittenFileDigests()
-        for digest in written.compactMap(\.digest) { digests.record(digest) }
-        var files = written.map(\.name)
         if plan.request.compress {
-            try compress(writerFiles.map(\.name), in: directory, keepingNames: !plan.writesDirectory, names: &files)
+            // A file at a time, each compressed before the next is written, so that at most one
+            // plain file is ever on disk. Formats whose files depend on each other (a TensorFlow
+            // bundle's index) refuse compression when planned.
+            for file in writerFiles {
+                let written = try plan.format.scheme.writeWeights([file], header: plan.header, in: directory)
+                files += try written.map { try compress($0.name, in: directory, keepingName: !plan.writesDirectory) }
+            }
+        } else {
+            let written = try plan.format.scheme.writeWeights(writerFiles, header: plan.header, in: directory)
+            for digest in written.compactMap(\.digest) { digests.record(digest) }
+            files = written.map(\.name)
         }
         if !plan.writesDirectory {
             return report(plan, staged, files: [staged.destination.lastPathComponent], digests, emitted)
         }
         for extra in plan.extraFiles {
-            try writeTextFile(extra.text, to: staged.staging.appendingPathComponent(extra.name))
+            try FileSink.writeNewFile(extra.text, at: staged.staging.appendingPathComponent(extra.name).path)
             files.append(extra.name)
         }
         if let config = plan.configText {
-            try writeTextFile(config, to: staged.staging.appendingPathComponent("config.json"))
+            try FileSink.writeNewFile(config, at: staged.staging.appendingPathComponent("config.json").path)
             files.append("config.json")
         }
         try plan.companions.copy(into: staged.staging)
         return report(plan, staged, files: files, digests, emitted)
     }
 
-    /// Compresses the weight files `weights` in `directory` with zstd, after they were written
-    /// plain (a PyTorch zip patches its headers at the end): each becomes `<name>.zst` (renamed so
-    /// in `names`), or keeps its name when `keepingNames` (a single file's staging name).
-    private static func compress(_ weights: [String], in directory: URL, keepingNames: Bool, names: inout [String])
-        throws
-    {
-        for name in weights {
-            let plain = directory.appendingPathComponent(name)
-            let compressed = URL(fileURLWithPath: plain.path + Zstd.suffix)
-            try Zstd.compress(plain, to: compressed)
-            try FileManager.default.removeItem(at: plain)
-            if keepingNames {
-                try FileManager.default.moveItem(at: compressed, to: plain)
-            } else {
-                names = names.map { $0 == name ? name + Zstd.suffix : $0 }
-            }
-        }
+    /// Compresses the weight file `name` in `directory` with zstd, after it was written plain (a
+    /// PyTorch zip patches its headers at the end).
+    ///
+    /// - Returns: its name now: `<name>.zst`, or `name` when `keepingName` (a single file's
+    ///   staging name).
+    private static func compress(_ name: String, in directory: URL, keepingName: Bool) throws -> String {
+        let plain = directory.appendingPathComponent(name)
+        let compressed = URL(fileURLWithPath: plain.path + Zstd.suffix)
+        try Zstd.compress(plain, to: compressed)
+        try FileManager.default.removeItem(at: plain)
+        guard keepingName else { return name + Zstd.suffix }
+        try FileManager.default.moveItem(at: compressed, to: plain)
+        return name
     }
 
     private static func report(
@@ -146,13 +150,6 @@ public enum Converter {
             }
         }
     }
-}
-
-/// Writes `text` as a new file at `url`.
-func writeTextFile(_ text: String, to url: URL) throws {
-    var sink = try FileSink(creating: url.path)
-    try sink.write(Array(text.utf8))
-    try sink.close()
 }
 
 /// Adds up the bytes of the tensors emitted so far, for `Progress`.

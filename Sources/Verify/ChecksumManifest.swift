@@ -54,7 +54,7 @@ public enum ChecksumManifest {
         let staged = try StagedOutput(
             destination: directory.appendingPathComponent(fileName), isDirectory: false, force: true)
         do {
-            try writeDurably(text(entries), to: staged.staging.path)
+            try FileSink.writeNewFile(text(entries), at: staged.staging.path)
             try staged.commit()
         } catch {
             staged.discard()
@@ -74,9 +74,9 @@ public enum ChecksumManifest {
             return []
         }
         let digest = try written.digest(of: staged.staging.path) ?? FileDigest.sha256(path: staged.staging.path)
-        try writeDurably(
+        try FileSink.writeNewFile(
             text([(staged.destination.lastPathComponent, digest)]),
-            to: staged.sidecarStaging(suffix: sidecarSuffix).path)
+            at: staged.sidecarStaging(suffix: sidecarSuffix).path)
         return [sidecarSuffix]
     }
 
@@ -86,13 +86,6 @@ public enum ChecksumManifest {
     /// The manifest of a single-file checkpoint: `<file>.sha256` beside it.
     public static func sidecar(of file: URL) -> URL {
         file.deletingLastPathComponent().appendingPathComponent(file.lastPathComponent + sidecarSuffix)
-    }
-
-    /// `text` written, fsync'd and closed, with errors naming the file.
-    private static func writeDurably(_ text: String, to path: String) throws {
-        let sink = try FileSink(creating: path)
-        try Array(text.utf8).withUnsafeBytes { try sink.write($0) }
-        try sink.close()
     }
 
     /// The manifest that covers the checkpoint the user named: `SHA256SUMS` inside a model

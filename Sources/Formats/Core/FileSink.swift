@@ -36,6 +36,21 @@ public final class FileSink: ByteSink {
         if descriptor >= 0 { _ = Syscalls.closeFile(descriptor) }
     }
 
+    /// Writes `bytes` as a new file at `path` (created or truncated), fsync'd and closed: the
+    /// small files around weights (an index, a manifest, `config.json`).
+    ///
+    /// - Throws: `CheckpointError.io` naming the file and errno.
+    public static func writeNewFile(_ bytes: [UInt8], at path: String) throws {
+        let sink = try FileSink(creating: path)
+        try bytes.withUnsafeBytes { try sink.write($0) }
+        try sink.close()
+    }
+
+    /// Writes `text` (UTF-8) as a new file at `path`; see `writeNewFile(_:at:)`.
+    public static func writeNewFile(_ text: String, at path: String) throws {
+        try writeNewFile(Array(text.utf8), at: path)
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         bytesWritten += bytes.count
         if buffer.count + bytes.count <= Self.bufferLimit {

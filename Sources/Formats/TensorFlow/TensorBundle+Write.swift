@@ -18,8 +18,8 @@ extension TensorBundle {
         }
         let directory = prefix.deletingLastPathComponent()
         let written = try TensorBundleWriter.write(files, header: .init(prefix: name), in: directory)
-        try TensorBundleWriter.writeFile(
-            checkpointFileText(prefix: name), to: directory.appendingPathComponent(checkpointFileName))
+        try FileSink.writeNewFile(
+            checkpointFileText(prefix: name), at: directory.appendingPathComponent(checkpointFileName).path)
         return written.map(\.name) + [checkpointFileName]
     }
 
@@ -88,17 +88,7 @@ public enum TensorBundleWriter: CheckpointWriter {
         // The index lists keys in order whatever order the shards hold them in.
         entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
         let bundleHeader = BundleProtos.encode(BundleHeader(shardCount: Int32(files.count)))
-        try writeFile(SSTableWriter.table([([], bundleHeader)] + entries), to: indexURL)
+        try FileSink.writeNewFile(SSTableWriter.table([([], bundleHeader)] + entries), at: indexURL.path)
         return written + [WrittenFile(name: indexURL.lastPathComponent, digest: nil)]
-    }
-
-    static func writeFile(_ text: String, to url: URL) throws {
-        try writeFile(Array(text.utf8), to: url)
-    }
-
-    static func writeFile(_ bytes: [UInt8], to url: URL) throws {
-        var sink = try FileSink(creating: url.path)
-        try sink.write(bytes)
-        try sink.close()
     }
 }
